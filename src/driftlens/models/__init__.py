@@ -1,0 +1,20 @@
+"""Model zoo, layer names and activation capture.
+
+Example:
+    >>> import torch
+    >>> from driftlens import models
+    >>> model = models.load("tiny", weights="random")
+    >>> with models.capture(model, ["conv3"]) as acts:
+    ...     _ = model(torch.rand(2, 3, 32, 32))
+    >>> models.channel_means(acts["conv3"]).shape
+    torch.Size([2, 16])
+"""
+
+from driftlens.models.capture import capture, channel_means
+from driftlens.models.layers import UnknownLayerError
+from driftlens.models.registry import MODELS, available, from_checkpoint, load
+from driftlens.models.weights import WeightsUnavailableError
+from driftlens.models.wrapper import ModelWrapper
+
+__all__ = ["MODELS", "ModelWrapper", "UnknownLayerError", "WeightsUnavailableError", "available", "capture",
+           "channel_means", "from_checkpoint", "load"]

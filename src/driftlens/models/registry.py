@@ -1,0 +1,144 @@
+"""The model zoo: ``load(name, weights)`` for the supported networks."""
+
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+from typing import Callable
+
+import torch
+import torchvision.models as tvm
+
+from driftlens.models.efficientnet_lite import EfficientNetLite0, load_imagenet_lite0
+from driftlens.models.tiny import TinyCNN
+from driftlens.models.weights import load_torchvision, read_state_dict
+from driftlens.models.wrapper import ModelWrapper
+
+# lucid's InceptionV1 names for torchvision's GoogLeNet modules.
+GOOGLENET_ALIASES = {
+    "conv2d0": "conv1", "conv2d1": "conv2", "conv2d2": "conv3",
+    **{f"mixed{b}": f"inception{b}" for b in ("3a", "3b", "4a", "4b", "4c", "4d", "4e", "5a", "5b")},
+}
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """How to build one network of the zoo.
+
+    ``random()`` builds it untrained; ``imagenet()`` builds it with ImageNet weights.
+    """
+
+    random: Callable[[], torch.nn.Module]
+    imagenet: Callable[[], torch.nn.Module] | None
+    input_size: int
+    head: str
+    mean: tuple = (0.485, 0.456, 0.406)
+    std: tuple = (0.229, 0.224, 0.225)
+    aliases: dict = field(default_factory=dict)
+
+
+def _torchvision(builder, weights_enum, input_size, head, aliases=None, **random_kwargs) -> ModelSpec:
+    # With weights, torchvision sets (and refuses overrides of) aux_logits and transform_input itself.
+    return ModelSpec(random=partial(builder, weights=None, **random_kwargs),
+                     imagenet=partial(load_torchvision, builder, weights_enum),
+                     input_size=input_size, head=head, aliases=aliases or {})
+
+
+MODELS: dict[str, ModelSpec] = {
+    "googlenet": _torchvision(tvm.googlenet, tvm.GoogLeNet_Weights.IMAGENET1K_V1, 224, "fc", GOOGLENET_ALIASES,
+                              aux_logits=False, transform_input=True, init_weights=True),
+    "vgg16": _torchvision(tvm.vgg16, tvm.VGG16_Weights.IMAGENET1K_V1, 224, "classifier.6"),
+    "resnet50": _torchvision(tvm.resnet50, tvm.ResNet50_Weights.IMAGENET1K_V1, 224, "fc"),
+    "alexnet": _torchvision(tvm.alexnet, tvm.AlexNet_Weights.IMAGENET1K_V1, 224, "classifier.6"),
+    "inception_v3": _torchvision(tvm.inception_v3, tvm.Inception_V3_Weights.IMAGENET1K_V1, 299, "fc",
+                                 aux_logits=False, transform_input=True, init_weights=True),
+    "efficientnet_lite0": ModelSpec(random=EfficientNetLite0, imagenet=load_imagenet_lite0, input_size=224,
+                                    head="fc", mean=(0.498, 0.498, 0.498), std=(0.502, 0.502, 0.502)),
+    "tiny": ModelSpec(random=TinyCNN, imagenet=None, input_size=32, head="fc"),
+}
+
+
+def available() -> list[str]:
+    """Names accepted by :func:`load`.
+
+    Example:
+        >>> "googlenet" in available()
+        True
+    """
+    return sorted(MODELS)
+
+
+def load(name: str, weights: str = "imagenet", num_classes: int | None = None, seed: int = 0) -> ModelWrapper:
+    """Build a network of the zoo, wrapped with its input size, normalisation and layer names.
+
+    Args:
+        name (str): One of :func:`available` (``googlenet``, ``efficientnet_lite0``, ``tiny``, ...).
+        weights (str, optional): ``imagenet``, ``random``, or a path to a state dict (or a driftlens
+            checkpoint). Default: "imagenet"
+        num_classes (int, optional): Replace the classifier by a fresh one of this size (after loading
+            ``imagenet`` weights), or build a random network of this size. With a state dict file,
+            the size is read from the file. Default: keep the classifier
+        seed (int, optional): Seed for random initialisation. Default: 0
+
+    Returns:
+        ModelWrapper: In eval mode, on the CPU.
+
+    Raises:
+        ValueError: Unknown model name, or ``imagenet`` for a model that has no such weights.
+        WeightsUnavailableError: Weights cannot be downloaded or read.
+
+    Example:
+        >>> model = load("efficientnet_lite0", weights="imagenet")
+        >>> model.input_size, model.num_classes
+        (224, 1000)
+    """
+    if name not in MODELS:
+        raise ValueError(f"unknown model {name!r}; available: {', '.join(available())}")
+    spec = MODELS[name]
+    torch.manual_seed(seed)
+    if weights == "imagenet":
+        if spec.imagenet is None:
+            raise ValueError(f"model {name!r} has no ImageNet weights; use weights='random' or a file")
+        net = spec.imagenet()
+    elif weights == "random":
+        net = spec.random()
+    else:
+        net = _from_file(spec, Path(weights))
+    model = ModelWrapper(net, name, spec.input_size, spec.head, spec.mean, spec.std, spec.aliases)
+    if num_classes is not None and weights in ("imagenet", "random") and num_classes != model.num_classes:
+        model.replace_head(num_classes)
+    return model.eval()
+
+
+def _from_file(spec: ModelSpec, path: Path) -> torch.nn.Module:
+    state = read_state_dict(path)
+    net = spec.random()
+    head_weight = state.get(f"{spec.head}.weight")
+    if head_weight is not None:
+        wrapper = ModelWrapper(net, "tmp", spec.input_size, spec.head)
+        if head_weight.shape[0] != wrapper.num_classes:
+            wrapper.replace_head(head_weight.shape[0])
+    net.load_state_dict(state)
+    return net
+
+
+def from_checkpoint(path) -> ModelWrapper:
+    """Rebuild the model saved in a driftlens training checkpoint.
+
+    A checkpoint is a dict with ``model`` (the network's state dict) and ``config`` (holding the
+    ``model`` name); see :mod:`driftlens.train`.
+
+    Args:
+        path (str or Path): ``results/{exp}/checkpoints/epoch_NNN.pt``.
+
+    Returns:
+        ModelWrapper: In eval mode, on the CPU, with the checkpoint's classifier size.
+
+    Example:
+        >>> model = from_checkpoint("results/demo/checkpoints/epoch_001.pt")  # doctest: +SKIP
+    """
+    checkpoint = torch.load(path, map_location="cpu", weights_only=False)
+    try:
+        name = checkpoint["config"]["model"]
+    except (KeyError, TypeError) as err:
+        raise ValueError(f"{path} is not a driftlens checkpoint (no config.model)") from err
+    return load(name, weights=str(path))

@@ -1,0 +1,145 @@
+"""ModelWrapper: a network together with its input size, normalisation and layer names."""
+
+import torch
+from torch import nn
+
+from driftlens.models.capture import capture
+from driftlens.models.layers import list_layer_paths, resolve_layer
+
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
+
+class ModelWrapper(nn.Module):
+    """A network that takes images in [0, 1] and knows its layers.
+
+    The wrapper normalises its input, so everything upstream (data, feature visualisation) works in
+    plain [0, 1] RGB. In-place activations are switched off so that captured layer outputs are never
+    overwritten by the layer after them.
+
+    Args:
+        net (nn.Module): The network; it receives normalised ``(B, 3, H, W)`` input.
+        name (str): A short name used in messages and file names.
+        input_size (int): The side of the square input the network was trained at.
+        head (str): Module path of the final classifier (``fc``, ``classifier.6``).
+        mean (tuple[float, float, float], optional): Per-channel mean. Default: ImageNet's
+        std (tuple[float, float, float], optional): Per-channel std. Default: ImageNet's
+        aliases (dict[str, str], optional): Extra names for module paths (``mixed4c`` ->
+            ``inception4c``). ``logits`` always names ``head``. Default: None
+
+    Example:
+        >>> import torch
+        >>> from torch import nn
+        >>> net = nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU(), nn.Flatten(), nn.LazyLinear(2))
+        >>> model = ModelWrapper(net, "mine", input_size=8, head="3")
+        >>> model(torch.rand(1, 3, 8, 8)).shape
+        torch.Size([1, 2])
+    """
+
+    def __init__(self, net, name, input_size, head, mean=IMAGENET_MEAN, std=IMAGENET_STD, aliases=None):
+        super().__init__()
+        self.net = net
+        self.name = name
+        self.input_size = input_size
+        self.head = head
+        self.aliases = {**(aliases or {}), "logits": head}
+        self.register_buffer("mean", torch.tensor(mean).view(1, 3, 1, 1), persistent=False)
+        self.register_buffer("std", torch.tensor(std).view(1, 3, 1, 1), persistent=False)
+        for module in net.modules():
+            if getattr(module, "inplace", False):
+                module.inplace = False
+
+    def forward(self, x):
+        return self.net((x - self.mean) / self.std)
+
+    @property
+    def device(self) -> torch.device:
+        """The device of the network's parameters."""
+        return next(self.net.parameters()).device
+
+    def resolve(self, layer: str) -> str:
+        """Module path of a layer name or alias; raises ``UnknownLayerError`` with close matches.
+
+        Example:
+            >>> import driftlens
+            >>> driftlens.models.load("googlenet", weights="random").resolve("mixed4c")
+            'inception4c'
+        """
+        paths = [path for path, _ in self.net.named_modules() if path]
+        return resolve_layer(layer, self.aliases, paths, self.name)
+
+    def module(self, layer: str) -> nn.Module:
+        """The submodule behind a layer name or alias.
+
+        Example:
+            >>> import driftlens
+            >>> driftlens.models.load("tiny", weights="random").module("logits")
+            Linear(in_features=16, out_features=10, bias=True)
+        """
+        return self.net.get_submodule(self.resolve(layer))
+
+    def layer_names(self) -> list[str]:
+        """Layer names in forward order, aliases preferred over module paths.
+
+        Example:
+            >>> import driftlens
+            >>> driftlens.models.load("tiny", weights="random").layer_names()
+            ['conv1', 'conv2', 'conv3', 'pool', 'fc']
+        """
+        by_path = {path: alias for alias, path in self.aliases.items() if alias != "logits"}
+        return [by_path.get(path, path) for path in list_layer_paths(self.net)]
+
+    @property
+    def num_classes(self) -> int:
+        """Number of outputs of the classifier."""
+        return self.module("logits").out_features
+
+    def replace_head(self, num_classes: int) -> None:
+        """Put a fresh linear classifier with ``num_classes`` outputs in place of the old one.
+
+        Example:
+            >>> import driftlens
+            >>> model = driftlens.models.load("tiny", weights="random")
+            >>> model.replace_head(3); model.num_classes
+            3
+        """
+        old = self.module("logits")
+        parent_path, _, attr = self.head.rpartition(".")
+        parent = self.net.get_submodule(parent_path) if parent_path else self.net
+        setattr(parent, attr, nn.Linear(old.in_features, num_classes).to(old.weight.device))
+
+    @torch.no_grad()
+    def output_shapes(self, layers=None, size=None) -> dict[str, tuple[int, ...]]:
+        """Output shape (without batch) of each layer for one ``size`` x ``size`` input.
+
+        Args:
+            layers (list[str], optional): Which layers. Default: all of :meth:`layer_names`
+            size (int, optional): Input side. Default: ``input_size``
+
+        Example:
+            >>> import driftlens
+            >>> driftlens.models.load("tiny", weights="random").output_shapes(["conv3"])
+            {'conv3': (16, 8, 8)}
+        """
+        layers = list(layers or self.layer_names())
+        size = size or self.input_size
+        was_training = self.training
+        self.eval()
+        try:
+            with capture(self, layers) as acts:
+                self(torch.zeros(1, 3, size, size, device=self.device))
+        finally:
+            self.train(was_training)
+        return {name: tuple(acts[name].shape[1:]) for name in layers if name in acts}
+
+    def check_channel(self, layer: str, channel: int, size=None) -> None:
+        """Raise ``IndexError`` naming the layer and its channel count if ``channel`` is out of range.
+
+        Example:
+            >>> import driftlens
+            >>> driftlens.models.load("tiny", weights="random").check_channel("conv1", 3)
+        """
+        channels = self.output_shapes([layer], size)[layer][0]
+        if not 0 <= channel < channels:
+            raise IndexError(f"channel {channel} is out of range for layer {layer!r} of {self.name}, "
+                             f"which has {channels} channels (0..{channels - 1})")
