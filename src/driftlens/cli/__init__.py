@@ -45,7 +45,3 @@ def main(argv=None) -> int:
     except BrokenPipeError:  # e.g. `driftlens layers googlenet | head`
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,6 +1,7 @@
 """Loading weights: torchvision's ImageNet downloads (with clear offline errors) and state-dict files."""
 
 import os
+import pickle
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -41,12 +42,12 @@ def load_torchvision(builder, weights_enum, **kwargs):
     target = cache_file_for(url)
     try:
         return builder(weights=weights_enum, **kwargs)
-    except (OSError, EOFError) as err:  # URLError is an OSError
+    except OSError as err:  # URLError is an OSError
         raise WeightsUnavailableError(
             f"could not get ImageNet weights {weights_enum} ({type(err).__name__}: {err}).\n"
             f"Download {url}\nand place it at {target}\n"
             f"(a partial or corrupt file there must be deleted first)") from err
-    except RuntimeError as err:
+    except (RuntimeError, EOFError, pickle.UnpicklingError) as err:
         raise WeightsUnavailableError(
             f"the cached weights file {target} could not be read ({err}); delete it and retry") from err
 

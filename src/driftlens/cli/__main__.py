@@ -1,0 +1,7 @@
+"""``python -m driftlens.cli``: the same as the ``driftlens`` command."""
+
+import sys
+
+from driftlens.cli import main
+
+sys.exit(main())
