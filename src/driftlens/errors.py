@@ -8,4 +8,9 @@ class ConfigError(ValueError):
     """A configuration value is missing, of the wrong type or out of range; the message names it."""
 
 
-USER_ERRORS = (UnknownLayerError, WeightsUnavailableError, ConfigError, FileNotFoundError, IndexError, ValueError)
+class DownloadError(RuntimeError):
+    """A download failed or arrived corrupt; the message names the URL and where to put the file by hand."""
+
+
+USER_ERRORS = (UnknownLayerError, WeightsUnavailableError, ConfigError, DownloadError, FileNotFoundError,
+               IndexError, ValueError)
