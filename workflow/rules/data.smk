@@ -1,0 +1,19 @@
+# Data: download (or copy from a local source) and split, once per data set.
+
+
+rule prepare_data:
+    output:
+        "resources/{dataset}/splits.json",
+    params:
+        kind=lambda w: config["datasets"][w.dataset]["kind"],
+        source=lambda w: option("--source", config["datasets"][w.dataset]["source"]),
+        split_seed=lambda w: config["datasets"][w.dataset]["split_seed"],
+    log:
+        "logs/data/{dataset}.log",
+    benchmark:
+        "logs/benchmarks/data/{dataset}.tsv"
+    conda:
+        "../../envs/driftlens.yaml"
+    shell:
+        "driftlens prepare-data --dataset {params.kind} --root resources/{wildcards.dataset}"
+        " {params.source} --split-seed {params.split_seed} > {log} 2>&1"

@@ -1,0 +1,72 @@
+# Figures: grids of the visualisations, the change plot and the training curves.
+
+
+rule merged_grid:
+    input:
+        lambda w: [f"results/{w.exp}/{w.layer}/epoch_{tag(e)}.npz" for e in visual_epochs(w.exp)],
+    output:
+        report("results/{exp}/{layer}/merged.png", caption="../report/merged.rst", category="{exp}",
+               subcategory="{layer}"),
+    log:
+        "logs/{exp}/{layer}/merged.log",
+    benchmark:
+        "logs/benchmarks/{exp}/{layer}/merged.tsv"
+    conda:
+        "../../envs/driftlens.yaml"
+    shell:
+        "driftlens grid --rows {input} -o {output} > {log} 2>&1"
+
+
+rule before_after:
+    input:
+        lambda w: [f"results/{w.exp}/{layer}/epoch_{tag(e)}.npz"
+                   for layer in experiment(w.exp)["visualize"]["layers"] for e in (0, last_epoch(w.exp))],
+    output:
+        report("results/{exp}/before_after.png", caption="../report/before_after.rst", category="{exp}"),
+    log:
+        "logs/{exp}/before_after.log",
+    benchmark:
+        "logs/benchmarks/{exp}/before_after.tsv"
+    conda:
+        "../../envs/driftlens.yaml"
+    shell:
+        "driftlens grid --rows {input} --label-layers -o {output} > {log} 2>&1"
+
+
+rule change_plot:
+    input:
+        similarity=lambda w: [f"results/{w.exp}/{layer}/similarity.csv"
+                              for layer in experiment(w.exp)["visualize"]["layers"]],
+        representation=lambda w: [f"results/{w.exp}/representation/epoch_{tag(e)}.json"
+                                  for e in visual_epochs(w.exp)],
+        metrics=lambda w: metrics_files(w.exp),
+    output:
+        report("results/{exp}/change.png", caption="../report/change.rst", category="{exp}"),
+    params:
+        similarity=lambda w, input: " ".join(
+            f"{layer}={path}" for layer, path in zip(experiment(w.exp)["visualize"]["layers"], input.similarity)
+        ),
+    log:
+        "logs/{exp}/change.log",
+    benchmark:
+        "logs/benchmarks/{exp}/change.tsv"
+    conda:
+        "../../envs/driftlens.yaml"
+    shell:
+        "driftlens plot-change --similarity {params.similarity} --representation {input.representation}"
+        " --metrics {input.metrics} -o {output} > {log} 2>&1"
+
+
+rule training_plot:
+    input:
+        lambda w: metrics_files(w.exp),
+    output:
+        report("results/{exp}/training.png", caption="../report/training.rst", category="{exp}"),
+    log:
+        "logs/{exp}/training.log",
+    benchmark:
+        "logs/benchmarks/{exp}/training.tsv"
+    conda:
+        "../../envs/driftlens.yaml"
+    shell:
+        "driftlens plot-training --metrics {input} -o {output} > {log} 2>&1"

@@ -1,0 +1,66 @@
+# Training: epoch 0 is the untouched start model; each later epoch is one job that continues from the last.
+
+
+rule experiment_config:
+    output:
+        "results/{exp}/config.json",
+    params:
+        config=lambda w: experiment(w.exp),
+    log:
+        "logs/{exp}/config.log",
+    benchmark:
+        "logs/benchmarks/{exp}/config.tsv"
+    conda:
+        "../../envs/driftlens.yaml"
+    localrule: True
+    run:
+        from driftlens.io import save_json
+
+        save_json({"experiment": wildcards.exp, **params.config}, output[0])
+
+
+rule start_model:
+    input:
+        splits=lambda w: splits_file(w.exp),
+    output:
+        checkpoint="results/{exp}/checkpoints/epoch_000.pt",
+        metrics="results/{exp}/metrics/epoch_000.json",
+    params:
+        config=lambda w: quoted_json(train_config(w.exp)),
+    log:
+        "logs/{exp}/train/epoch_000.log",
+    benchmark:
+        "logs/benchmarks/{exp}/train/epoch_000.tsv"
+    threads: 2
+    resources:
+        gpu=1,
+    conda:
+        "../../envs/driftlens.yaml"
+    shell:
+        "driftlens train-epoch --config-json {params.config} --epoch 0"
+        " --out {output.checkpoint} --metrics {output.metrics} > {log} 2>&1"
+
+
+rule train_epoch:
+    input:
+        previous=lambda w: checkpoint(w.exp, int(w.epoch) - 1),
+        splits=lambda w: splits_file(w.exp),
+    output:
+        checkpoint="results/{exp}/checkpoints/epoch_{epoch}.pt",
+        metrics="results/{exp}/metrics/epoch_{epoch}.json",
+    wildcard_constraints:
+        epoch=r"(?!000)\d{3}",
+    params:
+        config=lambda w: quoted_json(train_config(w.exp)),
+    log:
+        "logs/{exp}/train/epoch_{epoch}.log",
+    benchmark:
+        "logs/benchmarks/{exp}/train/epoch_{epoch}.tsv"
+    threads: 2
+    resources:
+        gpu=1,
+    conda:
+        "../../envs/driftlens.yaml"
+    shell:
+        "driftlens train-epoch --config-json {params.config} --epoch {wildcards.epoch}"
+        " --previous {input.previous} --out {output.checkpoint} --metrics {output.metrics} > {log} 2>&1"
