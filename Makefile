@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 CORES ?= 2
+# Rules call the `driftlens` command: put the virtual environment first on PATH.
+export PATH := $(abspath $(BIN)):$(PATH)
 
 .PHONY: setup demo test bench clean
 

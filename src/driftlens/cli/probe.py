@@ -1,0 +1,19 @@
+"""``driftlens probe``: a fixed, class-balanced set of validation images for comparing checkpoints."""
+
+from driftlens.data import probe_images
+from driftlens.io import save_npz
+
+
+def add_parser(subparsers):
+    parser = subparsers.add_parser("probe", help="write a fixed probe set of validation images (.npz)")
+    parser.add_argument("--splits", required=True, help="splits.json written by `driftlens prepare-data`")
+    parser.add_argument("--count", type=int, default=64, help="number of images (default: 64)")
+    parser.add_argument("--size", type=int, default=224, help="image side in pixels (default: 224)")
+    parser.add_argument("--split", default="val", choices=["train", "val", "test"], help="default: val")
+    parser.add_argument("-o", "--output", required=True, help="npz with `images` (n,3,S,S) and `labels`")
+    parser.set_defaults(func=run)
+
+
+def run(args):
+    images, labels = probe_images(args.splits, args.count, args.size, split=args.split)
+    save_npz(args.output, images=images.numpy(), labels=labels.numpy())

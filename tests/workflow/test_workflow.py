@@ -1,0 +1,87 @@
+import json
+
+from PIL import Image
+
+EPOCHS = [0, 1, 2]
+LAYERS = ["conv2", "conv3"]
+
+
+def _job_counts(dry_run_output):
+    """Job name -> count from the table a dry run prints."""
+    counts, in_table = {}, False
+    for line in dry_run_output.splitlines():
+        if line.startswith("job "):
+            in_table = True
+        elif in_table and line.strip() and not line.startswith("-"):
+            name, count = line.split()[:2]
+            if name == "total":
+                break
+            counts[name] = int(count)
+    return counts
+
+
+def test_every_artifact_exists(mini_run):
+    results = mini_run / "results" / "mini"
+    for epoch in EPOCHS:
+        assert (results / "checkpoints" / f"epoch_{epoch:03d}.pt").is_file()
+        metrics = json.loads((results / "metrics" / f"epoch_{epoch:03d}.json").read_text())
+        assert metrics["epoch"] == epoch
+        for layer in LAYERS:
+            assert (results / layer / f"epoch_{epoch:03d}.npz").is_file()
+            assert Image.open(results / layer / f"epoch_{epoch:03d}.png").size == (3 * 32 + 4 * 2, 32 + 2 * 2)
+    for name in ["before_after.png", "change.png", "training.png"]:
+        assert Image.open(results / name).size[0] > 100
+
+
+def test_merged_grid_has_a_row_per_epoch_and_a_column_per_channel(mini_run):
+    width, height = Image.open(mini_run / "results" / "mini" / "conv2" / "merged.png").size
+    assert height > len(EPOCHS) * 32 and height < len(EPOCHS) * 32 + 60
+    assert width > 3 * 32 and width < 3 * 32 + 120
+
+
+def test_similarity_table_covers_every_epoch_and_channel(mini_run):
+    import pandas as pd
+
+    table = pd.read_csv(mini_run / "results" / "mini" / "conv3" / "similarity.csv")
+    assert sorted(set(zip(table.epoch, table.channel))) == [(e, c) for e in EPOCHS for c in range(3)]
+    assert table.loc[table.epoch == 0, "ssim_to_first"].min() > 0.999
+
+
+def test_second_run_has_nothing_to_do(mini_run, snakemake):
+    result = snakemake(mini_run, "--cores", "2", "--dry-run")
+    assert "Nothing to be done" in result.stdout + result.stderr
+
+
+def test_deleted_visualisation_is_the_only_render_redone(mini_run, snakemake):
+    for suffix in (".png", ".npz"):
+        (mini_run / "results" / "mini" / "conv2" / f"epoch_001{suffix}").unlink()
+    counts = _job_counts(snakemake(mini_run, "--cores", "2", "--dry-run").stdout)
+    assert counts.get("visualize") == 1
+    assert "train_epoch" not in counts and "start_model" not in counts
+    snakemake(mini_run, "--cores", "2")
+    assert (mini_run / "results" / "mini" / "conv2" / "epoch_001.png").is_file()
+
+
+def test_unknown_config_key_is_named(tmp_path, snakemake, mini_config, write_config):
+    config = mini_config
+    config["experiments"]["mini"]["visualise"] = config["experiments"]["mini"].pop("visualize")
+    write_config(tmp_path, config)
+    result = snakemake(tmp_path, "--dry-run", check=False)
+    assert result.returncode != 0
+    assert "visualise" in result.stderr + result.stdout
+
+
+def test_wrong_type_is_named(tmp_path, snakemake, mini_config, write_config):
+    config = mini_config
+    config["experiments"]["mini"]["visualize"]["steps"] = "many"
+    write_config(tmp_path, config)
+    result = snakemake(tmp_path, "--dry-run", check=False)
+    assert result.returncode != 0 and "many" in result.stderr + result.stdout
+
+
+def test_unknown_dataset_is_named(tmp_path, snakemake, mini_config, write_config):
+    config = mini_config
+    config["experiments"]["mini"]["dataset"] = "textures2"
+    write_config(tmp_path, config)
+    result = snakemake(tmp_path, "--dry-run", check=False)
+    assert result.returncode != 0 and "experiments.mini.dataset" in result.stderr + result.stdout
