@@ -1,0 +1,268 @@
+"""The report page: one self-contained HTML file per experiment, built from its artifacts alone.
+
+Every picture is embedded as a base64 data URI and the CSS and JavaScript are inline, so the page opens
+from ``file://`` with no network access. Nothing is recomputed: the page only reads what the pipeline wrote.
+"""
+
+import base64
+import json
+import math
+import mimetypes
+import platform
+from importlib import metadata
+from pathlib import Path
+
+import jinja2
+import pandas as pd
+
+from driftlens.errors import ConfigError
+from driftlens.io import atomic_path
+
+FIGURES = ("before_after", "change", "training")
+"""Experiment-level pictures the page always shows, as ``{exp}/{name}.png``."""
+
+ATTRIBUTION = ("merged", "drift")
+"""Optional attribution pictures, as ``{exp}/attribution/{name}.png``; shown when present."""
+
+METRIC_COLUMNS = ("epoch", "stage", "train_loss", "train_acc", "val_loss", "val_acc", "test_acc",
+                  "seconds", "images_per_s", "lr")
+"""Keys of ``metrics/epoch_NNN.json`` shown in the training table, in this order."""
+
+SIMILARITY_COLUMNS = ("epoch", "ssim_to_first", "perceptual_to_first", "ssim_noise", "perceptual_noise",
+                      "perceptual_metric")
+"""Columns of ``similarity.csv`` the page reads."""
+
+PACKAGES = ("torch", "torchvision", "driftlens", "snakemake", "numpy", "scikit-image")
+"""Distributions whose installed versions the page lists, after Python's."""
+
+
+def report_inputs(exp_dir, layers, epochs) -> list:
+    """Every file the report of an experiment needs (the optional attribution pictures excepted).
+
+    Args:
+        exp_dir (str or Path): The experiment's results folder, e.g. ``results/demo``.
+        layers (list[str]): Layers that were visualised.
+        epochs (list[int]): Epochs that were visualised.
+
+    Returns:
+        list[Path]: Per layer its epoch pictures, merged grid and similarity table; then the
+        experiment's figures, per-epoch metrics and ``config.json``.
+
+    Example:
+        >>> [p.as_posix() for p in report_inputs("results/demo", ["mixed4c"], [0])][:2]
+        ['results/demo/mixed4c/epoch_000.png', 'results/demo/mixed4c/merged.png']
+    """
+    exp_dir = Path(exp_dir)
+    paths = []
+    for layer in layers:
+        paths += [exp_dir / layer / _epoch_file(epoch, "png") for epoch in epochs]
+        paths += [exp_dir / layer / "merged.png", exp_dir / layer / "similarity.csv"]
+    paths += [exp_dir / f"{name}.png" for name in FIGURES]
+    paths += [exp_dir / "metrics" / _epoch_file(epoch, "json") for epoch in epochs]
+    return paths + [exp_dir / "config.json"]
+
+
+def build_report(exp_dir, layers, epochs) -> str:
+    """The report page of one experiment as a self-contained HTML string.
+
+    Args:
+        exp_dir (str or Path): The experiment's results folder; its name is the page's title.
+        layers (list[str]): Layers to show, in this order.
+        epochs (list[int]): Epochs to show, in increasing order; the first is the reference "epoch 0"
+            of the similarity table and the last gives the final accuracies.
+
+    Returns:
+        str: The HTML page.
+
+    Raises:
+        FileNotFoundError: A required artifact is missing; the message names every missing file.
+        ConfigError: ``layers`` or ``epochs`` is empty, or ``epochs`` is not strictly increasing.
+        ValueError: A metrics file or similarity table lacks a key or column; the message names both.
+
+    Example:
+        >>> html = build_report("results/demo", ["mixed4c"], [0, 1, 2])  # doctest: +SKIP
+        >>> html.startswith("<!DOCTYPE html>")  # doctest: +SKIP
+        True
+    """
+    exp_dir = Path(exp_dir)
+    layers, epochs = _checked_selection(layers, epochs)
+    missing = [str(path) for path in report_inputs(exp_dir, layers, epochs) if not path.is_file()]
+    if missing:
+        raise FileNotFoundError(f"the report of {exp_dir} needs these missing artifacts: {', '.join(missing)}")
+    metrics = [_read_metrics(exp_dir / "metrics" / _epoch_file(epoch, "json")) for epoch in epochs]
+    return _template().render(
+        title=exp_dir.name,
+        epochs=epochs,
+        layers=[_layer_section(exp_dir / layer, layer, epochs) for layer in layers],
+        figures={name: data_uri(exp_dir / f"{name}.png") for name in FIGURES},
+        attribution={name: data_uri(path) for name in ATTRIBUTION
+                     if (path := exp_dir / "attribution" / f"{name}.png").is_file()},
+        summary=_summary_cards(metrics),
+        metric_columns=METRIC_COLUMNS,
+        metrics=metrics,
+        config=json.dumps(json.loads((exp_dir / "config.json").read_text()), indent=2, sort_keys=True),
+        versions=software_versions(),
+    )
+
+
+def write_report(exp_dir, layers, epochs, path) -> Path:
+    """Build the report page (see :func:`build_report`) and write it to ``path`` atomically.
+
+    Args:
+        exp_dir (str or Path): The experiment's results folder.
+        layers (list[str]): Layers to show.
+        epochs (list[int]): Epochs to show, increasing.
+        path (str or Path): Where to write the page, e.g. ``results/demo/report.html``.
+
+    Returns:
+        Path: ``path``.
+
+    Example:
+        >>> write_report("results/demo", ["mixed4c"], [0, 1], "results/demo/report.html")  # doctest: +SKIP
+        PosixPath('results/demo/report.html')
+    """
+    html = build_report(exp_dir, layers, epochs)
+    with atomic_path(path) as tmp:
+        tmp.write_text(html, encoding="utf-8")
+    return Path(path)
+
+
+def data_uri(path) -> str:
+    """A file's contents as a base64 ``data:`` URI, its media type guessed from the suffix.
+
+    Args:
+        path (str or Path): The file, e.g. a PNG.
+
+    Returns:
+        str: ``data:<type>;base64,<contents>``.
+
+    Example:
+        >>> import tempfile, os
+        >>> path = os.path.join(tempfile.mkdtemp(), "a.png")
+        >>> _ = open(path, "wb").write(b"x")
+        >>> data_uri(path)
+        'data:image/png;base64,eA=='
+    """
+    media_type = mimetypes.guess_type(str(path))[0] or "application/octet-stream"
+    return f"data:{media_type};base64,{base64.b64encode(Path(path).read_bytes()).decode('ascii')}"
+
+
+def software_versions() -> dict:
+    """Installed versions of Python and of the packages in :data:`PACKAGES`.
+
+    Returns:
+        dict[str, str]: Name to version; ``"not installed"`` for a missing package.
+
+    Example:
+        >>> list(software_versions())[:3]
+        ['python', 'torch', 'torchvision']
+    """
+    versions = {"python": platform.python_version()}
+    for package in PACKAGES:
+        try:
+            versions[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            versions[package] = "not installed"
+    return versions
+
+
+def similarity_summary(csv_path, epochs) -> dict:
+    """Mean over channels of a layer's similarity to the first epoch, and its noise floor.
+
+    Args:
+        csv_path (str or Path): A layer's ``similarity.csv``.
+        epochs (list[int]): Epochs to summarise; one the table lacks gets NaN.
+
+    Returns:
+        dict: ``by_epoch`` (epoch -> ``{"ssim_to_first", "perceptual_to_first"}``), ``noise``
+        (``{"ssim", "perceptual"}``: mean seed-to-seed similarity, NaN where no noise renders exist)
+        and ``perceptual_metric`` (the name of the perceptual distance).
+
+    Example:
+        >>> similarity_summary("results/demo/mixed4c/similarity.csv", [0, 1])["by_epoch"][1]  # doctest: +SKIP
+        {'ssim_to_first': 0.71, 'perceptual_to_first': 0.18}
+    """
+    table = pd.read_csv(csv_path)
+    absent = [column for column in SIMILARITY_COLUMNS if column not in table.columns]
+    if absent:
+        raise ValueError(f"{csv_path} lacks the column(s) {', '.join(absent)}")
+    means = table.groupby("epoch")[["ssim_to_first", "perceptual_to_first"]].mean().reindex(epochs)
+    metric_names = table["perceptual_metric"].dropna().unique()
+    return {
+        "by_epoch": means.to_dict(orient="index"),
+        "noise": {"ssim": table["ssim_noise"].mean(), "perceptual": table["perceptual_noise"].mean()},
+        "perceptual_metric": str(metric_names[0]) if len(metric_names) else "perceptual distance",
+    }
+
+
+def format_number(value) -> str:
+    """How the page writes a table value: 4 significant digits, and a dash for a missing one.
+
+    Args:
+        value: A number, a string, or None/NaN for "not applicable".
+
+    Returns:
+        str: The text of the table cell.
+
+    Example:
+        >>> format_number(0.123456), format_number(None), format_number(3), format_number(float("nan"))
+        ('0.1235', '—', '3', '—')
+    """
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "—"
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)
+
+
+def _checked_selection(layers, epochs):
+    layers, epochs = list(layers), [int(epoch) for epoch in epochs]
+    if not layers:
+        raise ConfigError("the report needs at least one layer")
+    if not epochs:
+        raise ConfigError("the report needs at least one epoch")
+    if any(later <= earlier for earlier, later in zip(epochs, epochs[1:])):
+        raise ConfigError(f"the report's epochs must be strictly increasing, got {epochs}")
+    return layers, epochs
+
+
+def _epoch_file(epoch: int, suffix: str) -> str:
+    return f"epoch_{epoch:03d}.{suffix}"
+
+
+def _read_metrics(path: Path) -> dict:
+    metrics = json.loads(path.read_text())
+    absent = [key for key in METRIC_COLUMNS if key not in metrics]
+    if absent:
+        raise ValueError(f"{path} lacks the key(s) {', '.join(absent)}")
+    return metrics
+
+
+def _layer_section(layer_dir: Path, layer: str, epochs) -> dict:
+    similarity = similarity_summary(layer_dir / "similarity.csv", epochs)
+    return {
+        "name": layer,
+        "frames": [{"epoch": epoch, "src": data_uri(layer_dir / _epoch_file(epoch, "png"))} for epoch in epochs],
+        "merged": data_uri(layer_dir / "merged.png"),
+        "similarity": similarity["by_epoch"],
+        "noise": similarity["noise"],
+        "perceptual_metric": similarity["perceptual_metric"],
+    }
+
+
+def _summary_cards(metrics) -> list:
+    first, last = metrics[0], metrics[-1]
+    seconds = sum(row["seconds"] for row in metrics if row["seconds"] is not None)
+    return [
+        {"name": f"validation accuracy, epoch {last['epoch']}", "value": format_number(last["val_acc"])},
+        {"name": f"test accuracy, epoch {last['epoch']}", "value": format_number(last["test_acc"])},
+        {"name": f"validation accuracy, epoch {first['epoch']}", "value": format_number(first["val_acc"])},
+        {"name": "total time (s)", "value": format_number(float(seconds))},
+    ]
+
+
+def _template() -> jinja2.Template:
+    environment = jinja2.Environment(loader=jinja2.PackageLoader("driftlens", "templates"), autoescape=True,
+                                     undefined=jinja2.StrictUndefined)
+    environment.filters["num"] = format_number
+    return environment.get_template("report.html")
