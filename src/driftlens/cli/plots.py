@@ -1,0 +1,54 @@
+"""``driftlens plot-change`` and ``driftlens plot-training``: the change and training plots of an experiment."""
+
+import json
+from pathlib import Path
+
+# The library modules are imported in the run functions: every `driftlens` call builds all parsers.
+
+
+def add_parser(subparsers):
+    change = subparsers.add_parser("plot-change", help="per-layer change against epochs, with noise floor and "
+                                                       "validation accuracy (change.png)")
+    change.add_argument("--similarity", nargs="+", required=True, metavar="[LAYER=]CSV",
+                        help="similarity.csv per layer; without LAYER= the layer is the CSV's folder name")
+    change.add_argument("--representation", nargs="*", default=[], metavar="JSON",
+                        help="representation/epoch_NNN.json files")
+    change.add_argument("--metrics", nargs="*", default=[], metavar="JSON", help="metrics/epoch_NNN.json files")
+    change.add_argument("-o", "--output", required=True, help="the image to write, e.g. results/demo/change.png")
+    change.set_defaults(func=run_change)
+
+    training = subparsers.add_parser("plot-training", help="training and validation loss and accuracy "
+                                                           "against epochs (training.png)")
+    training.add_argument("--metrics", nargs="+", required=True, metavar="JSON", help="metrics/epoch_NNN.json files")
+    training.add_argument("-o", "--output", required=True, help="the image to write, e.g. results/demo/training.png")
+    training.set_defaults(func=run_training)
+
+
+def run_change(args):
+    from driftlens import compare, figures
+
+    similarity = {layer: compare.read_similarity(path) for layer, path in map(_layer_and_path, args.similarity)}
+    representation = compare.read_representation(args.representation) if args.representation else None
+    metrics = _read_metrics(args.metrics) if args.metrics else None
+    figures.save_figure(figures.plot_change(similarity, representation, metrics), args.output)
+
+
+def run_training(args):
+    from driftlens import figures
+
+    figures.save_figure(figures.plot_training(_read_metrics(args.metrics)), args.output)
+
+
+def _layer_and_path(item) -> tuple[str, str]:
+    layer, _, path = item.rpartition("=")
+    return layer or Path(path).parent.name, path
+
+
+def _read_metrics(paths):
+    import pandas as pd
+
+    records = [json.loads(Path(path).read_text()) for path in paths]
+    missing = [path for path, record in zip(paths, records) if "epoch" not in record]
+    if missing:
+        raise ValueError(f"no epoch in {', '.join(map(str, missing))}")
+    return pd.DataFrame(records).sort_values("epoch", ignore_index=True)

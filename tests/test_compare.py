@@ -1,0 +1,341 @@
+"""Tests for driftlens.compare and the `similarity` / `representation` commands."""
+
+import json
+import sys
+import types
+
+import numpy as np
+import pandas as pd
+import pytest
+import skimage.data
+import torch
+from skimage.transform import resize
+
+import driftlens
+from driftlens import compare
+from driftlens.cli import main
+from driftlens.io import save_npz
+from driftlens.models import UnknownLayerError, WeightsUnavailableError
+
+
+@pytest.fixture(scope="module")
+def cat():
+    """A real photograph, 64 x 64, float in [0, 1]."""
+    return resize(skimage.data.chelsea(), (64, 64), anti_aliasing=True).astype(np.float32)
+
+
+@pytest.fixture(scope="module")
+def small_cat(cat):
+    """The same photograph at 32 x 32, for tests that only need some real picture."""
+    return resize(cat, (32, 32), anti_aliasing=True).astype(np.float32)
+
+
+@pytest.fixture(scope="module")
+def lite0_distance():
+    return compare.PerceptualDistance(backend="lite0", device="cpu")
+
+
+def noisy(image, sigma, seed=0):
+    noise = np.random.default_rng(seed).normal(scale=sigma, size=image.shape)
+    return np.clip(image + noise, 0, 1).astype(np.float32)
+
+
+# --- SSIM --------------------------------------------------------------------------------------------
+
+def test_ssim_is_one_for_identical_and_falls_with_noise(cat):
+    scores = [compare.ssim(cat, noisy(cat, sigma)) for sigma in (0.0, 0.05, 0.1, 0.2)]
+    assert scores[0] == pytest.approx(1.0)
+    assert all(later < earlier for earlier, later in zip(scores, scores[1:]))
+
+
+def test_ssim_rejects_different_shapes(cat):
+    with pytest.raises(ValueError, match="shapes"):
+        compare.ssim(cat, cat[:32])
+
+
+# --- perceptual distance -----------------------------------------------------------------------------
+
+def test_perceptual_distance_is_zero_for_identical_and_grows_with_noise(cat, lite0_distance):
+    levels = (0.0, 0.05, 0.1, 0.2, 0.4)
+    distances = lite0_distance(np.stack([cat] * len(levels)), np.stack([noisy(cat, s) for s in levels]))
+    assert lite0_distance.name == "lite0-feature-distance"
+    assert distances.shape == (len(levels),)
+    assert distances[0] == pytest.approx(0.0, abs=1e-6)
+    assert np.all(np.diff(distances) > 0)
+
+
+def test_perceptual_distance_does_not_depend_on_batching_or_order(small_cat, lite0_distance):
+    cat = small_cat
+    a = np.stack([cat, noisy(cat, 0.1), cat])
+    b = np.stack([noisy(cat, 0.1, seed=1), cat, cat[:, ::-1]])
+    distances = lite0_distance(a, b)
+    one_at_a_time = compare.PerceptualDistance(backend="lite0", device="cpu", batch_size=1)
+    np.testing.assert_allclose(one_at_a_time(a, b), distances, rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(lite0_distance(a[::-1], b[::-1]), distances[::-1], rtol=1e-4, atol=1e-6)
+
+
+def test_perceptual_distance_rejects_bad_shapes(cat, lite0_distance):
+    with pytest.raises(ValueError, match="shapes"):
+        lite0_distance(cat[None], cat[None, :32])
+    with pytest.raises(ValueError, match=r"\(N, H, W, 3\)"):
+        lite0_distance(cat, cat)
+    with pytest.raises(ValueError, match="backend"):
+        compare.PerceptualDistance(backend="vgg")
+
+
+def test_auto_falls_back_to_lite0_without_lpips(monkeypatch):
+    monkeypatch.setattr(compare, "_lpips_alex", lambda device: None)
+    assert compare.PerceptualDistance(device="cpu").name == "lite0-feature-distance"
+    with pytest.raises(WeightsUnavailableError, match="AlexNet"):
+        compare.PerceptualDistance(backend="lpips", device="cpu")
+
+
+def test_auto_uses_lpips_when_available(monkeypatch, cat):
+    def fake_lpips(a, b, normalize):
+        assert normalize and a.shape[1] == 3  # [0, 1] input, channels first
+        return (a - b).abs().mean(dim=(1, 2, 3)).view(-1, 1, 1, 1)
+
+    monkeypatch.setattr(compare, "_lpips_alex", lambda device: fake_lpips)
+    distance = compare.PerceptualDistance(device="cpu")
+    other = noisy(cat, 0.1)
+    assert distance.name == "lpips-alex"
+    assert distance(cat[None], other[None])[0] == pytest.approx(np.abs(cat - other).mean(), rel=1e-5)
+
+
+def test_lpips_is_only_built_when_its_trunk_weights_are_cached(monkeypatch, tmp_path):
+    built = []
+    fake = types.SimpleNamespace(LPIPS=lambda **kwargs: built.append(kwargs) or torch.nn.Identity())
+    monkeypatch.setitem(sys.modules, "lpips", fake)
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
+    build = compare._lpips_alex.__wrapped__
+    assert build("cpu") is None and not built  # no download is ever attempted
+    weights = driftlens.models.weights.cache_file_for(compare._alexnet_url())
+    weights.parent.mkdir(parents=True)
+    weights.touch()
+    assert isinstance(build("cpu"), torch.nn.Identity) and built[0]["net"] == "alex"
+    monkeypatch.setitem(sys.modules, "lpips", None)  # not installed
+    assert build("cpu") is None
+
+
+# --- linear CKA -------------------------------------------------------------------------------------
+
+@pytest.fixture
+def features():
+    rng = np.random.default_rng(0)
+    return rng.normal(size=(40, 6)), rng.normal(size=(40, 9))
+
+
+def test_cka_is_one_for_identical_and_symmetric(features):
+    x, y = features
+    assert compare.linear_cka(x, x) == pytest.approx(1.0)
+    assert compare.linear_cka(x, y) == pytest.approx(compare.linear_cka(y, x))
+    assert compare.linear_cka(x, y) < 0.5  # unrelated features
+
+
+def test_cka_is_invariant_to_orthogonal_transforms_scaling_and_shifts(features):
+    x, _ = features
+    orthogonal, _ = np.linalg.qr(np.random.default_rng(1).normal(size=(6, 6)))
+    assert compare.linear_cka(x, 7.5 * x @ orthogonal + 3.0) == pytest.approx(1.0)
+
+
+def test_cka_is_not_invariant_to_anisotropic_scaling(features):
+    x, _ = features
+    assert compare.linear_cka(x, x * np.array([1, 1, 1, 1, 1, 20.0])) < 0.9
+
+
+def test_cka_accepts_tensors_and_rejects_bad_shapes(features):
+    x, y = features
+    assert compare.linear_cka(torch.tensor(x), torch.tensor(y)) == pytest.approx(compare.linear_cka(x, y))
+    with pytest.raises(ValueError, match="same examples"):
+        compare.linear_cka(x, y[:10])
+    with pytest.raises(ValueError, match="examples, features"):
+        compare.linear_cka(x[:, 0], y[:, 0])
+
+
+# --- weight change -----------------------------------------------------------------------------------
+
+def test_weight_change_is_zero_for_identical_weights(tiny):
+    state = tiny.net.state_dict()
+    assert compare.weight_change(state, state, ["conv1", "conv3", "fc"]) == {"conv1": 0.0, "conv3": 0.0, "fc": 0.0}
+
+
+def test_weight_change_on_a_hand_made_example():
+    a = {"block.0.weight": torch.tensor([[3.0, 0.0]]), "block.0.bias": torch.tensor([4.0]),
+         "block.0.num_batches_tracked": torch.tensor(1), "block1.weight": torch.tensor([100.0])}
+    b = {"block.0.weight": torch.tensor([[3.0, 1.0]]), "block.0.bias": torch.tensor([4.0]),
+         "block.0.num_batches_tracked": torch.tensor(50), "block1.weight": torch.tensor([0.0])}
+    # ||W_a|| = 5 (3, 0, 4), ||W_b - W_a|| = 1; `block1` is not under `block`; counters are not weights.
+    assert compare.weight_change(a, b, ["block", "block1"]) == {"block": pytest.approx(0.2), "block1": 1.0}
+
+
+def test_weight_change_names_bad_layers_and_tensors():
+    a = {"fc.weight": torch.ones(2, 3)}
+    with pytest.raises(ValueError, match="'conv'"):
+        compare.weight_change(a, a, ["conv"])
+    with pytest.raises(ValueError, match="'fc.weight' is missing"):
+        compare.weight_change(a, {}, ["fc"])
+    with pytest.raises(ValueError, match=r"'fc.weight' has shape \(5, 3\)"):
+        compare.weight_change(a, {"fc.weight": torch.ones(5, 3)}, ["fc"])
+
+
+# --- similarity table and command --------------------------------------------------------------------
+
+CHANNELS = np.array([3, 7])
+
+
+def write_row(path, images, channels=CHANNELS):
+    save_npz(path, images=images[None], channels=channels, layers=np.array(["conv3"]))
+    return str(path)
+
+
+@pytest.fixture
+def renders(tmp_path, small_cat):
+    """A layer rendered at epochs 0, 1, 2 (two channels each), with second-seed renders at 0 and 2."""
+    pictures = {epoch: np.stack([noisy(small_cat, 0.1 * epoch, seed=c) for c in range(2)]) for epoch in range(3)}
+    epochs = {epoch: write_row(tmp_path / f"epoch_{epoch:03d}.npz", images) for epoch, images in pictures.items()}
+    noise = {epoch: write_row(tmp_path / f"noise_{epoch:03d}.npz", noisy(pictures[epoch], 0.02, seed=9))
+             for epoch in (0, 2)}
+    return pictures, epochs, noise
+
+
+def test_similarity_table_rows_columns_and_nans(renders, lite0_distance):
+    pictures, epochs, noise = renders
+    table = compare.layer_similarity_table(epochs, noise, lite0_distance, progress=False)
+    assert list(table.columns) == compare.SIMILARITY_COLUMNS
+    assert table[["epoch", "channel"]].values.tolist() == [[0, 3], [0, 7], [1, 3], [1, 7], [2, 3], [2, 7]]
+    at = table.set_index(["epoch", "channel"])
+    assert at.loc[0, ["ssim_to_previous", "perceptual_to_previous"]].isna().all().all()
+    assert at.loc[1, ["ssim_noise", "perceptual_noise"]].isna().all().all()
+    assert at.loc[[0, 2], ["ssim_noise", "perceptual_noise"]].notna().all().all()
+    assert at.loc[1:, ["ssim_to_previous", "perceptual_to_previous"]].notna().all().all()
+    assert at.loc[0, "ssim_to_first"].tolist() == pytest.approx([1.0, 1.0])
+    assert at.loc[(2, 7), "ssim_to_previous"] == pytest.approx(compare.ssim(pictures[2][1], pictures[1][1]))
+    assert at.loc[(2, 3), "perceptual_to_first"] > at.loc[(1, 3), "perceptual_to_first"] > 0
+    assert set(table["perceptual_metric"]) == {"lite0-feature-distance"}
+
+
+def test_similarity_table_rejects_mismatched_channels_and_stray_noise(renders, tmp_path, lite0_distance):
+    pictures, epochs, noise = renders
+    three = write_row(tmp_path / "epoch_003.npz", np.concatenate([pictures[0], pictures[1][:1]]),
+                      channels=np.array([3, 7, 8]))
+    with pytest.raises(ValueError, match="epoch_003.npz holds channels \\[3, 7, 8\\]"):
+        compare.layer_similarity_table({**epochs, 3: three}, None, lite0_distance, progress=False)
+    with pytest.raises(ValueError, match="epochs \\[5\\]"):
+        compare.layer_similarity_table(epochs, {5: noise[0]}, lite0_distance, progress=False)
+    with pytest.raises(ValueError, match="no epochs"):
+        compare.layer_similarity_table({}, None, lite0_distance)
+
+
+def test_read_visualisation_names_the_bad_file(tmp_path):
+    path = tmp_path / "epoch_000.npz"
+    save_npz(path, pictures=np.zeros(3))
+    with pytest.raises(ValueError, match="epoch_000.npz has no images, channels array"):
+        compare.read_visualisation(path)
+    save_npz(path, images=np.zeros((2, 8, 8, 3)), channels=CHANNELS)
+    with pytest.raises(ValueError, match=r"\(1, C, H, W, 3\)"):
+        compare.read_visualisation(path)
+
+
+def test_epoch_of_reads_file_names():
+    assert compare.epoch_of("results/x/mixed4c/noise_012.npz") == 12
+    with pytest.raises(ValueError, match="similarity.csv"):
+        compare.epoch_of("results/x/mixed4c/similarity.csv")
+
+
+def test_similarity_command_writes_the_table(renders, tmp_path, monkeypatch, lite0_distance):
+    monkeypatch.setattr(compare, "PerceptualDistance", lambda **kwargs: lite0_distance)
+    _, epochs, noise = renders
+    out = tmp_path / "conv3" / "similarity.csv"
+    argv = ["similarity", "--epochs", *reversed(epochs.values()), "--noise", *noise.values(), "-o", str(out),
+            "--no-progress"]
+    assert main(argv) == 0
+    expected = compare.layer_similarity_table(epochs, noise, lite0_distance, progress=False)
+    pd.testing.assert_frame_equal(pd.read_csv(out), expected, check_dtype=False)
+
+
+@pytest.mark.parametrize("problem, message", [
+    ("missing", "epoch_009.npz"),
+    ("duplicate", "are both epoch 1"),
+    ("mismatch", "all epochs of a layer must match"),
+])
+def test_similarity_command_reports_bad_input_in_one_line(renders, tmp_path, capsys, monkeypatch, lite0_distance,
+                                                          problem, message):
+    monkeypatch.setattr(compare, "PerceptualDistance", lambda **kwargs: lite0_distance)
+    pictures, epochs, _ = renders
+    extra = {"missing": str(tmp_path / "epoch_009.npz"),
+             "duplicate": write_row(tmp_path / "copy" / "epoch_001.npz", pictures[1]),
+             "mismatch": write_row(tmp_path / "epoch_004.npz", pictures[1][:1], channels=np.array([3]))}[problem]
+    out = tmp_path / "similarity.csv"
+    assert main(["similarity", "--epochs", *epochs.values(), extra, "-o", str(out), "--no-progress"]) == 2
+    error = capsys.readouterr().err
+    assert error.startswith("driftlens: error:") and message in error and error.count("\n") == 1
+    assert not out.exists()
+
+
+# --- representation command --------------------------------------------------------------------------
+
+@pytest.fixture
+def checkpoints(tmp_path):
+    """Tiny-model checkpoints (epoch 0; epoch 3: conv1's kernel negated, every conv3 parameter x 1.5) and a
+    probe set of 16 photo crops."""
+    first = driftlens.models.load("tiny", weights="random", seed=0)
+    later = driftlens.models.load("tiny", weights="random", seed=0)
+    with torch.no_grad():
+        later.module("conv1")[0].weight.neg_()
+        for parameter in later.module("conv3").parameters():
+            parameter.mul_(1.5)
+    paths = []
+    for epoch, model in ((0, first), (3, later)):
+        paths.append(tmp_path / "checkpoints" / f"epoch_{epoch:03d}.pt")
+        paths[-1].parent.mkdir(exist_ok=True)
+        torch.save({"model": model.net.state_dict(), "config": {"model": "tiny"}}, paths[-1])
+    photos = [resize(getattr(skimage.data, name)(), (64, 64), anti_aliasing=True)
+              for name in ("astronaut", "chelsea", "coffee", "rocket")]
+    crops = np.stack([photo[y:y + 32, x:x + 32] for photo in photos for y in (0, 32) for x in (0, 32)])
+    probe = tmp_path / "probe.npz"
+    np.savez(probe, images=crops.transpose(0, 3, 1, 2).astype(np.float32), labels=np.arange(len(crops)))
+    return [str(path) for path in paths], str(probe)
+
+
+def test_representation_command_writes_cka_and_weight_change(checkpoints, tmp_path):
+    (first, later), probe = checkpoints
+    out = tmp_path / "representation" / "epoch_003.json"
+    argv = ["representation", "--first", first, "--checkpoint", later, "--probe", probe,
+            "--layers", "conv1,conv2,conv3", "-o", str(out), "--device", "cpu", "--no-progress"]
+    assert main(argv) == 0
+    result = json.loads(out.read_text())
+    assert result["epoch"] == 3
+    assert result["weight_change"]["conv2"] == 0.0 and result["weight_change"]["conv3"] == pytest.approx(0.5)
+    assert 0 < result["weight_change"]["conv1"] < 2  # only part of conv1's parameters moved, by 2 |w|
+    assert result["cka"]["conv1"] < 0.99 and result["cka"]["conv2"] < 0.99  # conv2 sees conv1's new output
+
+
+def test_representation_command_names_an_unknown_layer(checkpoints, tmp_path, capsys):
+    (first, later), probe = checkpoints
+    argv = ["representation", "--first", first, "--checkpoint", later, "--probe", probe,
+            "--layers", "conv9", "-o", str(tmp_path / "r.json"), "--device", "cpu", "--no-progress"]
+    assert main(argv) == 2
+    assert "unknown layer 'conv9'" in capsys.readouterr().err
+
+
+def test_representation_change_of_identical_models(tiny):
+    change = compare.representation_change(tiny, tiny, torch.rand(6, 3, 32, 32), ["conv2", "logits"], progress=False)
+    assert change["cka"] == {"conv2": pytest.approx(1.0), "logits": pytest.approx(1.0)}
+    assert change["weight_change"] == {"conv2": 0.0, "logits": 0.0}
+
+
+def test_layer_features_batches_give_the_same_features(tiny):
+    images = torch.rand(5, 3, 32, 32)
+    whole = compare.layer_features(tiny, images, ["conv3"], batch_size=5, progress=False)["conv3"]
+    batched = compare.layer_features(tiny, images, ["conv3"], batch_size=2, progress=False)["conv3"]
+    assert whole.shape == (5, 16 * 8 * 8)
+    torch.testing.assert_close(whole, batched)
+
+
+def test_read_probe_and_representation_name_bad_files(tmp_path):
+    with pytest.raises(FileNotFoundError, match="probe.npz"):
+        compare.read_probe(tmp_path / "probe.npz")
+    path = tmp_path / "epoch_001.json"
+    path.write_text(json.dumps({"epoch": 1, "cka": {"conv1": 0.9}}))
+    with pytest.raises(ValueError, match="epoch_001.json has no weight_change"):
+        compare.read_representation([path])

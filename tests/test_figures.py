@@ -1,0 +1,141 @@
+"""Tests for driftlens.figures and the `plot-change` / `plot-training` commands."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from PIL import Image
+
+from driftlens import compare, figures
+from driftlens.cli import main
+
+EPOCHS = [0, 1, 2, 3]
+
+
+def similarity_table(seed, noise_epochs=(0, 3)):
+    """A similarity table of two channels over EPOCHS, drifting away from epoch 0."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for epoch in EPOCHS:
+        for channel in (0, 5):
+            noise = epoch in noise_epochs
+            rows.append({"epoch": epoch, "channel": channel,
+                         "ssim_to_previous": np.nan if epoch == 0 else 0.8 + 0.1 * rng.random(),
+                         "ssim_to_first": 1.0 - 0.1 * epoch, "perceptual_to_previous": np.nan if epoch == 0 else 0.1,
+                         "perceptual_to_first": 0.05 * epoch, "ssim_noise": 0.9 + 0.05 * rng.random() if noise else np.nan,
+                         "perceptual_noise": 0.02 + 0.01 * rng.random() if noise else np.nan,
+                         "perceptual_metric": "lite0-feature-distance"})
+    return pd.DataFrame(rows, columns=compare.SIMILARITY_COLUMNS)
+
+
+def metrics_records():
+    return [{"epoch": epoch, "stage": 0 if epoch < 2 else 1, "train_loss": None if epoch == 0 else 1.0 / epoch,
+             "train_acc": None if epoch == 0 else 0.5 + 0.1 * epoch, "val_loss": 2.0 - 0.3 * epoch,
+             "val_acc": 0.3 + 0.15 * epoch, "test_acc": 0.3, "seconds": 1.0, "images_per_s": 10.0, "lr": 1e-3}
+            for epoch in EPOCHS]
+
+
+def representation_table():
+    return pd.DataFrame([{"epoch": epoch, "layer": layer, "cka": 1 - 0.1 * epoch * (i + 1),
+                          "weight_change": 0.01 * epoch * (i + 1)}
+                         for epoch in EPOCHS for i, layer in enumerate(["blocks.4", "blocks.10"])])
+
+
+def panel(fig, title_start):
+    return next(ax for ax in fig.axes if ax.get_title().startswith(title_start))
+
+
+def test_plot_change_draws_every_layer_and_the_noise_floor():
+    similarity = {"blocks.4": similarity_table(0), "blocks.10": similarity_table(1, noise_epochs=())}
+    fig = figures.plot_change(similarity, representation_table(), pd.DataFrame(metrics_records()))
+    ssim_panel = panel(fig, "Pictures: 1 − SSIM to epoch 0")
+    first_line = ssim_panel.get_lines()[0]
+    assert first_line.get_xdata().tolist() == EPOCHS
+    np.testing.assert_allclose(first_line.get_ydata(), [0.1 * epoch for epoch in EPOCHS])
+    assert len(ssim_panel.patches) == 1  # a noise band for blocks.4 only: blocks.10 has no noise renders
+    assert "lite0-feature-distance" in panel(fig, "Pictures: perceptual distance to epoch 0").get_ylabel()
+    cka_panel = panel(fig, "Representation: linear CKA")
+    assert [line.get_ydata()[-1] for line in cka_panel.get_lines()[:2]] == pytest.approx([0.7, 0.4])
+    stage_lines = [line for line in panel(fig, "Validation accuracy").get_lines() if line.get_linestyle() == "--"]
+    assert [line.get_xdata()[0] for line in stage_lines] == [1.5]  # stage 1 starts at epoch 2
+    legend = [text.get_text() for text in fig.legends[0].get_texts()]
+    assert legend[:2] == ["blocks.4", "blocks.10"] and "new training stage" in legend
+
+
+def test_noise_band_is_mean_plus_minus_spread_of_the_noise_values():
+    table = similarity_table(0)
+    fig = figures.plot_change({"blocks.4": table})
+    band = panel(fig, "Pictures: perceptual distance to epoch 0").patches[0]
+    low, high = band.get_extents().transformed(band.axes.transData.inverted()).intervaly
+    noise = table["perceptual_noise"].dropna()
+    assert (low, high) == pytest.approx((noise.mean() - noise.std(ddof=0), noise.mean() + noise.std(ddof=0)), rel=1e-3)
+
+
+def test_plot_change_says_when_inputs_are_missing():
+    fig = figures.plot_change({"blocks.4": similarity_table(0)})
+    texts = [text.get_text() for ax in fig.axes for text in ax.texts]
+    assert "no representation files given" in texts and "no val_acc in the metrics" in texts
+
+
+def test_plot_training_shows_train_and_validation_curves():
+    fig = figures.plot_training(pd.DataFrame(metrics_records()))
+    loss, accuracy = fig.axes
+    legend = [text.get_text() for text in loss.get_legend().get_texts()]
+    assert legend == ["training", "validation", "new training stage"]
+    assert np.isnan(loss.get_lines()[0].get_ydata()[0])  # no training loss before training
+    assert accuracy.get_lines()[1].get_ydata().tolist() == pytest.approx([0.3, 0.45, 0.6, 0.75])
+    assert loss.get_xlabel() == "epoch" and accuracy.get_ylabel() == "accuracy"
+
+
+def write_inputs(tmp_path):
+    similarity = []
+    for seed, layer in enumerate(["blocks.4", "blocks.10"]):
+        path = tmp_path / layer / "similarity.csv"
+        path.parent.mkdir()
+        similarity_table(seed).to_csv(path, index=False)
+        similarity.append(str(path))
+    metrics, representation = [], []
+    for record in metrics_records():
+        metrics.append(tmp_path / "metrics" / f"epoch_{record['epoch']:03d}.json")
+        metrics[-1].parent.mkdir(exist_ok=True)
+        metrics[-1].write_text(json.dumps(record))
+    for epoch, rows in representation_table().groupby("epoch"):
+        representation.append(tmp_path / "representation" / f"epoch_{epoch:03d}.json")
+        representation[-1].parent.mkdir(exist_ok=True)
+        representation[-1].write_text(json.dumps({"epoch": int(epoch), "cka": dict(zip(rows.layer, rows.cka)),
+                                                  "weight_change": dict(zip(rows.layer, rows.weight_change))}))
+    return similarity, list(map(str, metrics)), list(map(str, representation))
+
+
+def test_plot_commands_write_readable_pngs(tmp_path):
+    similarity, metrics, representation = write_inputs(tmp_path)
+    change, training = tmp_path / "change.png", tmp_path / "training.png"
+    assert main(["plot-change", "--similarity", f"first={similarity[0]}", similarity[1],
+                 "--representation", *representation, "--metrics", *metrics, "-o", str(change)]) == 0
+    assert main(["plot-training", "--metrics", *reversed(metrics), "-o", str(training)]) == 0
+    for path, min_size in ((change, (1000, 1200)), (training, (1000, 400))):
+        with Image.open(path) as image:
+            assert image.format == "PNG"
+            assert min_size[0] <= image.size[0] <= 3000 and min_size[1] <= image.size[1] <= 3000
+            assert len(np.unique(np.asarray(image.convert("L")))) > 20  # drawn on, not blank
+
+
+@pytest.mark.parametrize("problem, message", [
+    ("missing similarity", "nowhere/similarity.csv"),
+    ("bad similarity", "is not a similarity table: no column ssim_to_previous"),
+    ("missing metrics", "epoch_042.json"),
+])
+def test_plot_change_reports_bad_input_in_one_line(tmp_path, capsys, problem, message):
+    similarity, metrics, _ = write_inputs(tmp_path)
+    if problem == "missing similarity":
+        similarity = [str(tmp_path / "nowhere" / "similarity.csv")]
+    elif problem == "bad similarity":
+        pd.read_csv(similarity[0]).drop(columns="ssim_to_previous").to_csv(similarity[0], index=False)
+    else:
+        metrics.append(str(tmp_path / "metrics" / "epoch_042.json"))
+    out = tmp_path / "change.png"
+    assert main(["plot-change", "--similarity", *similarity, "--metrics", *metrics, "-o", str(out)]) == 2
+    error = capsys.readouterr().err
+    assert error.startswith("driftlens: error:") and message in error
+    assert not out.exists()
