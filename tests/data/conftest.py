@@ -1,0 +1,39 @@
+"""Fixtures for the data tests: small generated image trees and archives."""
+
+import tarfile
+
+import numpy as np
+import pytest
+from PIL import Image
+
+
+def _write_jpegs(folder, names, size=8):
+    """Small random JPEGs at ``folder/name`` for each name; returns their paths."""
+    rng = np.random.default_rng(0)
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for name in names:
+        Image.fromarray(rng.integers(0, 256, (size, size, 3), dtype=np.uint8)).save(folder / name)
+        paths.append(folder / name)
+    return paths
+
+
+def _make_flowers_archive(path, count):
+    """A ``.tgz`` holding ``jpg/image_0001.jpg`` ... like the official Flowers17 archive."""
+    folder = path.parent / "archive_content"
+    _write_jpegs(folder / "jpg", [f"image_{n:04d}.jpg" for n in range(1, count + 1)])
+    with tarfile.open(path, "w:gz") as archive:
+        archive.add(folder / "jpg", arcname="jpg")
+    return path
+
+
+@pytest.fixture
+def small_archive(tmp_path):
+    """A 3-image Flowers17-like archive."""
+    return _make_flowers_archive(tmp_path / "served" / "17flowers.tgz", 3)
+
+
+@pytest.fixture(scope="session")
+def full_archive(tmp_path_factory):
+    """A Flowers17-shaped archive of 1360 tiny images (shared by the tests: do not write beside it)."""
+    return _make_flowers_archive(tmp_path_factory.mktemp("archive") / "17flowers.tgz", 1360)
