@@ -1,0 +1,466 @@
+"""Staged fine-tuning, one epoch per call: checkpoint N-1 in, checkpoint N and its metrics out.
+
+A schedule is a list of stages; each freezes a prefix of the network (``cutoff`` or
+``train_from``), then trains for its epochs with its own optimizer. Epoch 0 is the start model
+with a fresh classifier for the dataset's classes. Every epoch reseeds from ``(seed, epoch)``, so
+re-running epoch N from checkpoint N-1 gives the same checkpoint N, bit for bit, on the same machine.
+
+Example:
+    >>> cfg = TrainConfig.from_dict({"model": "tiny", "weights": "random", "splits": "resources/toy/splits.json",
+    ...                              "image_size": 32, "stages": [{"epochs": 2, "lr": 0.01, "optimizer": "sgd"}]})
+    >>> start_checkpoint(cfg, "ckpt/epoch_000.pt", "metrics/epoch_000.json")  # doctest: +SKIP
+    >>> train_epoch(cfg, "ckpt/epoch_000.pt", "ckpt/epoch_001.pt", "metrics/epoch_001.json", 1)  # doctest: +SKIP
+"""
+
+import dataclasses
+import random
+import time
+import types
+import typing
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.utils.data import DataLoader
+from tqdm import tqdm
+
+from driftlens import models
+from driftlens.data import SplitDataset, read_splits
+from driftlens.errors import ConfigError
+from driftlens.io import save_json, save_torch
+
+OPTIMIZERS = ("sgd", "adam")
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One stage of the schedule: what trains, for how long, with which optimizer.
+
+    Args:
+        epochs (int): Epochs in this stage (>= 1).
+        lr (float): Learning rate.
+        optimizer (str): ``sgd`` or ``adam``.
+        cutoff (int, optional): Freeze the first ``cutoff`` weight layers (conv/linear, in
+            registration order) and everything registered before the next one. Default: None
+        train_from (str, optional): Freeze every parameter registered before this layer's first
+            parameter (layer name or alias). Default: None (with no ``cutoff`` either: train all)
+        momentum (float, optional): SGD momentum. Default: 0.9
+        weight_decay (float, optional): Weight decay. Default: 0.0
+
+    Example:
+        >>> Stage(epochs=2, lr=0.01, optimizer="sgd", cutoff=20).momentum
+        0.9
+    """
+
+    epochs: int
+    lr: float
+    optimizer: str
+    cutoff: int | None = None
+    train_from: str | None = None
+    momentum: float = 0.9
+    weight_decay: float = 0.0
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything that defines a fine-tuning run; built and validated by :meth:`from_dict`.
+
+    Args:
+        model (str): A zoo name (see :func:`driftlens.models.available`).
+        splits (str): The dataset's ``splits.json``.
+        image_size (int): Side of the square training images.
+        stages (tuple[Stage, ...]): The schedule, in order.
+        weights (str, optional): ``imagenet``, ``random`` or a state-dict file. Default: "imagenet"
+        batch_size (int, optional): Images per batch. Default: 32
+        augment (bool, optional): Random crops and flips for training images. Default: True
+        seed (int, optional): Seeds the new classifier and every epoch's data order. Default: 0
+        num_workers (int, optional): DataLoader worker processes. Default: 0
+
+    Example:
+        >>> cfg = TrainConfig.from_dict({"model": "tiny", "splits": "s.json", "image_size": 32,
+        ...                              "stages": [{"epochs": 1, "lr": 0.1, "optimizer": "adam"}]})
+        >>> cfg.total_epochs, cfg.batch_size
+        (1, 32)
+    """
+
+    model: str
+    splits: str
+    image_size: int
+    stages: tuple[Stage, ...]
+    weights: str = "imagenet"
+    batch_size: int = 32
+    augment: bool = True
+    seed: int = 0
+    num_workers: int = 0
+
+    @classmethod
+    def from_dict(cls, config: dict) -> "TrainConfig":
+        """Build and validate a config from plain data (parsed JSON or YAML).
+
+        Args:
+            config (dict): Keys as the fields of this class; ``stages`` a list of dicts with the
+                fields of :class:`Stage`.
+
+        Returns:
+            TrainConfig: The validated config.
+
+        Raises:
+            ConfigError: An unknown or missing key, a wrong type or an out-of-range value; the
+                message names the key path, e.g. ``stages[1].lr``.
+
+        Example:
+            >>> TrainConfig.from_dict({"model": "tiny", "splits": "s.json", "image_size": 32,
+            ...                        "stages": [{"epochs": 1, "lr": "fast", "optimizer": "sgd"}]})
+            Traceback (most recent call last):
+                ...
+            driftlens.errors.ConfigError: stages[0].lr: expected float, got 'fast'
+        """
+        fields = _checked_fields(cls, config, "")
+        stages = fields.get("stages")
+        if not isinstance(stages, list) or not stages:
+            raise ConfigError(f"stages: expected a non-empty list of stages, got {stages!r}")
+        fields["stages"] = tuple(_stage_from_dict(stage, f"stages[{i}]") for i, stage in enumerate(stages))
+        for key in ("image_size", "batch_size"):
+            _require(fields.get(key, 1) >= 1, key, "must be at least 1")
+        _require(fields.get("num_workers", 0) >= 0, "num_workers", "must not be negative")
+        return cls(**fields)
+
+    def to_dict(self) -> dict:
+        """Plain data (JSON-ready) that :meth:`from_dict` turns back into this config.
+
+        Example:
+            >>> cfg = TrainConfig.from_dict({"model": "tiny", "splits": "s.json", "image_size": 32,
+            ...                              "stages": [{"epochs": 1, "lr": 0.1, "optimizer": "sgd"}]})
+            >>> TrainConfig.from_dict(cfg.to_dict()) == cfg
+            True
+        """
+        config = dataclasses.asdict(self)
+        config["stages"] = list(config["stages"])
+        return config
+
+    @property
+    def total_epochs(self) -> int:
+        """Epochs over all stages."""
+        return sum(stage.epochs for stage in self.stages)
+
+    def stage_of(self, epoch: int) -> int:
+        """Index of the stage that trains ``epoch`` (1-based; stages run in order).
+
+        Raises:
+            ConfigError: ``epoch`` is below 1 or beyond the schedule.
+
+        Example:
+            >>> cfg = TrainConfig.from_dict({"model": "tiny", "splits": "s.json", "image_size": 32, "stages": [
+            ...     {"epochs": 2, "lr": 0.1, "optimizer": "sgd"}, {"epochs": 3, "lr": 0.01, "optimizer": "sgd"}]})
+            >>> [cfg.stage_of(epoch) for epoch in range(1, 6)]
+            [0, 0, 1, 1, 1]
+        """
+        ends = np.cumsum([stage.epochs for stage in self.stages])
+        if not 1 <= epoch <= ends[-1]:
+            raise ConfigError(f"epoch {epoch} is outside the schedule's epochs 1..{ends[-1]}")
+        return int(np.searchsorted(ends, epoch))
+
+
+def _stage_from_dict(stage, path: str) -> Stage:
+    fields = _checked_fields(Stage, stage, path + ".")
+    _require(fields["epochs"] >= 1, f"{path}.epochs", "must be at least 1")
+    _require(fields["lr"] > 0, f"{path}.lr", "must be positive")
+    _require(fields["optimizer"] in OPTIMIZERS, f"{path}.optimizer", f"must be one of {', '.join(OPTIMIZERS)}")
+    _require(fields.get("cutoff") is None or fields["cutoff"] >= 0, f"{path}.cutoff", "must not be negative")
+    _require(fields.get("cutoff") is None or fields.get("train_from") is None, f"{path}.cutoff",
+             "and train_from exclude each other")
+    return Stage(**fields)
+
+
+def _checked_fields(cls, config, prefix: str) -> dict:
+    """The entries of ``config`` after checking them against the fields of dataclass ``cls``."""
+    if not isinstance(config, dict):
+        raise ConfigError(f"{prefix.rstrip('.') or 'config'}: expected a mapping, got {config!r}")
+    fields = {field.name: field for field in dataclasses.fields(cls)}
+    hints = typing.get_type_hints(cls)
+    for key, value in config.items():
+        if key not in fields:
+            raise ConfigError(f"{prefix}{key}: unknown key; expected one of {', '.join(fields)}")
+        if key != "stages" and not _has_type(value, hints[key]):
+            raise ConfigError(f"{prefix}{key}: expected {_type_name(hints[key])}, got {value!r}")
+    for name, field in fields.items():
+        if name not in config and field.default is dataclasses.MISSING:
+            raise ConfigError(f"{prefix}{name}: missing")
+    return dict(config)
+
+
+def _has_type(value, hint) -> bool:
+    allowed = typing.get_args(hint) if isinstance(hint, types.UnionType) else (hint,)
+    if isinstance(value, bool):
+        return bool in allowed
+    if isinstance(value, int) and float in allowed:
+        return True
+    return isinstance(value, tuple(t for t in allowed if t is not bool))
+
+
+def _type_name(hint) -> str:
+    allowed = typing.get_args(hint) if isinstance(hint, types.UnionType) else (hint,)
+    return " or ".join("null" if t is type(None) else t.__name__ for t in allowed)
+
+
+def _require(condition: bool, key: str, message: str) -> None:
+    if not condition:
+        raise ConfigError(f"{key}: {message}")
+
+
+def frozen_parameters(model: models.ModelWrapper, stage: Stage) -> list[str]:
+    """Names (in ``model.net``) of the parameters a stage freezes: a prefix in registration order.
+
+    ``cutoff: N`` freezes everything registered before the first parameter of the (N+1)-th conv
+    or linear module; ``train_from: layer`` everything before that layer's first parameter. The
+    classifier head is never frozen.
+
+    Args:
+        model (ModelWrapper): The network.
+        stage (Stage): The stage.
+
+    Returns:
+        list[str]: Parameter names, in registration order.
+
+    Raises:
+        ConfigError: ``cutoff`` reaches past the last weight layer, or ``train_from`` names a
+            layer without parameters.
+        UnknownLayerError: ``train_from`` is not a layer of the model.
+
+    Example:
+        >>> tiny = models.load("tiny", weights="random")
+        >>> frozen_parameters(tiny, Stage(epochs=1, lr=0.1, optimizer="sgd", cutoff=1))
+        ['conv1.0.weight', 'conv1.0.bias', 'conv1.1.weight', 'conv1.1.bias']
+        >>> len(frozen_parameters(tiny, Stage(epochs=1, lr=0.1, optimizer="sgd", train_from="conv3")))
+        8
+    """
+    names = [name for name, _ in model.net.named_parameters()]
+    first = _first_trained_parameter(model, stage)
+    head = model.resolve("logits") + "."
+    return [name for name in names[:names.index(first)] if not name.startswith(head)] if first else []
+
+
+def _first_trained_parameter(model: models.ModelWrapper, stage: Stage) -> str | None:
+    if stage.cutoff is not None:
+        weight_layers = [path for path, module in model.net.named_modules()
+                         if isinstance(module, (nn.modules.conv._ConvNd, nn.Linear))]
+        if stage.cutoff >= len(weight_layers):
+            raise ConfigError(f"cutoff {stage.cutoff} leaves nothing to train: {model.name} has "
+                              f"{len(weight_layers)} conv/linear layers")
+        path = weight_layers[stage.cutoff]
+    elif stage.train_from is not None:
+        path = model.resolve(stage.train_from)
+    else:
+        return None
+    parameters = [name for name, _ in model.net.get_submodule(path).named_parameters()]
+    if not parameters:
+        raise ConfigError(f"train_from {stage.train_from!r}: layer {path} has no parameters")
+    return f"{path}.{parameters[0]}"
+
+
+def apply_stage(model: models.ModelWrapper, stage: Stage) -> list[nn.Parameter]:
+    """Freeze the stage's prefix and put the model in training mode, frozen modules in eval mode.
+
+    Frozen parameters get ``requires_grad=False``, so the frozen prefix builds no autograd graph;
+    modules whose parameters are all frozen stay in eval mode, so their BatchNorm statistics do
+    not drift and their dropout is off.
+
+    Args:
+        model (ModelWrapper): The network; changed in place.
+        stage (Stage): The stage.
+
+    Returns:
+        list[nn.Parameter]: The parameters that train, for the optimizer.
+
+    Example:
+        >>> tiny = models.load("tiny", weights="random")
+        >>> trained = apply_stage(tiny, Stage(epochs=1, lr=0.1, optimizer="sgd", train_from="conv3"))
+        >>> tiny.net.conv1.training, tiny.net.conv3.training, len(trained)
+        (False, True, 6)
+    """
+    frozen = set(frozen_parameters(model, stage))
+    for name, parameter in model.net.named_parameters():
+        parameter.requires_grad_(name not in frozen)
+    model.train()
+    for module in model.net.modules():
+        parameters = list(module.parameters())
+        if parameters and not any(p.requires_grad for p in parameters):
+            module.eval()
+    return [p for p in model.net.parameters() if p.requires_grad]
+
+
+def make_optimizer(parameters, stage: Stage) -> torch.optim.Optimizer:
+    """The stage's optimizer (SGD with momentum, or Adam) over ``parameters``.
+
+    Example:
+        >>> type(make_optimizer([nn.Parameter(torch.zeros(1))], Stage(epochs=1, lr=0.1, optimizer="adam"))).__name__
+        'Adam'
+    """
+    if stage.optimizer == "sgd":
+        return torch.optim.SGD(parameters, lr=stage.lr, momentum=stage.momentum, weight_decay=stage.weight_decay)
+    return torch.optim.Adam(parameters, lr=stage.lr, weight_decay=stage.weight_decay)
+
+
+def seed_epoch(seed: int, epoch: int) -> torch.Generator:
+    """Seed Python, NumPy and torch (CPU and CUDA) from ``(seed, epoch)``; return a generator for data order.
+
+    Example:
+        >>> torch.equal(torch.randperm(5, generator=seed_epoch(0, 3)), torch.randperm(5, generator=seed_epoch(0, 3)))
+        True
+    """
+    state = int(np.random.SeedSequence([seed, epoch]).generate_state(1)[0])
+    random.seed(state)
+    np.random.seed(state)
+    torch.manual_seed(state)
+    return torch.Generator().manual_seed(state)
+
+
+def run_epoch(model, loader, optimizer=None, progress: bool = True, desc: str = "") -> dict:
+    """One pass over ``loader``: a training epoch when given an optimizer, else an evaluation.
+
+    Loss and accuracy are accumulated on the model's device and read once at the end. A training
+    pass leaves the modes set by :func:`apply_stage` alone; an evaluation switches to eval mode
+    and runs without autograd.
+
+    Args:
+        model (nn.Module): The network (a :class:`~driftlens.models.ModelWrapper`).
+        loader (Iterable): Batches of ``(images, labels)``.
+        optimizer (torch.optim.Optimizer, optional): Train with it. Default: None (evaluate)
+        progress (bool, optional): Show a progress bar. Default: True
+        desc (str, optional): The progress bar's label. Default: ""
+
+    Returns:
+        dict: ``loss`` and ``acc`` (means over images), ``images`` and ``seconds``.
+
+    Example:
+        >>> tiny = models.load("tiny", weights="random")
+        >>> run_epoch(tiny, [(torch.rand(4, 3, 32, 32), torch.tensor([0, 1, 2, 3]))], progress=False)["images"]
+        4
+    """
+    training = optimizer is not None
+    if not training:
+        model.eval()
+    device = model.device
+    start = time.perf_counter()
+    loss_sum = torch.zeros((), device=device)
+    correct = torch.zeros((), device=device, dtype=torch.long)
+    count = 0
+    with torch.set_grad_enabled(training):
+        for images, labels in tqdm(loader, desc=desc, unit="batch", leave=False, disable=not progress):
+            images, labels = images.to(device, non_blocking=True), labels.to(device, non_blocking=True)
+            logits = model(images)
+            loss = F.cross_entropy(logits, labels)
+            if training:
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                optimizer.step()
+            loss_sum += loss.detach() * len(labels)
+            correct += (logits.argmax(1) == labels).sum()
+            count += len(labels)
+    result = {"loss": loss_sum.item() / max(count, 1), "acc": correct.item() / max(count, 1), "images": count}
+    return {**result, "seconds": time.perf_counter() - start}
+
+
+def start_checkpoint(cfg: TrainConfig, out, metrics, device=None, progress: bool = True) -> None:
+    """Epoch 0: build the start model with a fresh classifier for the dataset's classes, evaluate, save.
+
+    Args:
+        cfg (TrainConfig): The run's config.
+        out (str or Path): Checkpoint to write (``epoch_000.pt``).
+        metrics (str or Path): Metrics JSON to write (``epoch_000.json``); ``train_*`` are null.
+        device (str, optional): ``cpu``, ``cuda``, ... Default: None (CUDA when available)
+        progress (bool, optional): Show progress bars. Default: True
+
+    Example:
+        >>> start_checkpoint(cfg, "ckpt/epoch_000.pt", "metrics/epoch_000.json")  # doctest: +SKIP
+    """
+    classes = read_splits(cfg.splits)["classes"]
+    model = models.load(cfg.model, weights=cfg.weights, seed=cfg.seed)
+    torch.manual_seed(cfg.seed)
+    model.replace_head(len(classes))
+    model.to(resolve_device(device))
+    seed_epoch(cfg.seed, 0)
+    _finish_epoch(cfg, model, None, None, 0, classes, out, metrics, None, progress)
+
+
+def train_epoch(cfg: TrainConfig, previous, out, metrics, epoch: int, device=None, progress: bool = True) -> None:
+    """Train epoch ``epoch`` (>= 1) from checkpoint ``epoch - 1``, then evaluate and save checkpoint ``epoch``.
+
+    The epoch trains under the stage whose epoch range contains it. A new stage starts a fresh
+    optimizer; within a stage the optimizer state comes from ``previous``.
+
+    Args:
+        cfg (TrainConfig): The run's config.
+        previous (str or Path): Checkpoint ``epoch - 1``.
+        out (str or Path): Checkpoint to write.
+        metrics (str or Path): Metrics JSON to write.
+        epoch (int): The epoch to train.
+        device (str, optional): ``cpu``, ``cuda``, ... Default: None (CUDA when available)
+        progress (bool, optional): Show progress bars. Default: True
+
+    Raises:
+        ConfigError: ``epoch`` is outside the schedule, ``previous`` is not checkpoint
+            ``epoch - 1``, or its classes differ from the split file's.
+
+    Example:
+        >>> train_epoch(cfg, "ckpt/epoch_000.pt", "ckpt/epoch_001.pt", "metrics/epoch_001.json", 1)  # doctest: +SKIP
+    """
+    stage_index = cfg.stage_of(epoch)
+    stage = cfg.stages[stage_index]
+    checkpoint = torch.load(previous, map_location="cpu", weights_only=True)
+    classes = read_splits(cfg.splits)["classes"]
+    if checkpoint.get("epoch") != epoch - 1:
+        raise ConfigError(f"{previous} holds epoch {checkpoint.get('epoch')}, not epoch {epoch - 1}")
+    if checkpoint.get("classes") != classes:
+        raise ConfigError(f"the classes of {previous} differ from those of {cfg.splits}")
+    model = models.load(cfg.model, weights=str(previous)).to(resolve_device(device))
+    optimizer = make_optimizer(apply_stage(model, stage), stage)
+    if checkpoint.get("stage") == stage_index:
+        optimizer.load_state_dict(checkpoint["optimizer"])
+    generator = seed_epoch(cfg.seed, epoch)
+    loader = _loader(cfg, "train", model.device, shuffle=True, generator=generator)
+    trained = run_epoch(model, loader, optimizer, progress, f"epoch {epoch} train")
+    _finish_epoch(cfg, model, optimizer, stage_index, epoch, classes, out, metrics, trained, progress)
+
+
+def resolve_device(device=None) -> torch.device:
+    """``None`` or ``auto``: CUDA when available, else the CPU; otherwise ``torch.device(device)``.
+
+    Example:
+        >>> resolve_device("cpu")
+        device(type='cpu')
+    """
+    if device in (None, "auto"):
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(device)
+
+
+def _loader(cfg: TrainConfig, split: str, device, shuffle=False, generator=None) -> DataLoader:
+    data = SplitDataset(cfg.splits, split, cfg.image_size, augment=cfg.augment and split == "train")
+    return DataLoader(data, batch_size=cfg.batch_size, shuffle=shuffle, generator=generator,
+                      num_workers=cfg.num_workers, pin_memory=device.type == "cuda")
+
+
+def _finish_epoch(cfg, model, optimizer, stage_index, epoch, classes, out, metrics, trained, progress):
+    val = run_epoch(model, _loader(cfg, "val", model.device), progress=progress, desc=f"epoch {epoch} val")
+    test = run_epoch(model, _loader(cfg, "test", model.device), progress=progress, desc=f"epoch {epoch} test")
+    save_torch({"model": {k: v.cpu() for k, v in model.net.state_dict().items()},
+                "optimizer": optimizer.state_dict() if optimizer else None,
+                "rng": _rng_states(), "epoch": epoch, "stage": stage_index,
+                "config": cfg.to_dict(), "classes": list(classes)}, out)
+    trained = trained or dict.fromkeys(("loss", "acc", "images", "seconds"))
+    save_json({"epoch": epoch, "stage": stage_index, "train_loss": trained["loss"], "train_acc": trained["acc"],
+               "val_loss": val["loss"], "val_acc": val["acc"], "test_acc": test["acc"],
+               "seconds": (trained["seconds"] or 0.0) + val["seconds"] + test["seconds"],
+               "images_per_s": trained["images"] / trained["seconds"] if trained["images"] else None,
+               "lr": cfg.stages[stage_index].lr if stage_index is not None else None}, metrics)
+
+
+def _rng_states() -> dict:
+    """Random generator states, as tensors and plain Python values (loadable with ``weights_only``)."""
+    kind, key, position, has_gauss, gauss = np.random.get_state()
+    return {"torch": torch.get_rng_state(), "python": random.getstate(),
+            "numpy": [kind, torch.from_numpy(key.astype(np.int64)), position, has_gauss, gauss],
+            "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None}

@@ -1,0 +1,204 @@
+"""Staged fine-tuning on the tiny model: config checks, freezing, checkpoints, determinism, the CLI."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from driftlens import models
+from driftlens.cli import main
+from driftlens.data import prepare
+from driftlens.errors import ConfigError
+from driftlens.models import UnknownLayerError
+from driftlens.train import Stage, TrainConfig, apply_stage, frozen_parameters, start_checkpoint, train_epoch
+
+SGD = {"epochs": 2, "cutoff": 1, "lr": 0.05, "optimizer": "sgd"}
+ADAM = {"epochs": 2, "train_from": "conv3", "lr": 0.01, "optimizer": "adam", "weight_decay": 0.001}
+
+
+@pytest.fixture(scope="module")
+def splits(tmp_path_factory):
+    """A two-class image folder (8 noisy images per class, classes differ in colour), prepared."""
+    root = tmp_path_factory.mktemp("toy")
+    rng = np.random.default_rng(0)
+    for label, name in enumerate(("red", "blue")):
+        (root / name).mkdir()
+        for i in range(8):
+            pixels = rng.normal(0.5, 0.2, (24, 24, 3))
+            pixels[..., 2 * label] += 0.3
+            Image.fromarray((np.clip(pixels, 0, 1) * 255).astype(np.uint8)).save(root / name / f"{i}.png")
+    return prepare("imagefolder", root)
+
+
+@pytest.fixture
+def config(splits):
+    return {"model": "tiny", "weights": "random", "splits": str(splits), "image_size": 32, "batch_size": 4,
+            "augment": True, "seed": 0, "num_workers": 0, "stages": [SGD, ADAM]}
+
+
+def _run(cfg, folder, epochs):
+    """Epoch 0 and then ``epochs`` epochs; returns the checkpoint paths."""
+    paths = [folder / f"epoch_{n:03d}.pt" for n in range(epochs + 1)]
+    start_checkpoint(cfg, paths[0], folder / "epoch_000.json", progress=False)
+    for n in range(1, epochs + 1):
+        train_epoch(cfg, paths[n - 1], paths[n], folder / f"epoch_{n:03d}.json", n, progress=False)
+    return paths
+
+
+def _load(path):
+    return torch.load(path, weights_only=True)
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda c: c.update(colour="red"), "colour: unknown key"),
+    (lambda c: c.pop("splits"), "splits: missing"),
+    (lambda c: c.update(batch_size="32"), "batch_size: expected int, got '32'"),
+    (lambda c: c.update(augment=1), "augment: expected bool"),
+    (lambda c: c["stages"][1].update(lr="fast"), r"stages\[1\].lr: expected float, got 'fast'"),
+    (lambda c: c["stages"][0].update(epochs=True), r"stages\[0\].epochs: expected int"),
+    (lambda c: c["stages"][0].pop("optimizer"), r"stages\[0\].optimizer: missing"),
+    (lambda c: c["stages"][0].update(optimizer="rmsprop"), r"stages\[0\].optimizer: must be one of sgd, adam"),
+    (lambda c: c["stages"][1].update(cutoff=3), r"stages\[1\].cutoff: and train_from exclude each other"),
+    (lambda c: c.update(stages=[]), "stages: expected a non-empty list"),
+])
+def test_bad_configs_name_the_key(config, change, message):
+    config["stages"] = [dict(stage) for stage in config["stages"]]
+    change(config)
+    with pytest.raises(ConfigError, match=message):
+        TrainConfig.from_dict(config)
+
+
+def test_config_round_trips_and_fills_defaults(config):
+    config.pop("num_workers")
+    cfg = TrainConfig.from_dict(config)
+
+    assert cfg.num_workers == 0 and cfg.stages[0].momentum == 0.9 and cfg.stages[1].cutoff is None
+    assert TrainConfig.from_dict(json.loads(json.dumps(cfg.to_dict()))) == cfg
+
+
+def test_epochs_fall_in_the_stage_that_contains_them(config):
+    cfg = TrainConfig.from_dict(config)
+
+    assert [cfg.stage_of(epoch) for epoch in range(1, 5)] == [0, 0, 1, 1]
+    with pytest.raises(ConfigError, match="epoch 5 is outside the schedule's epochs 1..4"):
+        cfg.stage_of(5)
+
+
+def test_cutoff_freezes_the_first_weight_layers_with_their_norms(tiny):
+    frozen = frozen_parameters(tiny, Stage(epochs=1, lr=0.1, optimizer="sgd", cutoff=2))
+
+    assert frozen == [name for name, _ in tiny.net.named_parameters() if name.startswith(("conv1.", "conv2."))]
+
+
+def test_train_from_freezes_what_comes_before_the_layer(tiny):
+    frozen = frozen_parameters(tiny, Stage(epochs=1, lr=0.1, optimizer="sgd", train_from="conv2"))
+
+    assert frozen == ["conv1.0.weight", "conv1.0.bias", "conv1.1.weight", "conv1.1.bias"]
+
+
+def test_the_head_always_trains_and_a_cutoff_past_it_is_refused(tiny):
+    trained = apply_stage(tiny, Stage(epochs=1, lr=0.1, optimizer="sgd", cutoff=3))
+
+    assert [p.data_ptr() for p in trained] == [tiny.net.fc.weight.data_ptr(), tiny.net.fc.bias.data_ptr()]
+    with pytest.raises(ConfigError, match="cutoff 4 leaves nothing to train: tiny has 4 conv/linear layers"):
+        frozen_parameters(tiny, Stage(epochs=1, lr=0.1, optimizer="sgd", cutoff=4))
+
+
+def test_train_from_a_bad_layer_is_named(tiny):
+    with pytest.raises(ConfigError, match="layer pool has no parameters"):
+        frozen_parameters(tiny, Stage(epochs=1, lr=0.1, optimizer="sgd", train_from="pool"))
+    with pytest.raises(UnknownLayerError, match="conv4"):
+        frozen_parameters(tiny, Stage(epochs=1, lr=0.1, optimizer="sgd", train_from="conv4"))
+
+
+def test_the_frozen_prefix_is_in_eval_mode_and_builds_no_graph(tiny):
+    apply_stage(tiny, Stage(epochs=1, lr=0.1, optimizer="sgd", train_from="conv3"))
+
+    with models.capture(tiny, ["conv2", "conv3"], detach=False) as acts:
+        tiny(torch.rand(2, 3, 32, 32))
+
+    assert not tiny.net.conv2.training and tiny.net.conv3.training and tiny.training
+    assert acts["conv2"].grad_fn is None and acts["conv3"].grad_fn is not None
+
+
+def test_epoch_zero_is_the_start_model_with_a_fresh_head(config, tmp_path):
+    cfg = TrainConfig.from_dict(config)
+    start_checkpoint(cfg, tmp_path / "e0.pt", tmp_path / "e0.json", progress=False)
+
+    checkpoint = _load(tmp_path / "e0.pt")
+    metrics = json.loads((tmp_path / "e0.json").read_text())
+    reference = models.load("tiny", weights="random", seed=0)
+    assert checkpoint["epoch"] == 0 and checkpoint["stage"] is None and checkpoint["optimizer"] is None
+    assert checkpoint["classes"] == ["blue", "red"] and checkpoint["config"] == cfg.to_dict()
+    assert checkpoint["model"]["fc.weight"].shape == (2, 16)
+    assert torch.equal(checkpoint["model"]["conv2.0.weight"], reference.net.conv2[0].weight)
+    assert metrics["train_loss"] is None and metrics["images_per_s"] is None and 0 <= metrics["val_acc"] <= 1
+    assert models.from_checkpoint(tmp_path / "e0.pt").num_classes == 2
+
+
+def test_an_epoch_trains_only_the_unfrozen_part(config, tmp_path):
+    first, second = _run(TrainConfig.from_dict(config), tmp_path, 1)
+
+    before, after = _load(first)["model"], _load(second)["model"]
+    frozen = ("conv1.0.weight", "conv1.1.weight", "conv1.1.running_mean", "conv1.1.running_var")
+    assert all(torch.equal(before[key], after[key]) for key in frozen)
+    trained = ("conv2.0.weight", "conv2.1.running_mean", "fc.weight")
+    assert not any(torch.equal(before[key], after[key]) for key in trained)
+    metrics = json.loads((tmp_path / "epoch_001.json").read_text())
+    assert metrics["stage"] == 0 and metrics["lr"] == 0.05 and metrics["images_per_s"] > 0
+    assert set(metrics) == {"epoch", "stage", "train_loss", "train_acc", "val_loss", "val_acc", "test_acc",
+                            "seconds", "images_per_s", "lr"}
+
+
+def test_re_running_an_epoch_gives_a_bit_identical_checkpoint(config, tmp_path):
+    cfg = TrainConfig.from_dict(config)
+    paths = _run(cfg, tmp_path, 3)
+
+    train_epoch(cfg, paths[2], tmp_path / "again.pt", tmp_path / "again.json", 3, progress=False)
+
+    original, again = _load(paths[3]), _load(tmp_path / "again.pt")
+    assert original["model"].keys() == again["model"].keys()
+    assert all(torch.equal(original["model"][key], again["model"][key]) for key in original["model"])
+    for state, other in zip(original["optimizer"]["state"].values(), again["optimizer"]["state"].values()):
+        assert all(torch.equal(state[key], other[key]) for key in state)
+    assert torch.equal(original["rng"]["torch"], again["rng"]["torch"])
+
+
+def test_the_optimizer_state_travels_within_a_stage_and_restarts_with_the_next(config, tmp_path):
+    paths = _run(TrainConfig.from_dict(config), tmp_path, 4)
+
+    steps = [_load(path)["optimizer"]["state"][0].get("step") for path in paths[1:]]
+    assert steps[:2] == [None, None]  # SGD keeps no step count
+    assert [int(step) for step in steps[2:]] == [2, 4]  # Adam starts afresh at epoch 3: 2 batches per epoch
+    assert "momentum_buffer" in _load(paths[2])["optimizer"]["state"][0]
+
+
+def test_a_previous_checkpoint_of_the_wrong_epoch_is_refused(config, tmp_path):
+    cfg = TrainConfig.from_dict(config)
+    start_checkpoint(cfg, tmp_path / "e0.pt", tmp_path / "e0.json", progress=False)
+
+    with pytest.raises(ConfigError, match="holds epoch 0, not epoch 1"):
+        train_epoch(cfg, tmp_path / "e0.pt", tmp_path / "e2.pt", tmp_path / "e2.json", 2, progress=False)
+
+
+def test_cli_trains_epoch_by_epoch(config, tmp_path, capsys):
+    (tmp_path / "cfg.json").write_text(json.dumps(config))
+    common = ["train-epoch", "--config", str(tmp_path / "cfg.json"), "--no-progress"]
+
+    assert main([*common, "--epoch", "0", "--out", str(tmp_path / "c0.pt"), "--metrics", str(tmp_path / "m0.json")]) == 0
+    assert main(["train-epoch", "--config-json", json.dumps(config), "--no-progress", "--epoch", "1",
+                 "--previous", str(tmp_path / "c0.pt"), "--out", str(tmp_path / "c1.pt"),
+                 "--metrics", str(tmp_path / "m1.json"), "--device", "cpu"]) == 0
+    assert main([*common, "--epoch", "2", "--out", str(tmp_path / "c2.pt"), "--metrics", str(tmp_path / "m2.json")]) == 2
+
+    assert _load(tmp_path / "c1.pt")["epoch"] == 1
+    assert "epoch 2 needs --previous" in capsys.readouterr().err
+    assert not (tmp_path / "c2.pt").exists()
+
+
+def test_cli_reports_invalid_json_in_one_line(tmp_path, capsys):
+    assert main(["train-epoch", "--config-json", "{model: tiny}", "--epoch", "0",
+                 "--out", str(tmp_path / "c.pt"), "--metrics", str(tmp_path / "m.json")]) == 2
+    assert "--config-json: not valid JSON" in capsys.readouterr().err
