@@ -15,7 +15,7 @@ import driftlens
 from driftlens import compare
 from driftlens.cli import main
 from driftlens.io import save_npz
-from driftlens.models import UnknownLayerError, WeightsUnavailableError
+from driftlens.models import WeightsUnavailableError
 
 
 @pytest.fixture(scope="module")

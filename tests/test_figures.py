@@ -23,7 +23,8 @@ def similarity_table(seed, noise_epochs=(0, 3)):
             rows.append({"epoch": epoch, "channel": channel,
                          "ssim_to_previous": np.nan if epoch == 0 else 0.8 + 0.1 * rng.random(),
                          "ssim_to_first": 1.0 - 0.1 * epoch, "perceptual_to_previous": np.nan if epoch == 0 else 0.1,
-                         "perceptual_to_first": 0.05 * epoch, "ssim_noise": 0.9 + 0.05 * rng.random() if noise else np.nan,
+                         "perceptual_to_first": 0.05 * epoch,
+                         "ssim_noise": 0.9 + 0.05 * rng.random() if noise else np.nan,
                          "perceptual_noise": 0.02 + 0.01 * rng.random() if noise else np.nan,
                          "perceptual_metric": "lite0-feature-distance"})
     return pd.DataFrame(rows, columns=compare.SIMILARITY_COLUMNS)

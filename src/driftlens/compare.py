@@ -297,7 +297,17 @@ def read_visualisation(path) -> tuple[np.ndarray, np.ndarray]:
 
 
 def read_probe(path) -> torch.Tensor:
-    """Read the probe images (``results/{exp}/probe.npz``: ``images`` ``(n, 3, S, S)`` in [0, 1]).
+    """Read the probe images of an experiment (``results/{exp}/probe.npz``).
+
+    Args:
+        path (str or Path): An ``.npz`` with ``images`` ``(n, 3, S, S)`` in [0, 1].
+
+    Returns:
+        torch.Tensor: ``(n, 3, S, S)`` float32 images, on the CPU.
+
+    Raises:
+        FileNotFoundError: No such file.
+        ValueError: No ``images`` array, or one of the wrong shape; the message names the file.
 
     Example:
         >>> probe = read_probe("results/demo/probe.npz")  # doctest: +SKIP
@@ -437,6 +447,12 @@ def representation_change(first, model, probe, layers, batch_size: int = 32, pro
 def read_similarity(path) -> pd.DataFrame:
     """Read a ``similarity.csv`` written by ``driftlens similarity``, checking its columns.
 
+    Args:
+        path (str or Path): The CSV.
+
+    Returns:
+        pandas.DataFrame: One row per (epoch, channel), with :data:`SIMILARITY_COLUMNS`.
+
     Raises:
         FileNotFoundError: No such file.
         ValueError: A column of :data:`SIMILARITY_COLUMNS` is missing; the message names the file.
@@ -473,6 +489,7 @@ def read_representation(paths) -> pd.DataFrame:
         missing = [key for key in ("epoch", "cka", "weight_change") if key not in record]
         if missing:
             raise ValueError(f"{path} has no {', '.join(missing)}")
-        rows += [{"epoch": record["epoch"], "layer": layer, "cka": cka, "weight_change": record["weight_change"].get(layer)}
-                 for layer, cka in record["cka"].items()]
-    return pd.DataFrame(rows, columns=["epoch", "layer", "cka", "weight_change"]).sort_values("epoch", ignore_index=True)
+        rows += [{"epoch": record["epoch"], "layer": layer, "cka": cka,
+                  "weight_change": record["weight_change"].get(layer)} for layer, cka in record["cka"].items()]
+    table = pd.DataFrame(rows, columns=["epoch", "layer", "cka", "weight_change"])
+    return table.sort_values("epoch", ignore_index=True)

@@ -153,6 +153,11 @@ def plot_training(metrics) -> Figure:
 def save_figure(fig, path, dpi: int = 120) -> None:
     """Write a matplotlib figure atomically; the format follows the suffix (``.png``, ``.pdf``, ``.svg``).
 
+    Args:
+        fig (matplotlib.figure.Figure): The figure.
+        path (str or Path): Where to write it; the folder is created.
+        dpi (int, optional): Resolution of raster formats. Default: 120
+
     Example:
         >>> import tempfile, os
         >>> save_figure(Figure(), os.path.join(tempfile.mkdtemp(), "empty.png"))

@@ -4,12 +4,20 @@
 first epoch and with a second-seed render of the same checkpoint (the noise floor), and writes one
 CSV row per (epoch, channel). ``representation`` compares a checkpoint with epoch 0 on a fixed probe
 set (linear CKA per layer) and by the relative change of each layer's weights, and writes a JSON.
+
+Example:
+    driftlens similarity --epochs results/demo/blocks.4/epoch_*.npz --noise results/demo/blocks.4/noise_*.npz \
+        -o results/demo/blocks.4/similarity.csv
+    driftlens representation --first results/demo/checkpoints/epoch_000.pt \
+        --checkpoint results/demo/checkpoints/epoch_003.pt --probe results/demo/probe.npz \
+        --layers blocks.4,blocks.10 -o results/demo/representation/epoch_003.json
 """
 
 # The library modules are imported in the run functions: every `driftlens` call builds all parsers.
 
 
 def add_parser(subparsers):
+    """Register the ``similarity`` and ``representation`` sub-commands."""
     similarity = subparsers.add_parser("similarity", help="SSIM and perceptual distance of a layer's pictures "
                                                           "between epochs, with the noise floor, as a CSV")
     similarity.add_argument("--epochs", nargs="+", required=True, metavar="NPZ",
@@ -25,9 +33,9 @@ def add_parser(subparsers):
                                                                    "relative weight change per layer, as a JSON")
     representation.add_argument("--first", required=True, metavar="PT", help="the epoch-0 checkpoint")
     representation.add_argument("--checkpoint", required=True, metavar="PT", help="the checkpoint to compare")
-    representation.add_argument("--probe", required=True, metavar="NPZ", help="probe images, e.g. results/demo/probe.npz")
+    representation.add_argument("--probe", required=True, metavar="NPZ", help="probe images (probe.npz)")
     representation.add_argument("--layers", required=True, type=_names, help="comma-separated, e.g. mixed3b,mixed4c")
-    representation.add_argument("--batch-size", type=int, default=32, help="probe images per forward pass (default: 32)")
+    representation.add_argument("--batch-size", type=int, default=32, help="images per forward pass (default: 32)")
     _add_common(representation, output="the JSON to write, e.g. results/demo/representation/epoch_003.json")
     representation.set_defaults(func=run_representation)
 
@@ -39,6 +47,7 @@ def _add_common(parser, output):
 
 
 def run_similarity(args):
+    """Write the similarity CSV of one layer."""
     from driftlens import compare
     from driftlens.io import atomic_path
 
@@ -50,6 +59,7 @@ def run_similarity(args):
 
 
 def run_representation(args):
+    """Write the representation-change JSON of one checkpoint."""
     import torch
 
     from driftlens import compare, models

@@ -1,4 +1,11 @@
-"""``driftlens plot-change`` and ``driftlens plot-training``: the change and training plots of an experiment."""
+"""``driftlens plot-change`` and ``driftlens plot-training``: the change and training plots of an experiment.
+
+Example:
+    driftlens plot-change --similarity blocks.4=results/demo/blocks.4/similarity.csv \
+        --representation results/demo/representation/epoch_*.json --metrics results/demo/metrics/epoch_*.json \
+        -o results/demo/change.png
+    driftlens plot-training --metrics results/demo/metrics/epoch_*.json -o results/demo/training.png
+"""
 
 import json
 from pathlib import Path
@@ -7,6 +14,7 @@ from pathlib import Path
 
 
 def add_parser(subparsers):
+    """Register the ``plot-change`` and ``plot-training`` sub-commands."""
     change = subparsers.add_parser("plot-change", help="per-layer change against epochs, with noise floor and "
                                                        "validation accuracy (change.png)")
     change.add_argument("--similarity", nargs="+", required=True, metavar="[LAYER=]CSV",
@@ -25,6 +33,7 @@ def add_parser(subparsers):
 
 
 def run_change(args):
+    """Write change.png from the similarity tables, representation files and metrics."""
     from driftlens import compare, figures
 
     similarity = {layer: compare.read_similarity(path) for layer, path in map(_layer_and_path, args.similarity)}
@@ -34,6 +43,7 @@ def run_change(args):
 
 
 def run_training(args):
+    """Write training.png from the metrics files."""
     from driftlens import figures
 
     figures.save_figure(figures.plot_training(_read_metrics(args.metrics)), args.output)
