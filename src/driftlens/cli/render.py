@@ -1,0 +1,121 @@
+"""``driftlens render``: a grid of feature visualisations, rows = layers, columns = channels.
+
+Example:
+    driftlens layers googlenet | grep mixed4 | driftlens render --model googlenet --weights random \\
+        --layers - --columns 5 -o grid.png
+"""
+
+import sys
+
+import numpy as np
+import torch
+
+from driftlens import models
+from driftlens.errors import ConfigError
+from driftlens.figures import image_grid
+from driftlens.io import save_image, save_npz
+from driftlens.optvis import METHODS, visualize_channels
+from driftlens.optvis.objectives import channel, per_image
+from driftlens.optvis.render import validate
+
+
+def add_parser(subparsers):
+    parser = subparsers.add_parser("render", help="visualise channels of layers as a labelled grid (rows = layers)")
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument("--weights", help="imagenet, random or a state-dict file (default: imagenet)")
+    source.add_argument("--checkpoint", help="a driftlens training checkpoint (it names its model)")
+    parser.add_argument("--model", choices=models.available(), help="model name (not needed with --checkpoint)")
+    parser.add_argument("--layers", required=True,
+                        help="comma-separated layer names, or - to read them from standard input "
+                             "(first word of each line, as `driftlens layers` prints)")
+    parser.add_argument("--channels", help="comma-separated channels, the same for every layer")
+    parser.add_argument("--columns", type=int, default=5, help="without --channels: the first N channels (default: 5)")
+    parser.add_argument("--method", choices=sorted(METHODS), default="lucid", help="default: lucid")
+    parser.add_argument("--steps", type=int, default=512, help="optimisation steps (default: 512)")
+    parser.add_argument("--size", type=int, default=128, help="image side in pixels (default: 128)")
+    parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    parser.add_argument("--device", help="torch device (default: cuda if available, else cpu)")
+    parser.add_argument("--no-labels", action="store_true", help="no layer and channel labels on the grid")
+    parser.add_argument("--raw", help="also write the raw float images to this .npz "
+                                      "(images: layers x channels x H x W x 3, plus layers and channels)")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.add_argument("-o", "--output", required=True, help="the grid image (.png)")
+    parser.set_defaults(func=run)
+
+
+def run(args):
+    layers = read_layers(args.layers, sys.stdin)
+    channels = parse_channels(args.channels) if args.channels else list(range(args.columns))
+    model = load_model(args).to(args.device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    for layer in layers:  # fail before the first (long) render, not after it
+        validate(model, per_image([channel(layer, n) for n in channels]), args.size)
+    rows = []
+    for layer in layers:
+        print(f"rendering {layer}: channels {', '.join(map(str, channels))}", file=sys.stderr)
+        rows.append(visualize_channels(model, layer, channels, method=args.method, steps=args.steps, size=args.size,
+                                       seed=args.seed, progress=not args.quiet))
+    labels = {} if args.no_labels else {"row_labels": layers, "col_labels": channels}
+    save_image(image_grid(rows, **labels), args.output)
+    if args.raw:
+        save_npz(args.raw, images=np.stack(rows), layers=np.array(layers), channels=np.array(channels))
+
+
+def read_layers(spec: str, stdin) -> list[str]:
+    """Layer names from ``--layers``: a comma-separated list, or ``-`` for the first word of each stdin line.
+
+    Args:
+        spec (str): The option's value.
+        stdin (io.TextIOBase): Read when ``spec`` is ``-``.
+
+    Returns:
+        list[str]: Layer names.
+
+    Raises:
+        ConfigError: No layer names.
+
+    Example:
+        >>> import io
+        >>> read_layers("-", io.StringIO("mixed4a  512 x 14 x 14  inception4a\\n\\nmixed4b\\n"))
+        ['mixed4a', 'mixed4b']
+    """
+    if spec == "-":
+        layers = [line.split()[0] for line in stdin if line.strip()]
+    else:
+        layers = [name.strip() for name in spec.split(",") if name.strip()]
+    if not layers:
+        raise ConfigError("--layers: no layer names given" + (" on standard input" if spec == "-" else ""))
+    return layers
+
+
+def parse_channels(spec: str) -> list[int]:
+    """Channel indices from ``--channels`` (``0,1,2``; spaces also separate).
+
+    Example:
+        >>> parse_channels("3,1, 4")
+        [3, 1, 4]
+    """
+    try:
+        channels = [int(token) for token in spec.replace(",", " ").split()]
+    except ValueError as err:
+        raise ConfigError(f"--channels: expected comma-separated integers, got {spec!r}") from err
+    if not channels:
+        raise ConfigError("--channels: no channels given")
+    return channels
+
+
+def load_model(args):
+    """The model named by ``--model``/``--weights``, or rebuilt from ``--checkpoint``.
+
+    Example:
+        >>> import argparse
+        >>> load_model(argparse.Namespace(checkpoint=None, model="tiny", weights="random")).name
+        'tiny'
+    """
+    if args.checkpoint:
+        model = models.from_checkpoint(args.checkpoint)
+        if args.model and args.model != model.name:
+            raise ConfigError(f"--model {args.model} does not match the checkpoint's model {model.name}")
+        return model
+    if not args.model:
+        raise ConfigError("--model is required without --checkpoint")
+    return models.load(args.model, weights=args.weights or "imagenet")

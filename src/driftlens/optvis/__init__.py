@@ -1,0 +1,17 @@
+"""Feature visualisation: parameterisations, transforms, objectives, a batched render loop, three methods.
+
+Example:
+    >>> import driftlens
+    >>> from driftlens import optvis
+    >>> model = driftlens.models.load("tiny", weights="random")
+    >>> optvis.visualize_channels(model, "conv3", [0, 1, 2], size=32, steps=4, progress=False).shape
+    (3, 32, 32, 3)
+"""
+
+from driftlens.optvis import objectives, param, transforms
+from driftlens.optvis.methods import METHODS, visualize
+from driftlens.optvis.render import NonFiniteError, RenderResult, render
+from driftlens.optvis.visualizer import FeatureVisualizer, save_gif, top_channels, visualize_channels
+
+__all__ = ["METHODS", "FeatureVisualizer", "NonFiniteError", "RenderResult", "objectives", "param", "render",
+           "save_gif", "top_channels", "transforms", "visualize", "visualize_channels"]

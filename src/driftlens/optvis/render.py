@@ -1,0 +1,231 @@
+"""The optimisation loop: maximise an objective over a batch of parameterised images.
+
+One forward and one backward pass per step serve the whole batch; image ``k`` can serve its own
+objective (:func:`driftlens.optvis.objectives.per_image`). The loop runs on the model's device, stops
+the forward pass once every layer the objective reads has been computed, takes gradients with respect
+to the image parameters only, and leaves saving and display to the caller.
+"""
+
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from driftlens.models import capture
+from driftlens.optvis.objectives import Objective, per_image
+from driftlens.optvis.transforms import compose
+
+
+class NonFiniteError(FloatingPointError):
+    """The objective or the image became NaN or infinite; the message names the step."""
+
+
+@dataclass
+class RenderResult:
+    """What :func:`render` returns.
+
+    Attributes:
+        images (np.ndarray): ``(B, H, W, 3)`` float32 in [0, 1], after the last step.
+        losses (list[float]): The objective's value at every step (before that step's update).
+        snapshots (dict[int, np.ndarray]): Step to ``(B, H, W, 3)`` images after that step.
+    """
+
+    images: np.ndarray
+    losses: list = field(default_factory=list)
+    snapshots: dict = field(default_factory=dict)
+
+
+def render(model, objective, param, transforms=(), optimizer=None, steps: int = 512, seed: int = 0,
+           snapshot_steps=(), after_step=None, progress=True) -> RenderResult:
+    """Optimise the images of ``param`` to maximise ``objective`` under random ``transforms``.
+
+    Args:
+        model (ModelWrapper): The network (images in [0, 1]); it is put in eval mode for the
+            optimisation and restored afterwards. Its device is used.
+        objective (Objective or list[Objective]): One objective for the batch, or one per image
+            (image ``k`` serves ``objective[k]``).
+        param (ImageParam): The parameterised images; moved to the model's device.
+        transforms (list[callable], optional): Random transforms applied to the batch before the
+            model (see :mod:`~driftlens.optvis.transforms`). Default: () (none)
+        optimizer (callable, optional): ``optimizer(parameters) -> torch.optim.Optimizer``.
+            Default: Adam with learning rate 0.05
+        steps (int, optional): Optimisation steps. Default: 512
+        seed (int, optional): Seed of the random transforms. Default: 0
+        snapshot_steps (iterable[int], optional): Steps after which to keep a copy of the images.
+            Default: () (none)
+        after_step (callable, optional): ``after_step(param, step)``, run without gradient tracking
+            after each update (projections, blurs, clipping). Default: None
+        progress (bool or tqdm, optional): Show a progress bar, or advance this one. Default: True
+
+    Returns:
+        RenderResult: Final images, the objective per step and the snapshots.
+
+    Raises:
+        UnknownLayerError: The objective reads a layer the model does not have.
+        IndexError: The objective reads a channel the layer does not have.
+        NonFiniteError: The objective or the images became NaN or infinite.
+
+    Example:
+        >>> import driftlens
+        >>> from driftlens.optvis import objectives, param
+        >>> model = driftlens.models.load("tiny", weights="random")
+        >>> result = render(model, [objectives.channel("conv3", 0), objectives.channel("conv3", 5)],
+        ...                 param.FFTImage(32, seeds=[0, 1]), steps=4, progress=False)
+        >>> result.images.shape, len(result.losses)
+        ((2, 32, 32, 3), 4)
+    """
+    objective = per_image(objective) if isinstance(objective, (list, tuple)) else objective
+    param = param.to(model.device)
+    size = param().shape[-1]
+    validate(model, objective, size)
+    transform = compose(transforms)
+    optimizer = (optimizer or _adam)(list(param.parameters()))
+    generator = torch.Generator().manual_seed(seed)
+    snapshot_steps = set(snapshot_steps)
+    result = RenderResult(images=np.empty(0))
+    with eval_mode(model), layer_outputs(model, objective.layers) as forward, _progress(progress, steps) as bar:
+        for step in range(1, steps + 1):
+            optimizer.zero_grad(set_to_none=True)
+            images = param()
+            loss = -objective(forward(transform(images, generator)))
+            _check_finite(loss, images, step)
+            loss.backward(inputs=list(param.parameters()))
+            optimizer.step()
+            if after_step is not None:
+                with torch.no_grad():
+                    after_step(param, step)
+            result.losses.append(-loss.item())
+            if step in snapshot_steps:
+                result.snapshots[step] = to_numpy(param())
+            bar.update(1)
+    result.images = to_numpy(param())
+    return result
+
+
+def validate(model, objective: Objective, size: int) -> None:
+    """Check that every layer and channel the objective reads exists in ``model``.
+
+    Args:
+        model (ModelWrapper): The network.
+        objective (Objective): The objective.
+        size (int): Input side used to work out the layers' shapes.
+
+    Raises:
+        UnknownLayerError: A layer is unknown (the message lists close names).
+        IndexError: A channel is out of range (the message names the layer and its channel count).
+
+    Example:
+        >>> import driftlens
+        >>> from driftlens.optvis.objectives import channel
+        >>> validate(driftlens.models.load("tiny", weights="random"), channel("conv3", 15), 32)
+    """
+    for layer in objective.layers:
+        model.resolve(layer)
+    shapes = model.output_shapes(objective.layers, size)
+    for target in objective.targets:
+        if target.channel is None:
+            continue
+        channels = shapes[target.layer][0]
+        if not 0 <= target.channel < channels:
+            raise IndexError(f"channel {target.channel} is out of range for layer {target.layer!r} of {model.name}, "
+                             f"which has {channels} channels (0..{channels - 1})")
+
+
+def to_numpy(images: torch.Tensor) -> np.ndarray:
+    """``(B, 3, H, W)`` tensor to a ``(B, H, W, 3)`` float32 array on the CPU.
+
+    Example:
+        >>> to_numpy(torch.zeros(2, 3, 4, 5)).shape
+        (2, 4, 5, 3)
+    """
+    return images.detach().permute(0, 2, 3, 1).float().cpu().numpy()
+
+
+def _adam(parameters):
+    return torch.optim.Adam(parameters, lr=0.05)
+
+
+def _check_finite(loss, images, step):
+    if not torch.isfinite(loss):
+        raise NonFiniteError(f"the objective became {loss.item()} at step {step}")
+    if not torch.isfinite(images).all():
+        raise NonFiniteError(f"the images hold NaN or infinite values at step {step}")
+
+
+class _ForwardDone(Exception):
+    """Raised by a hook to end a forward pass once every needed layer has run."""
+
+
+@contextmanager
+def layer_outputs(model, layers):
+    """Yield ``forward(images) -> {layer: output}``, a forward pass that stops after the last needed layer.
+
+    The outputs keep their graph (for gradients); every hook is removed on exit.
+
+    Args:
+        model (ModelWrapper): The network.
+        layers (list[str]): Layer names or aliases.
+
+    Yields:
+        callable: ``forward(images) -> dict[str, torch.Tensor]``.
+
+    Example:
+        >>> import driftlens
+        >>> model = driftlens.models.load("tiny", weights="random")
+        >>> with layer_outputs(model, ["conv1"]) as forward:
+        ...     forward(torch.rand(1, 3, 32, 32))["conv1"].shape
+        torch.Size([1, 8, 32, 32])
+    """
+    layers = list(dict.fromkeys(layers))
+    with capture(model, layers, detach=False) as outputs:
+        def stop_when_complete(_module, _inputs, _output):
+            if len(outputs) == len(layers):
+                raise _ForwardDone
+
+        handles = [model.module(layer).register_forward_hook(stop_when_complete) for layer in layers]
+
+        def forward(images):
+            outputs.clear()
+            try:
+                model(images)
+            except _ForwardDone:
+                pass
+            return dict(outputs)
+
+        try:
+            yield forward
+        finally:
+            for handle in handles:
+                handle.remove()
+
+
+@contextmanager
+def eval_mode(model):
+    """Put ``model`` in eval mode for the block, then restore its previous mode.
+
+    Example:
+        >>> model = torch.nn.Linear(1, 1)
+        >>> with eval_mode(model):
+        ...     model.training
+        False
+    """
+    was_training = model.training
+    model.eval()
+    try:
+        yield
+    finally:
+        model.train(was_training)
+
+
+@contextmanager
+def _progress(progress, steps):
+    if isinstance(progress, tqdm):
+        yield progress
+        return
+    bar = tqdm(total=steps, disable=not progress, desc="render", leave=False)
+    try:
+        yield bar
+    finally:
+        bar.close()

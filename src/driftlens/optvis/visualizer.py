@@ -1,0 +1,179 @@
+"""High-level APIs: a row of channel visualisations, the most active channels, and the seed scripts' API.
+
+Example:
+    >>> import driftlens
+    >>> model = driftlens.models.load("tiny", weights="random")
+    >>> visualize_channels(model, "conv3", [0, 4], size=32, steps=4, progress=False).shape
+    (2, 32, 32, 3)
+"""
+
+import numpy as np
+import torch
+from PIL import Image
+
+from driftlens.io import atomic_path, to_uint8
+from driftlens.models import channel_means
+from driftlens.optvis.methods import visualize
+from driftlens.optvis.objectives import channel
+from driftlens.optvis.render import eval_mode, layer_outputs
+
+
+def visualize_channels(model, layer: str, channels, method: str = "lucid", steps: int = 512, size: int = 128,
+                       seed: int = 0, progress=True) -> np.ndarray:
+    """Visualise channels of one layer in ONE batched optimisation: image ``k`` maximises ``channels[k]``.
+
+    The objective of image ``k`` is the mean of channel ``channels[k]``'s feature map (for a flat layer,
+    output ``channels[k]``, e.g. a class logit). Layer and channels are checked before anything runs.
+    Runs on the model's device; the same call on the CPU gives identical arrays.
+
+    Args:
+        model (ModelWrapper): The network.
+        layer (str): Layer name or alias.
+        channels (list[int]): Channels to visualise.
+        method (str, optional): ``lucid``, ``yosinski`` or ``erhan``. Default: "lucid"
+        steps (int, optional): Optimisation steps. Default: 512
+        size (int, optional): Side of the images. Default: 128
+        seed (int, optional): Random seed. Default: 0
+        progress (bool, optional): Show a progress bar. Default: True
+
+    Returns:
+        np.ndarray: ``(len(channels), size, size, 3)`` float32 in [0, 1].
+
+    Raises:
+        UnknownLayerError: Unknown layer (the message lists close names).
+        IndexError: A channel out of range (the message names the layer and its channel count).
+        ValueError: No channels, or an unknown method.
+
+    Example:
+        >>> import driftlens
+        >>> model = driftlens.models.load("tiny", weights="random")
+        >>> visualize_channels(model, "logits", [3], size=32, steps=2, progress=False).dtype
+        dtype('float32')
+    """
+    objectives = [channel(layer, n) for n in channels]
+    return visualize(model, objectives, method=method, size=size, steps=steps, seed=seed, progress=progress).images
+
+
+@torch.no_grad()
+def top_channels(model, layer: str, images, k: int) -> list[int]:
+    """The ``k`` channels of ``layer`` with the highest mean activation over ``images``.
+
+    Args:
+        model (ModelWrapper): The network.
+        layer (str): Layer name or alias.
+        images (torch.Tensor or iterable of torch.Tensor): ``(B, 3, H, W)`` (or one ``(3, H, W)``) in
+            [0, 1], or an iterable of such batches (e.g. from a data loader).
+        k (int): How many channels.
+
+    Returns:
+        list[int]: Channel indices, most active first.
+
+    Raises:
+        UnknownLayerError: Unknown layer.
+        ValueError: ``k`` is not between 1 and the layer's channel count, or there are no images.
+
+    Example:
+        >>> import driftlens
+        >>> model = driftlens.models.load("tiny", weights="random")
+        >>> len(top_channels(model, "conv3", torch.rand(4, 3, 32, 32), k=3))
+        3
+    """
+    model.resolve(layer)
+    batches = [images] if torch.is_tensor(images) else images
+    total, count = None, 0
+    with eval_mode(model), layer_outputs(model, [layer]) as forward:
+        for batch in batches:
+            batch = batch[None] if batch.dim() == 3 else batch
+            means = channel_means(forward(batch.to(model.device))[layer])
+            total = means.sum(dim=0) if total is None else total + means.sum(dim=0)
+            count += len(means)
+    if total is None:
+        raise ValueError("top_channels got no images")
+    if not 1 <= k <= total.numel():
+        raise ValueError(f"k={k} is not between 1 and the {total.numel()} channels of layer {layer!r}")
+    return torch.topk(total / count, k).indices.tolist()
+
+
+def save_gif(frames, path, duration_ms: int = 100) -> None:
+    """Write frames as a looping animated GIF, atomically.
+
+    Args:
+        frames (np.ndarray or list[np.ndarray]): ``(N, H, W, 3)`` floats in [0, 1].
+        path (str or Path): The ``.gif`` file.
+        duration_ms (int, optional): Display time of each frame. Default: 100
+
+    Example:
+        >>> import tempfile, os
+        >>> save_gif(np.zeros((2, 4, 4, 3)), os.path.join(tempfile.mkdtemp(), "a.gif"))
+    """
+    images = [Image.fromarray(to_uint8(frame)) for frame in frames]
+    with atomic_path(path) as tmp:
+        images[0].save(tmp, format="GIF", save_all=True, append_images=images[1:], duration=duration_ms, loop=0)
+
+
+class FeatureVisualizer:
+    """The seed scripts' API: ``FeatureVisualizer(model)(act_idx=309)`` returns a PIL image.
+
+    Without a layer the target is the classifier's output ``act_idx`` (a class); for a volume layer
+    it is the mean of channel ``act_idx``'s feature map.
+
+    Args:
+        model (ModelWrapper): The network.
+        layer (str, optional): Default layer. Default: "logits"
+        method (str, optional): ``lucid``, ``yosinski`` or ``erhan``. Default: "lucid"
+        size (int, optional): Side of the images. Default: 128
+        steps (int, optional): Optimisation steps. Default: 512
+        seed (int, optional): Random seed. Default: 0
+        progress (bool, optional): Show a progress bar. Default: True
+
+    Example:
+        >>> import driftlens
+        >>> visualizer = FeatureVisualizer(driftlens.models.load("tiny", weights="random"), size=32, steps=2,
+        ...                                progress=False)
+        >>> visualizer(act_idx=3).size
+        (32, 32)
+    """
+
+    def __init__(self, model, layer: str = "logits", method: str = "lucid", size: int = 128, steps: int = 512,
+                 seed: int = 0, progress=True):
+        self.model = model
+        self.layer = layer
+        self.settings = dict(method=method, size=size, steps=steps, seed=seed, progress=progress)
+
+    def __call__(self, act_idx: int, layer: str | None = None) -> Image.Image:
+        """Visualise unit/channel ``act_idx`` of ``layer`` (default: the visualizer's layer)."""
+        return _first_image(self._render(act_idx, layer))
+
+    def gif(self, act_idx: int, path, layer: str | None = None, frames: int = 16, duration_ms: int = 100) -> Image.Image:
+        """Visualise like ``__call__`` and also write the optimisation's progress as an animated GIF.
+
+        Args:
+            act_idx (int): Unit or channel.
+            path (str or Path): The ``.gif`` file.
+            layer (str, optional): Default: the visualizer's layer
+            frames (int, optional): Number of frames, evenly spaced over the steps. Default: 16
+            duration_ms (int, optional): Display time of each frame. Default: 100
+
+        Returns:
+            PIL.Image.Image: The final image.
+
+        Example:
+            >>> import driftlens, tempfile, os
+            >>> visualizer = FeatureVisualizer(driftlens.models.load("tiny", weights="random"), size=32,
+            ...                                steps=4, progress=False)
+            >>> visualizer.gif(1, os.path.join(tempfile.mkdtemp(), "p.gif"), frames=2).size
+            (32, 32)
+        """
+        steps = self.settings["steps"]
+        snapshot_steps = sorted({max(1, round(steps * (i + 1) / frames)) for i in range(frames)})
+        result = self._render(act_idx, layer, snapshot_steps)
+        save_gif([result.snapshots[step][0] for step in snapshot_steps], path, duration_ms)
+        return _first_image(result)
+
+    def _render(self, act_idx, layer, snapshot_steps=()):
+        return visualize(self.model, [channel(layer or self.layer, act_idx)], snapshot_steps=snapshot_steps,
+                         **self.settings)
+
+
+def _first_image(result):
+    return Image.fromarray(to_uint8(result.images[0]))
