@@ -58,7 +58,8 @@ def _load(path):
     (lambda c: c.update(augment=1), "augment: expected bool"),
     (lambda c: c["stages"][1].update(lr="fast"), r"stages\[1\].lr: expected float, got 'fast'"),
     (lambda c: c["stages"][0].update(epochs=True), r"stages\[0\].epochs: expected int"),
-    (lambda c: c["stages"][0].pop("optimizer"), r"stages\[0\].optimizer: missing"),
+    (lambda c: c["stages"][0].pop("lr"), r"stages\[0\].lr: missing"),
+    (lambda c: c["stages"][1].update(weight_decay=-1), r"stages\[1\].weight_decay: must not be negative"),
     (lambda c: c["stages"][0].update(optimizer="rmsprop"), r"stages\[0\].optimizer: must be one of sgd, adam"),
     (lambda c: c["stages"][1].update(cutoff=3), r"stages\[1\].cutoff: and train_from exclude each other"),
     (lambda c: c.update(stages=[]), "stages: expected a non-empty list"),
@@ -72,9 +73,11 @@ def test_bad_configs_name_the_key(config, change, message):
 
 def test_config_round_trips_and_fills_defaults(config):
     config.pop("num_workers")
+    config["stages"] = [{"epochs": 1, "lr": 0.1}, ADAM]
     cfg = TrainConfig.from_dict(config)
 
-    assert cfg.num_workers == 0 and cfg.stages[0].momentum == 0.9 and cfg.stages[1].cutoff is None
+    assert cfg.num_workers == 0 and cfg.stages[1].cutoff is None
+    assert cfg.stages[0].optimizer == "sgd" and cfg.stages[0].momentum == 0.9
     assert TrainConfig.from_dict(json.loads(json.dumps(cfg.to_dict()))) == cfg
 
 
@@ -187,11 +190,13 @@ def test_cli_trains_epoch_by_epoch(config, tmp_path, capsys):
     (tmp_path / "cfg.json").write_text(json.dumps(config))
     common = ["train-epoch", "--config", str(tmp_path / "cfg.json"), "--no-progress"]
 
-    assert main([*common, "--epoch", "0", "--out", str(tmp_path / "c0.pt"), "--metrics", str(tmp_path / "m0.json")]) == 0
+    def outputs(n):
+        return ["--out", str(tmp_path / f"c{n}.pt"), "--metrics", str(tmp_path / f"m{n}.json")]
+
+    assert main([*common, "--epoch", "0", *outputs(0)]) == 0
     assert main(["train-epoch", "--config-json", json.dumps(config), "--no-progress", "--epoch", "1",
-                 "--previous", str(tmp_path / "c0.pt"), "--out", str(tmp_path / "c1.pt"),
-                 "--metrics", str(tmp_path / "m1.json"), "--device", "cpu"]) == 0
-    assert main([*common, "--epoch", "2", "--out", str(tmp_path / "c2.pt"), "--metrics", str(tmp_path / "m2.json")]) == 2
+                 "--previous", str(tmp_path / "c0.pt"), *outputs(1), "--device", "cpu"]) == 0
+    assert main([*common, "--epoch", "2", *outputs(2)]) == 2
 
     assert _load(tmp_path / "c1.pt")["epoch"] == 1
     assert "epoch 2 needs --previous" in capsys.readouterr().err

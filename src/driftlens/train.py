@@ -41,7 +41,7 @@ class Stage:
     Args:
         epochs (int): Epochs in this stage (>= 1).
         lr (float): Learning rate.
-        optimizer (str): ``sgd`` or ``adam``.
+        optimizer (str, optional): ``sgd`` or ``adam``. Default: "sgd"
         cutoff (int, optional): Freeze the first ``cutoff`` weight layers (conv/linear, in
             registration order) and everything registered before the next one. Default: None
         train_from (str, optional): Freeze every parameter registered before this layer's first
@@ -56,7 +56,7 @@ class Stage:
 
     epochs: int
     lr: float
-    optimizer: str
+    optimizer: str = "sgd"
     cutoff: int | None = None
     train_from: str | None = None
     momentum: float = 0.9
@@ -130,6 +130,9 @@ class TrainConfig:
     def to_dict(self) -> dict:
         """Plain data (JSON-ready) that :meth:`from_dict` turns back into this config.
 
+        Returns:
+            dict: The fields, with ``stages`` as a list of dicts.
+
         Example:
             >>> cfg = TrainConfig.from_dict({"model": "tiny", "splits": "s.json", "image_size": 32,
             ...                              "stages": [{"epochs": 1, "lr": 0.1, "optimizer": "sgd"}]})
@@ -142,11 +145,25 @@ class TrainConfig:
 
     @property
     def total_epochs(self) -> int:
-        """Epochs over all stages."""
+        """Epochs over all stages.
+
+        Returns:
+            int: The sum of the stages' epochs.
+
+        Example:
+            >>> TrainConfig("tiny", "s.json", 32, (Stage(2, 0.1), Stage(3, 0.01))).total_epochs
+            5
+        """
         return sum(stage.epochs for stage in self.stages)
 
     def stage_of(self, epoch: int) -> int:
         """Index of the stage that trains ``epoch`` (1-based; stages run in order).
+
+        Args:
+            epoch (int): An epoch from 1 to :attr:`total_epochs`.
+
+        Returns:
+            int: Index into ``stages``.
 
         Raises:
             ConfigError: ``epoch`` is below 1 or beyond the schedule.
@@ -167,8 +184,10 @@ def _stage_from_dict(stage, path: str) -> Stage:
     fields = _checked_fields(Stage, stage, path + ".")
     _require(fields["epochs"] >= 1, f"{path}.epochs", "must be at least 1")
     _require(fields["lr"] > 0, f"{path}.lr", "must be positive")
-    _require(fields["optimizer"] in OPTIMIZERS, f"{path}.optimizer", f"must be one of {', '.join(OPTIMIZERS)}")
-    _require(fields.get("cutoff") is None or fields["cutoff"] >= 0, f"{path}.cutoff", "must not be negative")
+    _require(fields.get("optimizer", "sgd") in OPTIMIZERS, f"{path}.optimizer",
+             f"must be one of {', '.join(OPTIMIZERS)}")
+    for key in ("cutoff", "momentum", "weight_decay"):
+        _require(fields.get(key) is None or fields[key] >= 0, f"{path}.{key}", "must not be negative")
     _require(fields.get("cutoff") is None or fields.get("train_from") is None, f"{path}.cutoff",
              "and train_from exclude each other")
     return Stage(**fields)
@@ -294,6 +313,13 @@ def apply_stage(model: models.ModelWrapper, stage: Stage) -> list[nn.Parameter]:
 def make_optimizer(parameters, stage: Stage) -> torch.optim.Optimizer:
     """The stage's optimizer (SGD with momentum, or Adam) over ``parameters``.
 
+    Args:
+        parameters (iterable of nn.Parameter): What it trains.
+        stage (Stage): Gives the kind, learning rate, momentum (SGD) and weight decay.
+
+    Returns:
+        torch.optim.Optimizer: A fresh optimizer.
+
     Example:
         >>> type(make_optimizer([nn.Parameter(torch.zeros(1))], Stage(epochs=1, lr=0.1, optimizer="adam"))).__name__
         'Adam'
@@ -305,6 +331,13 @@ def make_optimizer(parameters, stage: Stage) -> torch.optim.Optimizer:
 
 def seed_epoch(seed: int, epoch: int) -> torch.Generator:
     """Seed Python, NumPy and torch (CPU and CUDA) from ``(seed, epoch)``; return a generator for data order.
+
+    Args:
+        seed (int): The run's seed.
+        epoch (int): The epoch.
+
+    Returns:
+        torch.Generator: A CPU generator seeded the same way, for the DataLoader's shuffling.
 
     Example:
         >>> torch.equal(torch.randperm(5, generator=seed_epoch(0, 3)), torch.randperm(5, generator=seed_epoch(0, 3)))
@@ -427,6 +460,12 @@ def train_epoch(cfg: TrainConfig, previous, out, metrics, epoch: int, device=Non
 
 def resolve_device(device=None) -> torch.device:
     """``None`` or ``auto``: CUDA when available, else the CPU; otherwise ``torch.device(device)``.
+
+    Args:
+        device (str or torch.device, optional): What was asked for. Default: None
+
+    Returns:
+        torch.device: The device to train on.
 
     Example:
         >>> resolve_device("cpu")

@@ -2,12 +2,13 @@
 
 import functools
 import http.server
+import logging
 import threading
 
 import pytest
 from torchvision.datasets.utils import calculate_md5
 
-from driftlens.data import prepare
+from driftlens.data import flowers17, prepare, read_splits
 from driftlens.data.download import extract, fetch
 from driftlens.errors import DownloadError
 
@@ -29,16 +30,26 @@ class _Handler(http.server.SimpleHTTPRequestHandler):
 
 
 @pytest.fixture
-def server(small_archive):
-    """Serves ``small_archive``'s folder on 127.0.0.1; yields (base URL, handler class)."""
-    handler = type("Handler", (_Handler,), {"truncate": False})
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0),
-                                            functools.partial(handler, directory=str(small_archive.parent)))
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}", handler
-    httpd.shutdown()
-    httpd.server_close()
+def serve():
+    """Starts servers of a folder on 127.0.0.1: ``serve(folder)`` gives (base URL, handler class)."""
+    servers = []
+
+    def start(folder):
+        handler = type("Handler", (_Handler,), {"truncate": False})
+        httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(handler, directory=str(folder)))
+        threading.Thread(target=httpd.serve_forever, daemon=True).start()
+        servers.append(httpd)
+        return f"http://127.0.0.1:{httpd.server_address[1]}", handler
+
+    yield start
+    for httpd in servers:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+@pytest.fixture
+def server(serve, small_archive):
+    return serve(small_archive.parent)
 
 
 def test_fetch_with_the_right_md5_gives_the_file(server, small_archive, tmp_path):
@@ -109,6 +120,19 @@ def test_flowers17_download_with_the_wrong_archive_fails_on_its_checksum(server,
         prepare("flowers17", root, url=f"{base}/17flowers.tgz")
 
     assert not (root / "17flowers.tgz").exists() and not (root / "splits.json").exists()
+
+
+def test_flowers17_downloads_unpacks_and_splits(serve, full_archive, tmp_path, monkeypatch, caplog):
+    base, _ = serve(full_archive.parent)
+    monkeypatch.setattr(flowers17, "ARCHIVE_MD5", calculate_md5(full_archive))
+    root = tmp_path / "flowers17"
+
+    with caplog.at_level(logging.WARNING):
+        record = read_splits(prepare("flowers17", root, url=f"{base}/17flowers.tgz"))
+
+    assert (root / "17flowers.tgz").is_file() and len(list((root / "jpg").iterdir())) == 1360
+    assert [len(record[s]) for s in ("train", "val", "test")] == [680, 340, 340]
+    assert "official splits unavailable" in caplog.text  # the server has no datasplits.mat
 
 
 def test_offline_flowers17_names_the_url_and_where_to_put_the_file(tmp_path):

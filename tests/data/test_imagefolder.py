@@ -15,9 +15,10 @@ def photos(tmp_path):
     """``photos/{cat,dog}/*.png``: 8 images per class."""
     rng = np.random.default_rng(0)
     for name in ("cat", "dog"):
-        (tmp_path / "photos" / name).mkdir(parents=True)
+        folder = tmp_path / "photos" / name
+        folder.mkdir(parents=True)
         for i in range(8):
-            Image.fromarray(rng.integers(0, 256, (12, 10, 3), dtype=np.uint8)).save(tmp_path / "photos" / name / f"{i}.png")
+            Image.fromarray(rng.integers(0, 256, (12, 10, 3), dtype=np.uint8)).save(folder / f"{i}.png")
     return tmp_path / "photos"
 
 

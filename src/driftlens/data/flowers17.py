@@ -29,9 +29,10 @@ def prepare_flowers17(root, source=None, url=None, split_seed: int = 0) -> Path:
     """Get Flowers17 into ``root`` (or use a local copy) and write ``root/splits.json``.
 
     Without ``source``, ``17flowers.tgz`` is downloaded (MD5-checked) to ``root`` and unpacked to
-    ``root/jpg``; ``datasplits.mat`` is fetched from the same folder of the server if reachable.
-    ``source`` may be a folder holding ``jpg/`` (used in place, read-only; ``datasplits.mat`` is
-    used if it lies there too) or a local archive (unpacked into ``root``, not checksummed).
+    ``root/jpg`` (both skipped when ``root/jpg`` exists); ``datasplits.mat`` is fetched from the
+    same folder of the server if reachable. ``source`` may be a folder holding ``jpg/`` (used in
+    place, read-only; ``datasplits.mat`` is used if it lies there too) or a local archive (unpacked
+    into ``root``, not checksummed).
 
     Args:
         root (str or Path): The dataset folder, e.g. ``resources/flowers17``.
@@ -95,7 +96,9 @@ def official_split(datasplits, split_seed: int = 0) -> dict[str, list[int]]:
 
 def _obtain(root: Path, source, url: str) -> tuple[Path, Path | None]:
     if source is None:
-        image_dir = extract(fetch(url, root / "17flowers.tgz", ARCHIVE_MD5), root, "jpg")
+        image_dir = root / "jpg"
+        if not image_dir.is_dir():  # unpacked folders appear in one rename, so an existing one is complete
+            extract(fetch(url, root / "17flowers.tgz", ARCHIVE_MD5), root, "jpg")
         return image_dir, _try_fetch_datasplits(url.rsplit("/", 1)[0] + "/datasplits.mat", root)
     source = Path(source)
     if source.is_dir():

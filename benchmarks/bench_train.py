@@ -1,0 +1,119 @@
+"""Staged fine-tuning: accuracy on Flowers17, and the training loop's speed against a bare PyTorch loop.
+
+``throughput``: images/s of ``driftlens.train.train_epoch`` (its own ``images_per_s`` figure) against a
+bare loop (DataLoader, forward, loss, backward, step) on the same model, batch size, data and frozen
+prefix, alternated in one run. Target: ratio >= 0.9.
+
+``flowers17``: EfficientNet-Lite0 (ImageNet) on the Flowers17 copy in ../shared at 224 px, a two-stage
+schedule of 10 epochs (3 epochs head only with SGD, then 7 epochs from ``blocks.10`` with Adam), each
+epoch run through ``train_epoch`` exactly as the workflow does. Prints every epoch's metrics as
+it goes. Target: test accuracy >= 90 %.
+
+Other jobs may share the CPU: compare ratios within one run, not seconds across runs. The load
+average is printed with the figures.
+
+Usage:
+    .venv/bin/python benchmarks/bench_train.py throughput [--image-size 128] [--repeats 3]
+    .venv/bin/python benchmarks/bench_train.py flowers17 [--out benchmarks/out/flowers17]
+"""
+
+import argparse
+import json
+import os
+import statistics
+import time
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch.utils.data import DataLoader
+
+from driftlens import data, models
+from driftlens.train import TrainConfig, apply_stage, make_optimizer, start_checkpoint, train_epoch
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_FLOWERS = REPO.parent / "shared" / "data" / "flowers17"
+OUT = REPO / "benchmarks" / "out"
+
+
+def bare_epoch(model, splits, stage, image_size, batch_size, seed) -> float:
+    """Images/s of a plain training loop over the train split with the stage's frozen prefix."""
+    optimizer = make_optimizer(apply_stage(model, stage), stage)
+    loader = DataLoader(data.SplitDataset(splits, "train", image_size, augment=True), batch_size=batch_size,
+                        shuffle=True, generator=torch.Generator().manual_seed(seed))
+    start = time.perf_counter()
+    count = 0
+    for images, labels in loader:
+        loss = F.cross_entropy(model(images), labels)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        count += len(labels)
+    return count / (time.perf_counter() - start)
+
+
+def throughput(args):
+    folder = OUT / "throughput"
+    splits = data.prepare("textures", folder / "textures")
+    cfg = TrainConfig.from_dict({
+        "model": "efficientnet_lite0", "weights": "imagenet", "splits": str(splits), "image_size": args.image_size,
+        "batch_size": args.batch_size, "stages": [{"epochs": args.repeats, "cutoff": args.cutoff, "lr": 0.01}]})
+    start_checkpoint(cfg, folder / "epoch_000.pt", folder / "epoch_000.json", progress=False)
+    ours, bare = [], []
+    for epoch in range(1, args.repeats + 1):
+        model = models.load("efficientnet_lite0", weights=str(folder / "epoch_000.pt"))
+        bare.append(bare_epoch(model, splits, cfg.stages[0], args.image_size, args.batch_size, epoch))
+        train_epoch(cfg, folder / f"epoch_{epoch - 1:03d}.pt", folder / f"epoch_{epoch:03d}.pt",
+                    folder / f"epoch_{epoch:03d}.json", epoch, device="cpu", progress=False)
+        ours.append(json.loads((folder / f"epoch_{epoch:03d}.json").read_text())["images_per_s"])
+        print(f"round {epoch}: bare {bare[-1]:.2f} img/s, driftlens {ours[-1]:.2f} img/s", flush=True)
+    print(f"\nEfficientNet-Lite0, {args.image_size} px, batch {args.batch_size}, cutoff {args.cutoff}, "
+          f"{torch.get_num_threads()} threads, load average {os.getloadavg()[0]:.1f}")
+    print(f"bare PyTorch loop: median {statistics.median(bare):.2f} img/s (best {max(bare):.2f})")
+    print(f"driftlens epoch:   median {statistics.median(ours):.2f} img/s (best {max(ours):.2f})")
+    print(f"ratio driftlens / bare: median {statistics.median(ours) / statistics.median(bare):.2f}, "
+          f"best {max(ours) / max(bare):.2f}  (target >= 0.9)")
+
+
+def flowers17(args):
+    if not (SHARED_FLOWERS / "jpg").is_dir():
+        raise SystemExit(f"the shared Flowers17 copy is not at {SHARED_FLOWERS}")
+    folder = Path(args.out)
+    splits = data.prepare("flowers17", folder / "data", source=SHARED_FLOWERS)
+    cfg = TrainConfig.from_dict({
+        "model": "efficientnet_lite0", "weights": "imagenet", "splits": str(splits), "image_size": 224,
+        "batch_size": 32, "augment": True, "seed": 0, "stages": [
+            {"epochs": 3, "train_from": "logits", "lr": 0.01, "optimizer": "sgd", "momentum": 0.9},
+            {"epochs": 7, "train_from": "blocks.10", "lr": 0.001, "optimizer": "adam"}]})
+    for epoch in range(cfg.total_epochs + 1):
+        checkpoint, metrics = folder / f"epoch_{epoch:03d}.pt", folder / f"epoch_{epoch:03d}.json"
+        if not metrics.is_file():  # resumes where an interrupted run stopped
+            if epoch == 0:
+                start_checkpoint(cfg, checkpoint, metrics, progress=False)
+            else:
+                train_epoch(cfg, folder / f"epoch_{epoch - 1:03d}.pt", checkpoint, metrics, epoch, progress=False)
+        m = json.loads(metrics.read_text())
+        print(f"epoch {epoch:2d} stage {m['stage']}: train acc {m['train_acc'] or 0:.3f}, val acc {m['val_acc']:.3f}, "
+              f"test acc {m['test_acc']:.3f}, {m['seconds']:.0f} s, {m['images_per_s'] or 0:.1f} img/s, "
+              f"load average {os.getloadavg()[0]:.1f}", flush=True)
+    print(f"\nFlowers17 test accuracy after {cfg.total_epochs} epochs: {m['test_acc']:.3f} (target >= 0.90)")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="benchmark", required=True)
+    speed = sub.add_parser("throughput", help="driftlens epoch vs a bare PyTorch loop")
+    speed.add_argument("--image-size", type=int, default=128)
+    speed.add_argument("--batch-size", type=int, default=32)
+    speed.add_argument("--cutoff", type=int, default=20)
+    speed.add_argument("--repeats", type=int, default=3)
+    speed.set_defaults(func=throughput)
+    accuracy = sub.add_parser("flowers17", help="test accuracy after 10 epochs of a two-stage schedule")
+    accuracy.add_argument("--out", default=str(OUT / "flowers17"))
+    accuracy.set_defaults(func=flowers17)
+    args = parser.parse_args()
+    args.func(args)
+
+
+if __name__ == "__main__":
+    main()
