@@ -1,0 +1,93 @@
+"""The ``attribute`` and ``attribution-maps`` commands."""
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+import driftlens
+from driftlens.cli import main
+
+
+@pytest.fixture
+def photos(tmp_path):
+    paths = []
+    for i, colour in enumerate(["red", "navy"]):
+        path = tmp_path / f"photo{i}.png"
+        Image.new("RGB", (48, 40), colour).save(path)
+        paths.append(str(path))
+    return paths
+
+
+def test_attribute_writes_an_overlay_grid(photos, tmp_path):
+    out = tmp_path / "out" / "grid.png"
+    assert main(["attribute", "--model", "tiny", "--weights", "random", "--method", "gradcam", "--target", "3",
+                 "--layer", "conv2", *photos, "-o", str(out)]) == 0
+    grid = Image.open(out)
+    assert grid.width >= 2 * 32 and grid.height >= 2 * 32  # two columns (images), two rows (image, overlay)
+
+
+@pytest.mark.parametrize("target", [None, "conv3:2"])
+def test_attribute_accepts_predicted_class_and_layer_channel_targets(photos, tmp_path, target):
+    out = tmp_path / "grid.png"
+    args = ["attribute", "--model", "tiny", "--weights", "random", "--method", "smoothgrad", photos[0], "-o", str(out)]
+    assert main(args + (["--target", target] if target else [])) == 0
+    assert out.is_file()
+
+
+def test_attribute_names_a_missing_or_corrupt_image(photos, tmp_path, capsys):
+    corrupt = tmp_path / "broken.jpg"
+    corrupt.write_bytes(b"not a jpeg")
+    for bad in (str(tmp_path / "missing.png"), str(corrupt)):
+        assert main(["attribute", "--model", "tiny", "--weights", "random", photos[0], bad,
+                     "-o", str(tmp_path / "x.png")]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("driftlens: error:") and bad in err
+    assert not (tmp_path / "x.png").exists()
+
+
+def test_attribute_rejects_a_bad_target(photos, tmp_path, capsys):
+    assert main(["attribute", "--model", "tiny", "--weights", "random", "--target", "cat", photos[0],
+                 "-o", str(tmp_path / "x.png")]) == 2
+    assert "--target" in capsys.readouterr().err
+
+
+@pytest.fixture
+def checkpoint_and_probe(tmp_path, tiny):
+    checkpoint = tmp_path / "epoch_001.pt"
+    torch.save({"model": tiny.net.state_dict(), "config": {"model": "tiny"}}, checkpoint)
+    probe = tmp_path / "probe.npz"
+    np.savez(probe, images=np.random.default_rng(0).random((3, 3, 32, 32), dtype=np.float32), labels=[0, 5, 9])
+    return checkpoint, probe
+
+
+def test_attribution_maps_writes_one_array_per_method_and_a_png(checkpoint_and_probe, tmp_path):
+    checkpoint, probe = checkpoint_and_probe
+    out, png = tmp_path / "maps.npz", tmp_path / "row.png"
+    assert main(["attribution-maps", "--checkpoint", str(checkpoint), "--probe", str(probe),
+                 "--methods", "gradcam", "gradient", "-o", str(out), "--png", str(png)]) == 0
+    with np.load(out) as maps:
+        assert sorted(maps.files) == ["gradcam", "gradient"]
+        assert maps["gradcam"].shape == (3, 32, 32) and maps["gradcam"].max() <= 1
+    assert Image.open(png).width > 3 * 32
+
+
+def test_attribution_maps_names_a_missing_probe_key(checkpoint_and_probe, tmp_path, capsys):
+    checkpoint, _ = checkpoint_and_probe
+    probe = tmp_path / "bad.npz"
+    np.savez(probe, images=np.zeros((2, 3, 32, 32)))
+    assert main(["attribution-maps", "--checkpoint", str(checkpoint), "--probe", str(probe),
+                 "-o", str(tmp_path / "m.npz")]) == 2
+    err = capsys.readouterr().err
+    assert "'labels'" in err and str(probe) in err
+
+
+def test_attribution_maps_of_a_checkpoint_match_the_library(checkpoint_and_probe, tmp_path, tiny):
+    checkpoint, probe = checkpoint_and_probe
+    out = tmp_path / "maps.npz"
+    main(["attribution-maps", "--checkpoint", str(checkpoint), "--probe", str(probe), "--methods", "gradcam",
+          "-o", str(out)])
+    with np.load(probe) as p:
+        expected = driftlens.attribution.drift.maps_for_checkpoint(tiny, p["images"], p["labels"], ["gradcam"])
+    with np.load(out) as maps:
+        assert np.allclose(maps["gradcam"], expected["gradcam"], atol=1e-6)
