@@ -20,6 +20,7 @@ include: "workflow/rules/train.smk"
 include: "workflow/rules/visualize.smk"
 include: "workflow/rules/compare.smk"
 include: "workflow/rules/figures.smk"
+include: "workflow/rules/attribution.smk"
 
 
 rule all:

@@ -227,3 +227,29 @@ def _finish_axis(ax, metrics):
     ax.set_xlabel("epoch")
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.grid(alpha=0.3)
+
+
+def plot_attribution_drift(table) -> Figure:
+    """Mean rank correlation of attribution maps to epoch 0 against epochs, one line per method.
+
+    Args:
+        table (pandas.DataFrame): Columns ``epoch, method, image, spearman`` (``driftlens attribution-drift``).
+
+    Returns:
+        matplotlib.figure.Figure: The plot; the band spans the images' min..max.
+
+    Example:
+        >>> import pandas as pd
+        >>> table = pd.DataFrame({"epoch": [0, 1], "method": ["gradcam"] * 2, "image": [0, 0], "spearman": [1, .5]})
+        >>> plot_attribution_drift(table).axes[0].get_ylabel()
+        'Spearman ρ to epoch 0'
+    """
+    fig = Figure(figsize=(6, 3.5), layout="constrained")
+    ax = fig.add_subplot()
+    for method, rows in table.groupby("method"):
+        stats = rows.groupby("epoch")["spearman"].agg(["mean", "min", "max"])
+        ax.plot(stats.index, stats["mean"], marker="o", label=method)
+        ax.fill_between(stats.index, stats["min"], stats["max"], alpha=0.2)
+    ax.set(xlabel="epoch", ylabel="Spearman ρ to epoch 0", title="How far the attribution maps moved", ylim=(-0.05, 1.05))
+    ax.legend()
+    return fig

@@ -6,7 +6,8 @@ import shlex
 wildcard_constraints:
     exp=r"[A-Za-z0-9_\-]+",
     dataset=r"[A-Za-z0-9_\-]+",
-    layer=r"[^/]+",
+    # a layer folder is any name but those of the experiment-level folders
+    layer=r"(?!(attribution|checkpoints|metrics|representation)/)[^/]+",
     epoch=r"\d{3}",
 
 
@@ -102,12 +103,19 @@ def metrics_files(name):
     return [f"results/{name}/metrics/epoch_{tag(e)}.json" for e in range(last_epoch(name) + 1)]
 
 
+def attribution_figures(name):
+    """The attribution pictures of an experiment, or none when attribution is switched off."""
+    if not experiment(name)["attribution"]["enabled"]:
+        return []
+    return [f"results/{name}/attribution/{fig}.png" for fig in ("merged", "drift")]
+
+
 def experiment_outputs(name):
     """Everything `rule all` builds for one experiment."""
     layers = experiment(name)["visualize"]["layers"]
     return [f"results/{name}/{layer}/merged.png" for layer in layers] + [
-        f"results/{name}/{fig}" for fig in ("before_after.png", "change.png", "training.png")
-    ]
+        f"results/{name}/{fig}" for fig in ("before_after.png", "change.png", "training.png", "report.html")
+    ] + attribution_figures(name)
 
 
 check_config()

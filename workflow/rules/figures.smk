@@ -70,3 +70,29 @@ rule training_plot:
         "../../envs/driftlens.yaml"
     shell:
         "driftlens plot-training --metrics {input} -o {output} > {log} 2>&1"
+
+
+rule report_page:
+    input:
+        epochs=lambda w: [f"results/{w.exp}/{layer}/epoch_{tag(e)}.png"
+                          for layer in experiment(w.exp)["visualize"]["layers"] for e in visual_epochs(w.exp)],
+        grids=lambda w: [f"results/{w.exp}/{layer}/{name}" for layer in experiment(w.exp)["visualize"]["layers"]
+                         for name in ("merged.png", "similarity.csv")],
+        figures=expand("results/{{exp}}/{name}.png", name=["before_after", "change", "training"]),
+        metrics=lambda w: [f"results/{w.exp}/metrics/epoch_{tag(e)}.json" for e in visual_epochs(w.exp)],
+        config="results/{exp}/config.json",
+        attribution=lambda w: attribution_figures(w.exp),
+    output:
+        report("results/{exp}/report.html", caption="../report/report.rst", category="{exp}"),
+    params:
+        layers=lambda w: ",".join(experiment(w.exp)["visualize"]["layers"]),
+        epochs=lambda w: ",".join(map(str, visual_epochs(w.exp))),
+    log:
+        "logs/{exp}/report.log",
+    benchmark:
+        "logs/benchmarks/{exp}/report.tsv"
+    conda:
+        "../../envs/driftlens.yaml"
+    shell:
+        "driftlens report --exp-dir results/{wildcards.exp} --layers {params.layers} --epochs {params.epochs}"
+        " -o {output} > {log} 2>&1"

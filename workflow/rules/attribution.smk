@@ -1,0 +1,60 @@
+# Attribution across epochs: where the network looks on fixed probe images, checkpoint by checkpoint.
+
+
+rule attribution_maps:
+    input:
+        checkpoint=lambda w: checkpoint(w.exp, w.epoch),
+        probe="results/{exp}/probe.npz",
+    output:
+        maps="results/{exp}/attribution/epoch_{epoch}.npz",
+        png="results/{exp}/attribution/epoch_{epoch}.png",
+    params:
+        images=lambda w: experiment(w.exp)["attribution"]["images"],
+        methods=lambda w: " ".join(experiment(w.exp)["attribution"]["methods"]),
+        layer=lambda w: option("--layer", experiment(w.exp)["attribution"]["layer"]),
+    log:
+        "logs/{exp}/attribution/epoch_{epoch}.log",
+    benchmark:
+        "logs/benchmarks/{exp}/attribution/epoch_{epoch}.tsv"
+    resources:
+        gpu=1,
+    conda:
+        "../../envs/driftlens.yaml"
+    shell:
+        "driftlens attribution-maps --checkpoint {input.checkpoint} --probe {input.probe} --count {params.images}"
+        " --methods {params.methods} {params.layer} -o {output.maps} --png {output.png} > {log} 2>&1"
+
+
+rule attribution_grid:
+    input:
+        probe="results/{exp}/probe.npz",
+        maps=lambda w: [f"results/{w.exp}/attribution/epoch_{tag(e)}.npz" for e in visual_epochs(w.exp)],
+    output:
+        report("results/{exp}/attribution/merged.png", caption="../report/attribution.rst", category="{exp}"),
+    params:
+        method=lambda w: experiment(w.exp)["attribution"]["methods"][0],
+    log:
+        "logs/{exp}/attribution/merged.log",
+    benchmark:
+        "logs/benchmarks/{exp}/attribution/merged.tsv"
+    conda:
+        "../../envs/driftlens.yaml"
+    shell:
+        "driftlens attribution-grid --probe {input.probe} --maps {input.maps} --method {params.method}"
+        " -o {output} > {log} 2>&1"
+
+
+rule attribution_drift:
+    input:
+        lambda w: [f"results/{w.exp}/attribution/epoch_{tag(e)}.npz" for e in visual_epochs(w.exp)],
+    output:
+        table="results/{exp}/attribution/drift.csv",
+        png=report("results/{exp}/attribution/drift.png", caption="../report/attribution.rst", category="{exp}"),
+    log:
+        "logs/{exp}/attribution/drift.log",
+    benchmark:
+        "logs/benchmarks/{exp}/attribution/drift.tsv"
+    conda:
+        "../../envs/driftlens.yaml"
+    shell:
+        "driftlens attribution-drift --maps {input} -o {output.table} --png {output.png} > {log} 2>&1"
