@@ -10,7 +10,6 @@ from driftlens.deepdream import deep_dream, layer_energy, octave_sizes
 from driftlens.models import UnknownLayerError
 
 
-
 @pytest.fixture(autouse=True)
 def _one_thread():
     """Small models run faster on one thread when other jobs share the CPU."""
@@ -75,3 +74,16 @@ def test_dream_runs_on_the_offline_lite0(photo):
     dream = deep_dream(model, image, "blocks.5", octaves=2, steps=3, progress=False)
     before, after = layer_energy(model, torch.stack([image, dream]), "blocks.5").tolist()
     assert after > before
+
+
+def test_dream_command_writes_the_dreamt_image(tmp_path, photo):
+    from PIL import Image
+
+    from driftlens.cli import main
+    from driftlens.io import save_image
+
+    save_image(photo.permute(1, 2, 0).numpy(), tmp_path / "cat.png")
+    out = tmp_path / "dream.png"
+    assert main(["dream", "--model", "tiny", "--weights", "random", "--layer", "conv3", "--octaves", "2",
+                 "--steps", "2", str(tmp_path / "cat.png"), "-o", str(out)]) == 0
+    assert Image.open(out).size == (32, 32)

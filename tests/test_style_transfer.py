@@ -50,7 +50,8 @@ def test_the_style_term_pulls_towards_the_style_image(tiny, content, style):
 
 
 def test_noise_start_is_seeded(tiny, content, style):
-    runs = [style_transfer(tiny, content, style, steps=2, init="noise", seed=seed, progress=False) for seed in (3, 3, 4)]
+    runs = [style_transfer(tiny, content, style, steps=2, init="noise", seed=seed, progress=False)
+            for seed in (3, 3, 4)]
     assert torch.equal(runs[0], runs[1]) and not torch.equal(runs[0], runs[2])
 
 
@@ -93,3 +94,17 @@ def test_style_transfer_runs_on_the_offline_lite0():
     styled = style_transfer(model, content, style, steps=4, progress=False)
     loss = GatysLoss(model, content, style)
     assert loss(styled) < loss(content)
+
+
+def test_style_command_writes_the_styled_image(tmp_path, content, style):
+    from PIL import Image
+
+    from driftlens.cli import main
+    from driftlens.io import save_image
+
+    for name, image in (("content.png", content), ("style.png", style)):
+        save_image(image.permute(1, 2, 0).numpy(), tmp_path / name)
+    out = tmp_path / "styled.png"
+    assert main(["style", "--model", "tiny", "--weights", "random", "--steps", "2", str(tmp_path / "content.png"),
+                 str(tmp_path / "style.png"), "-o", str(out)]) == 0
+    assert Image.open(out).size == (32, 32)

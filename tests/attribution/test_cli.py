@@ -72,6 +72,13 @@ def test_attribution_maps_writes_one_array_per_method_and_a_png(checkpoint_and_p
     assert Image.open(png).width > 3 * 32
 
 
+def test_attribute_loads_a_training_checkpoint(checkpoint_and_probe, photos, tmp_path):
+    checkpoint, _ = checkpoint_and_probe
+    out = tmp_path / "grid.png"
+    assert main(["attribute", "--checkpoint", str(checkpoint), "--method", "occlusion", photos[0], "-o", str(out)]) == 0
+    assert out.is_file()
+
+
 def test_attribution_maps_names_a_missing_probe_key(checkpoint_and_probe, tmp_path, capsys):
     checkpoint, _ = checkpoint_and_probe
     probe = tmp_path / "bad.npz"

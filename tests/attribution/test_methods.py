@@ -7,8 +7,18 @@ import torch.nn.functional as F
 from torch import nn
 
 import driftlens
-from driftlens.attribution import (METHODS, GradCAM, Gradient, GuidedReLUs, IntegratedGradients, Occlusion,
-                                   SmoothGrad, attribute, default_cam_layer, method_options)
+from driftlens.attribution import (
+    METHODS,
+    GradCAM,
+    Gradient,
+    GuidedReLUs,
+    IntegratedGradients,
+    Occlusion,
+    SmoothGrad,
+    attribute,
+    default_cam_layer,
+    method_options,
+)
 from driftlens.attribution.base import eval_mode, parse_target
 from driftlens.attribution.occlusion import window_starts
 from driftlens.attribution.overlay import normalize

@@ -21,8 +21,16 @@ import torch
 
 from driftlens.attribution.base import Attribution, LayerChannel, default_cam_layer
 from driftlens.attribution.cam import GradCAM, GuidedGradCAM
-from driftlens.attribution.gradients import (GuidedBackprop, GuidedReLUs, GuidedSmoothGrad, Gradient,
-                                             IntegratedGradients, NegativeSaliency, PositiveSaliency, SmoothGrad)
+from driftlens.attribution.gradients import (
+    Gradient,
+    GuidedBackprop,
+    GuidedReLUs,
+    GuidedSmoothGrad,
+    IntegratedGradients,
+    NegativeSaliency,
+    PositiveSaliency,
+    SmoothGrad,
+)
 from driftlens.attribution.occlusion import Occlusion
 from driftlens.errors import ConfigError
 

@@ -18,7 +18,8 @@ def add_model_arguments(parser, default_model: str | None = None) -> None:
     """
     parser.add_argument("--model", choices=models.available(), default=default_model,
                         help="zoo model" + (f" (default: {default_model})" if default_model else ""))
-    parser.add_argument("--weights", default="imagenet", help="imagenet, random or a state-dict file (default: imagenet)")
+    parser.add_argument("--weights", default="imagenet",
+                        help="imagenet, random or a state-dict file (default: imagenet)")
     parser.add_argument("--checkpoint", help="a driftlens training checkpoint; replaces --model and --weights")
     parser.add_argument("--device", help="torch device (default: cuda if available, else cpu)")
 

@@ -6,8 +6,6 @@ Example:
 
 from pathlib import Path
 
-import numpy as np
-
 from driftlens.attribution import METHODS, attribute, method_options
 from driftlens.attribution.base import predicted_classes
 from driftlens.attribution.overlay import overlay
