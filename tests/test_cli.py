@@ -18,3 +18,14 @@ def test_cli_reports_bad_input_in_one_line(tmp_path):
     assert result.returncode == 2
     assert result.stderr.startswith("driftlens: error:") and "missing.pt" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_every_command_module_is_listed():
+    import pkgutil
+
+    import driftlens.cli as cli
+
+    modules = {m.name for m in pkgutil.iter_modules(cli.__path__) if not m.name.startswith("_")}
+    assert modules == set(cli.COMMANDS.values())
+    registered = cli.build_parser()._subparsers._group_actions[0].choices
+    assert set(registered) == set(cli.COMMANDS)

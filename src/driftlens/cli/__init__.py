@@ -1,7 +1,8 @@
-"""The ``driftlens`` command line: one module per sub-command in this package.
+"""The ``driftlens`` command line: each sub-command lives in a module of this package.
 
-Each module defines ``add_parser(subparsers)``, which registers its sub-command and sets ``func``
-to the function that runs it.
+A module defines ``add_parser(subparsers)``, which registers its sub-command(s) and sets ``func``
+to the function that runs it. Only the module of the command being run is imported, so a command
+starts without loading what the others need.
 
 Example:
     >>> main(["layers", "tiny"])  # doctest: +SKIP
@@ -10,25 +11,45 @@ Example:
 import argparse
 import importlib
 import os
-import pkgutil
 import sys
 
 from driftlens.errors import USER_ERRORS
 
+COMMANDS = {
+    "layers": "layers",
+    "render": "render",
+    "select-channels": "channels",
+    "prepare-data": "prepare_data",
+    "probe": "probe",
+    "train-epoch": "train",
+    "similarity": "compare",
+    "representation": "compare",
+    "grid": "grid",
+    "plot-change": "plots",
+    "plot-training": "plots",
+    "report": "report",
+    "attribute": "attribute",
+    "attribution-maps": "attribution_maps",
+    "attribution-grid": "attribution_figures",
+    "attribution-drift": "attribution_figures",
+    "dream": "dream",
+    "style": "style",
+}
+"""Sub-command name to the module (in this package) that implements it."""
 
-def build_parser() -> argparse.ArgumentParser:
-    """The parser with every sub-command of this package registered.
+
+def build_parser(command=None) -> argparse.ArgumentParser:
+    """The parser with ``command``'s module registered, or every module when ``command`` is None.
 
     Example:
-        >>> build_parser().prog
+        >>> build_parser("layers").prog
         'driftlens'
     """
     parser = argparse.ArgumentParser(prog="driftlens", description=__doc__.splitlines()[0])
     subparsers = parser.add_subparsers(dest="command", required=True)
-    for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
-        if info.name.startswith("_"):
-            continue
-        importlib.import_module(f"{__name__}.{info.name}").add_parser(subparsers)
+    modules = [COMMANDS[command]] if command in COMMANDS else sorted(set(COMMANDS.values()))
+    for module in modules:
+        importlib.import_module(f"{__name__}.{module}").add_parser(subparsers)
     return parser
 
 
@@ -38,7 +59,8 @@ def main(argv=None) -> int:
     Example:
         >>> main(["layers", "tiny"])  # doctest: +SKIP
     """
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args = build_parser(argv[0] if argv else None).parse_args(argv)
     try:
         return args.func(args) or 0
     except USER_ERRORS as err:

@@ -6,8 +6,6 @@ from pathlib import Path
 from typing import Callable
 
 import torch
-import torchvision.models as tvm
-
 from driftlens.models.efficientnet_lite import EfficientNetLite0, load_imagenet_lite0
 from driftlens.models.tiny import TinyCNN
 from driftlens.models.weights import load_torchvision, read_state_dict
@@ -36,20 +34,30 @@ class ModelSpec:
     aliases: dict = field(default_factory=dict)
 
 
-def _torchvision(builder, weights_enum, input_size, head, aliases=None, **random_kwargs) -> ModelSpec:
+def _torchvision(builder: str, weights: str, input_size, head, aliases=None, **random_kwargs) -> ModelSpec:
+    # torchvision is imported on first use only: it costs seconds that most commands do not need.
     # With weights, torchvision sets (and refuses overrides of) aux_logits and transform_input itself.
-    return ModelSpec(random=partial(builder, weights=None, **random_kwargs),
-                     imagenet=partial(load_torchvision, builder, weights_enum),
+    return ModelSpec(random=partial(_build_torchvision, builder, None, **random_kwargs),
+                     imagenet=partial(_build_torchvision, builder, weights),
                      input_size=input_size, head=head, aliases=aliases or {})
 
 
+def _build_torchvision(builder: str, weights: str | None, **kwargs) -> torch.nn.Module:
+    import torchvision.models as tvm
+
+    if weights is None:
+        return getattr(tvm, builder)(weights=None, **kwargs)
+    weights_enum = getattr(tvm, weights).IMAGENET1K_V1
+    return load_torchvision(getattr(tvm, builder), weights_enum, **kwargs)
+
+
 MODELS: dict[str, ModelSpec] = {
-    "googlenet": _torchvision(tvm.googlenet, tvm.GoogLeNet_Weights.IMAGENET1K_V1, 224, "fc", GOOGLENET_ALIASES,
+    "googlenet": _torchvision("googlenet", "GoogLeNet_Weights", 224, "fc", GOOGLENET_ALIASES,
                               aux_logits=False, transform_input=True, init_weights=True),
-    "vgg16": _torchvision(tvm.vgg16, tvm.VGG16_Weights.IMAGENET1K_V1, 224, "classifier.6"),
-    "resnet50": _torchvision(tvm.resnet50, tvm.ResNet50_Weights.IMAGENET1K_V1, 224, "fc"),
-    "alexnet": _torchvision(tvm.alexnet, tvm.AlexNet_Weights.IMAGENET1K_V1, 224, "classifier.6"),
-    "inception_v3": _torchvision(tvm.inception_v3, tvm.Inception_V3_Weights.IMAGENET1K_V1, 299, "fc",
+    "vgg16": _torchvision("vgg16", "VGG16_Weights", 224, "classifier.6"),
+    "resnet50": _torchvision("resnet50", "ResNet50_Weights", 224, "fc"),
+    "alexnet": _torchvision("alexnet", "AlexNet_Weights", 224, "classifier.6"),
+    "inception_v3": _torchvision("inception_v3", "Inception_V3_Weights", 299, "fc",
                                  aux_logits=False, transform_input=True, init_weights=True),
     "efficientnet_lite0": ModelSpec(random=EfficientNetLite0, imagenet=load_imagenet_lite0, input_size=224,
                                     head="fc", mean=(0.498, 0.498, 0.498), std=(0.502, 0.502, 0.502)),
