@@ -20,6 +20,15 @@ from driftlens.optvis.render import validate
 
 
 def add_parser(subparsers):
+    """Register ``render`` on the ``driftlens`` command line.
+
+    Args:
+        subparsers (argparse._SubParsersAction): The sub-command registry of the main parser.
+
+    Example:
+        >>> import argparse
+        >>> add_parser(argparse.ArgumentParser().add_subparsers())
+    """
     parser = subparsers.add_parser("render", help="visualise channels of layers as a labelled grid (rows = layers)")
     source = parser.add_mutually_exclusive_group()
     source.add_argument("--weights", help="imagenet, random or a state-dict file (default: imagenet)")
@@ -44,6 +53,16 @@ def add_parser(subparsers):
 
 
 def run(args):
+    """Render every layer's row of channels and write the grid (and, with ``--raw``, the floats).
+
+    Args:
+        args (argparse.Namespace): The parsed options of ``driftlens render``.
+
+    Example:
+        >>> from driftlens.cli import main
+        >>> main(["render", "--model", "tiny", "--weights", "random", "--layers", "conv3", "--steps", "2",
+        ...       "-o", "grid.png"])  # doctest: +SKIP
+    """
     layers = read_layers(args.layers, sys.stdin)
     channels = parse_channels(args.channels) if args.channels else list(range(args.columns))
     model = load_model(args).to(args.device or ("cuda" if torch.cuda.is_available() else "cpu"))

@@ -9,6 +9,8 @@ Every image of a batch has its own seed, so image ``k`` starts the same whether 
 or with others.
 """
 
+import functools
+
 import torch
 from torch import nn
 
@@ -36,7 +38,7 @@ def decorrelate_colors(images: torch.Tensor) -> torch.Tensor:
         >>> decorrelate_colors(torch.ones(1, 3, 2, 2)).shape
         torch.Size([1, 3, 2, 2])
     """
-    return torch.einsum("ij,bjhw->bihw", COLOR_CORRELATION.to(images), images)
+    return torch.einsum("ij,bjhw->bihw", _constant("correlation", images.device, images.dtype), images)
 
 
 def to_valid_rgb(raw: torch.Tensor, decorrelate: bool = True, sigmoid: bool = True) -> torch.Tensor:
@@ -81,14 +83,19 @@ def from_valid_rgb(images: torch.Tensor, decorrelate: bool = True, sigmoid: bool
     rgb = torch.logit(images.clamp(_SIGMOID_EPS, 1 - _SIGMOID_EPS)) if sigmoid else images - _offset(decorrelate, images)
     if not decorrelate:
         return rgb
-    inverse = torch.linalg.inv(COLOR_CORRELATION).to(images)
-    return torch.einsum("ij,bjhw->bihw", inverse, rgb)
+    return torch.einsum("ij,bjhw->bihw", _constant("inverse", images.device, images.dtype), rgb)
 
 
 def _offset(decorrelate, like):
-    if decorrelate:
-        return torch.tensor(COLOR_MEAN).to(like).view(1, 3, 1, 1)
-    return _GREY
+    return _constant("mean", like.device, like.dtype) if decorrelate else _GREY
+
+
+@functools.lru_cache(maxsize=None)
+def _constant(name, device, dtype):
+    """The colour constants on a device, made once rather than at every step."""
+    values = {"correlation": COLOR_CORRELATION, "inverse": torch.linalg.inv(COLOR_CORRELATION),
+              "mean": torch.tensor(COLOR_MEAN).view(1, 3, 1, 1)}[name]
+    return values.to(device=device, dtype=dtype)
 
 
 def rfft_frequencies(height: int, width: int) -> torch.Tensor:

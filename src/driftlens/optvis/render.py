@@ -81,7 +81,8 @@ def render(model, objective, param, transforms=(), optimizer=None, steps: int = 
     size = param().shape[-1]
     validate(model, objective, size)
     transform = compose(transforms)
-    optimizer = (optimizer or _adam)(list(param.parameters()))
+    parameters = list(param.parameters())
+    optimizer = (optimizer or _adam)(parameters)
     generator = torch.Generator().manual_seed(seed)
     snapshot_steps = set(snapshot_steps)
     result = RenderResult(images=np.empty(0))
@@ -91,16 +92,16 @@ def render(model, objective, param, transforms=(), optimizer=None, steps: int = 
             images = param()
             loss = -objective(forward(transform(images, generator)))
             _check_finite(loss, images, step)
-            loss.backward(inputs=list(param.parameters()))
+            loss.backward(inputs=parameters)
             optimizer.step()
             if after_step is not None:
                 with torch.no_grad():
                     after_step(param, step)
             result.losses.append(-loss.item())
             if step in snapshot_steps:
-                result.snapshots[step] = to_numpy(param())
+                result.snapshots[step] = _current_images(param)
             bar.update(1)
-    result.images = to_numpy(param())
+    result.images = _current_images(param)
     return result
 
 
@@ -141,6 +142,11 @@ def to_numpy(images: torch.Tensor) -> np.ndarray:
         (2, 4, 5, 3)
     """
     return images.detach().permute(0, 2, 3, 1).float().cpu().numpy()
+
+
+@torch.no_grad()
+def _current_images(param):
+    return to_numpy(param())
 
 
 def _adam(parameters):
