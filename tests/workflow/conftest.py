@@ -52,7 +52,7 @@ def mini_run(tmp_path_factory):
     return workdir
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def snakemake():
     """``snakemake(workdir, *args, check=True)``: run the repository's Snakefile in ``workdir``."""
     return _snakemake
