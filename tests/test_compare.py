@@ -12,7 +12,7 @@ import torch
 from skimage.transform import resize
 
 import driftlens
-from driftlens import compare
+from driftlens import artifacts, compare
 from driftlens.cli import main
 from driftlens.io import save_npz
 from driftlens.models import WeightsUnavailableError
@@ -229,17 +229,17 @@ def test_similarity_table_rejects_mismatched_channels_and_stray_noise(renders, t
 def test_read_visualisation_names_the_bad_file(tmp_path):
     path = tmp_path / "epoch_000.npz"
     save_npz(path, pictures=np.zeros(3))
-    with pytest.raises(ValueError, match="epoch_000.npz has no images, channels array"):
-        compare.read_visualisation(path)
-    save_npz(path, images=np.zeros((2, 8, 8, 3)), channels=CHANNELS)
+    with pytest.raises(ValueError, match="epoch_000.npz has no images, channels, layers array"):
+        artifacts.read_row(path)
+    save_npz(path, images=np.zeros((2, 8, 8, 3)), channels=CHANNELS, layers=np.array(["conv3"]))
     with pytest.raises(ValueError, match=r"\(1, C, H, W, 3\)"):
-        compare.read_visualisation(path)
+        artifacts.read_row(path)
 
 
 def test_epoch_of_reads_file_names():
-    assert compare.epoch_of("results/x/mixed4c/noise_012.npz") == 12
+    assert artifacts.epoch_of("results/x/mixed4c/noise_012.npz") == 12
     with pytest.raises(ValueError, match="similarity.csv"):
-        compare.epoch_of("results/x/mixed4c/similarity.csv")
+        artifacts.epoch_of("results/x/mixed4c/similarity.csv")
 
 
 def test_similarity_command_writes_the_table(renders, tmp_path, monkeypatch, lite0_distance):
@@ -334,7 +334,7 @@ def test_layer_features_batches_give_the_same_features(tiny):
 
 def test_read_probe_and_representation_name_bad_files(tmp_path):
     with pytest.raises(FileNotFoundError, match="probe.npz"):
-        compare.read_probe(tmp_path / "probe.npz")
+        artifacts.read_probe(tmp_path / "probe.npz")
     path = tmp_path / "epoch_001.json"
     path.write_text(json.dumps({"epoch": 1, "cka": {"conv1": 0.9}}))
     with pytest.raises(ValueError, match="epoch_001.json has no weight_change"):

@@ -1,4 +1,7 @@
-"""Reading the pipeline's artifacts by their names (see DESIGN.md): epochs from file names, rendered rows."""
+"""Reading the pipeline's artifacts by their names (see DESIGN.md): epochs, rendered rows, probe sets.
+
+Every reader checks what it reads and names the file in its error.
+"""
 
 import re
 from dataclasses import dataclass
@@ -6,51 +9,93 @@ from pathlib import Path
 
 import numpy as np
 
-_EPOCH = re.compile(r"_(\d{3,})\.\w+$")
+_EPOCH_FILE = re.compile(r"(?:epoch|noise)_(\d+)")
 
 
 def epoch_of(path) -> int:
-    """The epoch number in an artifact's file name (``epoch_007.npz`` -> 7).
+    """The epoch number in a file name such as ``epoch_012.npz``, ``noise_000.npz`` or ``epoch_003.pt``.
 
     Raises:
-        ValueError: The name has no ``_NNN`` epoch before its suffix.
+        ValueError: The name is not of that form.
 
     Example:
         >>> epoch_of("results/demo/blocks.12/noise_012.npz")
         12
     """
-    match = _EPOCH.search(Path(path).name)
-    if not match:
-        raise ValueError(f"{path}: expected a file name like epoch_NNN.npz")
+    match = _EPOCH_FILE.fullmatch(Path(path).stem)
+    if match is None:
+        raise ValueError(f"cannot read an epoch number from {path}: expected a name like epoch_012.npz")
     return int(match.group(1))
 
 
 @dataclass
 class RenderedRow:
-    """One rendered row of channel visualisations (what ``driftlens render --raw`` writes)."""
+    """One layer's channel visualisations at one epoch (what ``driftlens render --raw`` writes)."""
 
-    images: np.ndarray  # (channels, H, W, 3) float in [0, 1]
-    channels: list[int]
+    images: np.ndarray  # (channels, H, W, 3) float32 in [0, 1]
+    channels: np.ndarray  # (channels,) int
     layer: str
     epoch: int
 
 
 def read_row(path) -> RenderedRow:
-    """Read a one-layer ``.npz`` written by ``driftlens render --raw``.
+    """Read ``results/{exp}/{layer}/epoch_NNN.npz`` (or ``noise_NNN.npz``).
 
     Raises:
-        FileNotFoundError: The file does not exist.
-        ValueError: It does not hold exactly one layer of images.
+        FileNotFoundError: No such file.
+        ValueError: A missing array or one of the wrong shape.
 
     Example:
         >>> row = read_row("results/demo/blocks.12/epoch_003.npz")  # doctest: +SKIP
         >>> row.images.shape  # doctest: +SKIP
         (4, 64, 64, 3)
     """
+    images, channels, layers = read_arrays(path, "images", "channels", "layers")
+    if images.ndim != 5 or images.shape[0] != 1 or images.shape[-1] != 3 or images.shape[1] != len(channels):
+        raise ValueError(f"{path}: expected images of shape (1, C, H, W, 3) with C = {len(channels)} channels, "
+                         f"got {images.shape}")
+    return RenderedRow(images[0].astype(np.float32), channels, str(layers[0]), epoch_of(path))
+
+
+def read_probe(path, count=None) -> tuple[np.ndarray, np.ndarray]:
+    """Read a probe set (``results/{exp}/probe.npz``): images ``(n, 3, S, S)`` in [0, 1] and labels.
+
+    Args:
+        path (str or Path): The ``.npz`` written by ``driftlens probe``.
+        count (int, optional): Keep only the first ``count`` images. Default: all
+
+    Raises:
+        FileNotFoundError: No such file.
+        ValueError: A missing array or one of the wrong shape.
+
+    Example:
+        >>> images, labels = read_probe("results/demo/probe.npz")  # doctest: +SKIP
+    """
+    images, labels = read_arrays(path, "images", "labels")
+    images, labels = images[:count], labels[:count]
+    if images.ndim != 4 or images.shape[1] != 3 or len(labels) != len(images):
+        raise ValueError(f"{path}: expected images (n, 3, S, S) and n labels, got shapes {images.shape} "
+                         f"and {labels.shape}")
+    return images.astype(np.float32), labels
+
+
+def read_arrays(path, *keys) -> list[np.ndarray]:
+    """The named arrays of an ``.npz`` file.
+
+    Raises:
+        FileNotFoundError: No such file.
+        ValueError: A key is missing (the message lists what the file has).
+
+    Example:
+        >>> import tempfile, os
+        >>> path = os.path.join(tempfile.mkdtemp(), "a.npz"); np.savez(path, x=np.ones(2))
+        >>> read_arrays(path, "x")[0].tolist()
+        [1.0, 1.0]
+    """
     if not Path(path).is_file():
-        raise FileNotFoundError(f"rendered row {path} does not exist")
-    with np.load(path) as data:
-        images, channels, layers = data["images"], data["channels"], data["layers"]
-    if images.ndim != 5 or images.shape[0] != 1:
-        raise ValueError(f"{path}: expected images of one layer, shape (1, C, H, W, 3), got {images.shape}")
-    return RenderedRow(images[0], [int(c) for c in channels], str(layers[0]), epoch_of(path))
+        raise FileNotFoundError(f"{path} does not exist")
+    with np.load(path) as arrays:
+        missing = [key for key in keys if key not in arrays]
+        if missing:
+            raise ValueError(f"{path} has no {', '.join(missing)} array (it has: {', '.join(arrays.files)})")
+        return [arrays[key] for key in keys]

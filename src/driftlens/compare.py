@@ -16,7 +16,6 @@ Example:
 import functools
 import json
 import math
-import re
 from pathlib import Path
 
 import numpy as np
@@ -26,37 +25,13 @@ from skimage.metrics import structural_similarity
 from tqdm import tqdm
 
 from driftlens import models
+from driftlens.artifacts import read_arrays, read_row
 from driftlens.models.weights import WeightsUnavailableError, cache_file_for
 
 SIMILARITY_COLUMNS = ["epoch", "channel", "ssim_to_previous", "ssim_to_first", "perceptual_to_previous",
                       "perceptual_to_first", "ssim_noise", "perceptual_noise", "perceptual_metric"]
 LITE0_FEATURE_LAYERS = ("stem", "blocks.2", "blocks.4", "blocks.10", "blocks.15")
 """Lite0 layers whose features the fallback perceptual distance compares: one per resolution."""
-
-_EPOCH_FILE = re.compile(r"(?:epoch|noise)_(\d+)")
-
-
-def epoch_of(path) -> int:
-    """The epoch number in a file name such as ``epoch_012.npz``, ``noise_000.npz`` or ``epoch_003.pt``.
-
-    Args:
-        path (str or Path): The file.
-
-    Returns:
-        int: The number after ``epoch_`` or ``noise_``.
-
-    Raises:
-        ValueError: The name is not of that form.
-
-    Example:
-        >>> epoch_of("results/demo/mixed4c/epoch_012.npz")
-        12
-    """
-    match = _EPOCH_FILE.fullmatch(Path(path).stem)
-    if match is None:
-        raise ValueError(f"cannot read an epoch number from {path}: expected a name like epoch_012.npz")
-    return int(match.group(1))
-
 
 def ssim(a, b) -> float:
     """Structural similarity of two RGB images in [0, 1] (scikit-image, ``data_range=1``).
@@ -273,59 +248,6 @@ def _matching(state, name, shape):
     return state[name].detach().double().cpu()
 
 
-def read_visualisation(path) -> tuple[np.ndarray, np.ndarray]:
-    """Read one layer's visualisations at one epoch (``results/{exp}/{layer}/epoch_NNN.npz``).
-
-    Args:
-        path (str or Path): An ``.npz`` with ``images`` ``(1, C, H, W, 3)`` and ``channels`` ``(C,)``.
-
-    Returns:
-        tuple[np.ndarray, np.ndarray]: The ``(C, H, W, 3)`` images and the ``(C,)`` channel numbers.
-
-    Raises:
-        FileNotFoundError: No such file.
-        ValueError: A missing array or one of the wrong shape; the message names the file.
-
-    Example:
-        >>> images, channels = read_visualisation("results/demo/blocks.4/epoch_000.npz")  # doctest: +SKIP
-    """
-    images, channels = _read_arrays(path, "images", "channels")
-    if images.ndim != 5 or images.shape[0] != 1 or images.shape[-1] != 3 or images.shape[1] != len(channels):
-        raise ValueError(f"{path}: expected images of shape (1, C, H, W, 3) with C = {len(channels)} channels, "
-                         f"got {images.shape}")
-    return images[0].astype(np.float32), channels
-
-
-def read_probe(path) -> torch.Tensor:
-    """Read the probe images of an experiment (``results/{exp}/probe.npz``).
-
-    Args:
-        path (str or Path): An ``.npz`` with ``images`` ``(n, 3, S, S)`` in [0, 1].
-
-    Returns:
-        torch.Tensor: ``(n, 3, S, S)`` float32 images, on the CPU.
-
-    Raises:
-        FileNotFoundError: No such file.
-        ValueError: No ``images`` array, or one of the wrong shape; the message names the file.
-
-    Example:
-        >>> probe = read_probe("results/demo/probe.npz")  # doctest: +SKIP
-    """
-    (images,) = _read_arrays(path, "images")
-    if images.ndim != 4 or images.shape[1] != 3:
-        raise ValueError(f"{path}: expected probe images of shape (n, 3, S, S), got {images.shape}")
-    return torch.as_tensor(images, dtype=torch.float32)
-
-
-def _read_arrays(path, *keys):
-    with np.load(path) as arrays:
-        missing = [key for key in keys if key not in arrays]
-        if missing:
-            raise ValueError(f"{path} has no {', '.join(missing)} array (it has: {', '.join(arrays.files)})")
-        return [arrays[key] for key in keys]
-
-
 def layer_similarity_table(npz_paths_by_epoch, noise_paths_by_epoch=None, perceptual=None,
                            progress: bool = True) -> pd.DataFrame:
     """SSIM and perceptual distance of every channel's picture to the previous epoch, epoch 0 and its noise render.
@@ -359,7 +281,8 @@ def layer_similarity_table(npz_paths_by_epoch, noise_paths_by_epoch=None, percep
     perceptual = perceptual or PerceptualDistance()
     epochs = sorted(npz_paths_by_epoch)
     first_path = npz_paths_by_epoch[epochs[0]]
-    first_images, channels = read_visualisation(first_path)
+    first = read_row(first_path)
+    first_images, channels = first.images, first.channels
     rows, previous = [], None
     for epoch in tqdm(epochs, desc="similarity", unit="epoch", disable=not progress):
         images = _read_matching(npz_paths_by_epoch[epoch], first_path, first_images, channels)
@@ -376,7 +299,8 @@ def layer_similarity_table(npz_paths_by_epoch, noise_paths_by_epoch=None, percep
 
 
 def _read_matching(path, reference_path, reference_images, reference_channels):
-    images, channels = read_visualisation(path)
+    row = read_row(path)
+    images, channels = row.images, row.channels
     if not np.array_equal(channels, reference_channels) or images.shape != reference_images.shape:
         raise ValueError(f"{path} holds channels {channels.tolist()} of size {images.shape[1:3]}, but "
                          f"{reference_path} holds channels {reference_channels.tolist()} of size "

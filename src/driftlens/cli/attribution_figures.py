@@ -3,10 +3,9 @@
 import numpy as np
 import pandas as pd
 
-from driftlens.artifacts import epoch_of
+from driftlens.artifacts import epoch_of, read_probe
 from driftlens.attribution.drift import rank_correlation
 from driftlens.attribution.overlay import overlay
-from driftlens.cli.attribution_maps import read_probe
 from driftlens.figures import image_grid
 from driftlens.io import atomic_path, save_image
 

@@ -5,13 +5,12 @@ Example:
         --probe results/demo/probe.npz -o results/demo/attribution/epoch_001.npz --png epoch_001.png
 """
 
-import numpy as np
 
 from driftlens import models
+from driftlens.artifacts import read_probe
 from driftlens.attribution import METHODS
 from driftlens.attribution.drift import maps_for_checkpoint
 from driftlens.attribution.overlay import overlay
-from driftlens.errors import ConfigError
 from driftlens.figures import image_grid
 from driftlens.io import save_image, save_npz
 
@@ -27,30 +26,6 @@ def add_parser(subparsers):
     parser.add_argument("-o", "--output", required=True, help="npz to write: one (n,S,S) array in [0, 1] per method")
     parser.add_argument("--png", help="also write the overlays, one row per method, as this PNG")
     parser.set_defaults(func=run)
-
-
-def read_probe(path, count=None) -> tuple[np.ndarray, np.ndarray]:
-    """The ``images`` and ``labels`` arrays of a probe ``.npz``, checked.
-
-    Raises:
-        ConfigError: A key is missing or the shapes do not fit (the message names the file and key).
-
-    Example:
-        >>> import tempfile, os
-        >>> path = os.path.join(tempfile.mkdtemp(), "probe.npz")
-        >>> np.savez(path, images=np.zeros((2, 3, 8, 8)), labels=np.array([0, 1]))
-        >>> [a.shape for a in read_probe(path)]
-        [(2, 3, 8, 8), (2,)]
-    """
-    with np.load(path) as probe:
-        for key in ("images", "labels"):
-            if key not in probe:
-                raise ConfigError(f"probe file {path} has no {key!r} array (it has: {', '.join(probe.files)})")
-        images, labels = probe["images"][:count], probe["labels"][:count]
-    if images.ndim != 4 or images.shape[1] != 3 or len(labels) != len(images):
-        raise ConfigError(f"probe file {path}: expected images (n, 3, S, S) and n labels, got shapes "
-                          f"{images.shape} and {labels.shape}")
-    return images.astype(np.float32), labels
 
 
 def run(args):

@@ -63,18 +63,19 @@ def run_representation(args):
     import torch
 
     from driftlens import compare, models
+    from driftlens.artifacts import epoch_of, read_probe
     from driftlens.io import save_json
 
     device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
     first = models.from_checkpoint(args.first).to(device)
     model = models.from_checkpoint(args.checkpoint).to(device)
-    change = compare.representation_change(first, model, compare.read_probe(args.probe), args.layers,
+    change = compare.representation_change(first, model, torch.from_numpy(read_probe(args.probe)[0]), args.layers,
                                            args.batch_size, progress=not args.no_progress)
-    save_json({"epoch": compare.epoch_of(args.checkpoint), **change}, args.output)
+    save_json({"epoch": epoch_of(args.checkpoint), **change}, args.output)
 
 
 def _by_epoch(paths) -> dict:
-    from driftlens.compare import epoch_of
+    from driftlens.artifacts import epoch_of
 
     by_epoch = {}
     for path in paths:
