@@ -18,5 +18,11 @@ def tiny():
 
 
 @pytest.fixture(autouse=True)
-def _deterministic():
+def _deterministic_single_thread():
+    """Seed torch, and run the tests' small models on one thread: on a shared CPU, thread spinning
+    costs more than it gains (subprocesses, e.g. the workflow's jobs, keep their own settings)."""
     torch.manual_seed(0)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

@@ -10,14 +10,6 @@ from driftlens.deepdream import deep_dream, layer_energy, octave_sizes
 from driftlens.models import UnknownLayerError
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Small models run faster on one thread when other jobs share the CPU."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
 @pytest.fixture
 def photo():
     cat = torch.from_numpy(skimage.data.chelsea()).permute(2, 0, 1).float() / 255

@@ -16,14 +16,6 @@ def _image(array, size):
 
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Small models run faster on one thread when other jobs share the CPU."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
 @pytest.fixture
 def content():
     return _image(skimage.data.chelsea(), 32)

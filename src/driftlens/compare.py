@@ -25,7 +25,7 @@ from skimage.metrics import structural_similarity
 from tqdm import tqdm
 
 from driftlens import models
-from driftlens.artifacts import read_arrays, read_row
+from driftlens.artifacts import read_row
 from driftlens.models.weights import WeightsUnavailableError, cache_file_for
 
 SIMILARITY_COLUMNS = ["epoch", "channel", "ssim_to_previous", "ssim_to_first", "perceptual_to_previous",

@@ -35,14 +35,6 @@ class RedBlueNet(nn.Module):
         return self.fc(self.pool(self.relu(self.conv(x))).flatten(1))
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Run these small models on one thread: on a shared CPU, thread spinning costs more than it gains."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
 
 @pytest.fixture
 def redblue():

@@ -12,14 +12,6 @@ def _score(model, objective, images):
         return objective(forward(batch)).item()
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny models run much faster on one thread, above all on a loaded machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
 
 @pytest.fixture
 def score():
