@@ -14,7 +14,7 @@ average is printed with the figures.
 
 Usage:
     .venv/bin/python benchmarks/bench_train.py throughput [--image-size 128] [--repeats 3]
-    .venv/bin/python benchmarks/bench_train.py flowers17 [--out benchmarks/out/flowers17]
+    .venv/bin/python benchmarks/bench_train.py flowers17 [--out benchmarks/out/flowers17] [--top-lr 1e-3]
 """
 
 import argparse
@@ -86,7 +86,7 @@ def flowers17(args):
         "model": "efficientnet_lite0", "weights": "imagenet", "splits": str(splits), "image_size": 224,
         "batch_size": 32, "augment": True, "seed": 0, "stages": [
             {"epochs": 3, "train_from": "logits", "lr": 0.01, "optimizer": "sgd", "momentum": 0.9},
-            {"epochs": 7, "train_from": "blocks.10", "lr": 0.001, "optimizer": "adam"}]})
+            {"epochs": 7, "train_from": "blocks.10", "lr": args.top_lr, "optimizer": "adam"}]})
     for epoch in range(cfg.total_epochs + 1):
         checkpoint, metrics = folder / f"epoch_{epoch:03d}.pt", folder / f"epoch_{epoch:03d}.json"
         if not metrics.is_file():  # resumes where an interrupted run stopped
@@ -112,6 +112,7 @@ def main():
     speed.set_defaults(func=throughput)
     accuracy = sub.add_parser("flowers17", help="test accuracy after 10 epochs of a two-stage schedule")
     accuracy.add_argument("--out", default=str(OUT / "flowers17"))
+    accuracy.add_argument("--top-lr", type=float, default=1e-3, help="Adam learning rate of the second stage")
     accuracy.set_defaults(func=flowers17)
     args = parser.parse_args()
     args.func(args)
