@@ -29,3 +29,31 @@ def test_every_command_module_is_listed():
     assert modules == set(cli.COMMANDS.values())
     registered = cli.build_parser()._subparsers._group_actions[0].choices
     assert set(registered) == set(cli.COMMANDS)
+
+
+def _row(path, layer, channels, value):
+    import numpy as np
+
+    from driftlens.io import save_npz
+
+    images = np.full((1, len(channels), 8, 8, 3), value, dtype=np.float32)
+    save_npz(path, images=images, channels=np.array(channels), layers=np.array([layer]))
+
+
+def test_grid_labels_rows_by_epoch_and_columns_by_channel(tmp_path):
+    from PIL import Image
+
+    for epoch in (0, 3):
+        _row(tmp_path / f"epoch_{epoch:03d}.npz", "conv2", [0, 5], epoch / 3)
+    assert main(["grid", "--rows", str(tmp_path / "epoch_000.npz"), str(tmp_path / "epoch_003.npz"),
+                 "-o", str(tmp_path / "merged.png")]) == 0
+    width, height = Image.open(tmp_path / "merged.png").size
+    assert 2 * 8 < width and 2 * 8 + 12 < height < 2 * 8 + 60
+
+
+def test_grid_puts_channels_in_row_labels_when_rows_differ(tmp_path):
+    _row(tmp_path / "epoch_000.npz", "conv2", [0, 5], 0.2)
+    _row(tmp_path / "epoch_001.npz", "conv3", [1, 2], 0.8)
+    assert main(["grid", "--rows", str(tmp_path / "epoch_000.npz"), str(tmp_path / "epoch_001.npz"),
+                 "--label-layers", "-o", str(tmp_path / "before_after.png")]) == 0
+    assert (tmp_path / "before_after.png").is_file()

@@ -1,5 +1,7 @@
 """``driftlens grid``: rendered rows (``.npz``) into one labelled grid, e.g. ``merged.png``."""
 
+import numpy as np
+
 from driftlens.artifacts import read_row
 from driftlens.figures import image_grid
 from driftlens.io import save_image
@@ -16,7 +18,7 @@ def add_parser(subparsers):
 def run(args):
     rows = [read_row(path) for path in args.rows]
     labels = [f"{row.layer}  epoch {row.epoch}" if args.label_layers else f"epoch {row.epoch}" for row in rows]
-    same_channels = all(row.channels == rows[0].channels for row in rows)
+    same_channels = all(np.array_equal(row.channels, rows[0].channels) for row in rows)
     columns = [f"ch {c}" for c in rows[0].channels] if same_channels else None
     if not same_channels:
         labels = [f"{label}  ch {','.join(map(str, row.channels))}" for label, row in zip(labels, rows)]
