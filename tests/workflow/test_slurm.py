@@ -72,11 +72,21 @@ def slurm_cluster():
         subprocess.run(["timeout", "-k", "10", "120", "bash", str(LOCAL_SLURM), "stop"], capture_output=True)
 
 
-def _test_profile(folder, **changes):
-    """The shipped slurm profile made fit for the GPU-less test cluster (every rule at gpu=0), plus ``changes``."""
+def _test_profile(folder, cpu_only=True, **changes):
+    """The shipped slurm profile made fit for the test cluster, plus ``changes``.
+
+    Args:
+        folder (Path): Where to write the profile's config.yaml.
+        cpu_only (bool, optional): Every rule at gpu=0, as the cluster has no GPU. Default: True
+        **changes: Top-level profile keys to set.
+
+    Returns:
+        Path: ``folder``.
+    """
     profile = yaml.safe_load((PROFILES / "slurm" / "config.yaml").read_text())
-    for rule in RULES:
-        profile["set-resources"].setdefault(rule, {})["gpu"] = 0
+    if cpu_only:
+        for rule in RULES:
+            profile["set-resources"].setdefault(rule, {})["gpu"] = 0
     profile.update(TEST_CLUSTER)
     profile.update(changes)
     folder.mkdir(parents=True, exist_ok=True)
@@ -173,6 +183,18 @@ def test_unknown_partition_fails_at_once_naming_it(slurm_cluster, tmp_path, mini
                   "resources/textures/splits.json", limit_s=FAILURE_LIMIT_S)
     assert run.returncode not in (0, 124, 137), run.output[-3000:]
     assert "sbatch failed" in run.output and "no_such_partition" in run.output
+    assert not run.jobs
+
+
+@pytest.mark.timeout(SETUP_AND_RUN_S)
+def test_training_asks_slurm_for_a_gpu(slurm_cluster, mini_run, tmp_path):
+    shutil.copy(mini_run / "config.yaml", tmp_path / "config.yaml")
+    shutil.copytree(mini_run / "resources", tmp_path / "resources")  # the data is ready: training comes first
+    run = _submit(tmp_path, [_test_profile(tmp_path / "profile", cpu_only=False)],
+                  "results/mini/checkpoints/epoch_000.pt", limit_s=FAILURE_LIMIT_S)
+    assert run.returncode not in (0, 124, 137), run.output[-3000:]
+    assert re.search(r"Error in rule start_model:\s+message: SLURM sbatch failed", run.output), run.output[-3000:]
+    assert "--gpus=1" in run.output and "Invalid generic resource" in run.output  # this cluster has no GPU
     assert not run.jobs
 
 
