@@ -1,7 +1,7 @@
 """The workflow on a real SLURM cluster, through the slurm profile and the cluster-generic fallback.
 
-The cluster: whatever answers ``scontrol ping``, else the single-node cluster of
-``../shared/tools/local-slurm.sh``, started here (and stopped after). Outside CI (``CI=true``) the tests
+The cluster: one already running (left running), else the single-node cluster of
+``../shared/tools/local-slurm.sh``, started here and stopped after. Outside CI (``CI=true``) the tests
 are skipped when SLURM is not installed. The node has no GPU, so the GPU rules get ``gpu=0`` here, and
 it has no accounting, so job states come from ``squeue``. Every Snakemake run is killed after a time
 limit: a hung run fails the test instead of hanging CI.
@@ -48,19 +48,20 @@ fi
 pytestmark = pytest.mark.slow
 
 
-def _cluster_is_up():
+def _cluster_is_running():
+    """Whether a SLURM controller answers or runs here: then it is someone else's, not ours to stop."""
     if shutil.which("scontrol") is None:
         return False
     ping = subprocess.run(["scontrol", "ping"], capture_output=True, text=True, timeout=60)
-    return "is UP" in ping.stdout
+    return "is UP" in ping.stdout or subprocess.run(["pgrep", "-x", "slurmctld"], capture_output=True).returncode == 0
 
 
 @pytest.fixture(scope="module")
 def slurm_cluster():
-    """A SLURM cluster to submit to: the running one, or local-slurm.sh's, started and stopped here."""
+    """A SLURM cluster to submit to: the running one, or else local-slurm.sh's, started and stopped here."""
     if not IN_CI and shutil.which("sbatch") is None:
         pytest.skip("SLURM is not installed (no sbatch); these tests run in CI (CI=true), which starts a cluster")
-    if _cluster_is_up():
+    if _cluster_is_running():
         yield
         return
     start = subprocess.run(["timeout", "-k", "10", "300", "bash", str(LOCAL_SLURM), "start"],
