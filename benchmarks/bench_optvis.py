@@ -38,7 +38,8 @@ CLASSES = [285, 967, 309, 1, 130, 948, 417, 980]  # Egyptian cat, espresso, bee,
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--lucent-path", help="folder holding torch-lucent 0.1.8 (pip --target); omit to skip lucent")
-    parser.add_argument("--layer", default="head", help="Lite0 layer whose channels are visualised (default: head)")
+    parser.add_argument("--layer", default="blocks.15",
+                        help="Lite0 layer whose channels are visualised (default: blocks.15, the last block)")
     parser.add_argument("--size", type=int, default=128, help="image side (default: 128)")
     parser.add_argument("--threads", type=int, default=2, help="torch CPU threads (default: 2)")
     parser.add_argument("--timing-steps", type=int, default=16, help="steps per timing (default: 16)")
@@ -84,10 +85,15 @@ def lucent_channel(lucent, model, layer, channel, size, steps, seed, fixed_size)
     return images[-1][0]
 
 
-def floor_step(model, batch, size):
-    """One bare forward + backward pass of the whole model, to the input."""
+def floor_step(model, batch, size, layer=None):
+    """One bare forward + backward pass to the input: through ``layer`` only, or (None) the whole model."""
     images = torch.rand(batch, 3, size, size, requires_grad=True)
-    model(images).sum().backward(inputs=[images])
+    if layer is None:
+        output = model(images)
+    else:
+        with layer_outputs(model, [layer]) as forward:
+            output = forward(images)[layer]
+    output.sum().backward(inputs=[images])
 
 
 def seconds(run):
@@ -102,7 +108,9 @@ def speed(args, model, lucent, lucent_model):
     for batch in (1, 4, 8):
         runs[f"driftlens b{batch}"] = (batch * steps, lambda b=batch: visualize_channels(
             model, layer, list(range(b)), steps=steps, size=size, progress=False))
-        runs[f"floor b{batch}"] = (batch * steps, lambda b=batch: [floor_step(model, b, size) for _ in range(steps)])
+        runs[f"floor b{batch}"] = (batch * steps, lambda b=batch: [floor_step(model, b, size, layer)
+                                                                   for _ in range(steps)])
+        runs[f"full b{batch}"] = (batch * steps, lambda b=batch: [floor_step(model, b, size) for _ in range(steps)])
     if lucent:
         runs["lucent"] = (steps, lambda: lucent_channel(lucent, lucent_model, layer, 0, size, steps, 0, size))
         runs["lucent 224"] = (steps, lambda: lucent_channel(lucent, lucent_model, layer, 0, size, steps, 0, None))
@@ -116,10 +124,12 @@ def speed(args, model, lucent, lucent_model):
 
     print(f"\n## Speed: s per image-step, {layer} channels, {size} px, {torch.get_num_threads()} threads "
           f"(median of {args.repeats}, {steps} steps each)")
-    print(f"{'batch':>5} {'driftlens':>10} {'floor':>8} {'ratio':>6}")
+    print("floor: bare forward + backward to the input through the layer (driftlens stops there too); "
+          "full: through the whole model")
+    print(f"{'batch':>5} {'driftlens':>10} {'floor':>8} {'ratio':>6} {'full':>8} {'ratio':>6}")
     for batch in (1, 4, 8):
-        ours, floor = per_image_step[f"driftlens b{batch}"], per_image_step[f"floor b{batch}"]
-        print(f"{batch:>5} {ours:>10.4f} {floor:>8.4f} {ours / floor:>6.2f}")
+        ours, floor, full = (per_image_step[f"{name} b{batch}"] for name in ("driftlens", "floor", "full"))
+        print(f"{batch:>5} {ours:>10.4f} {floor:>8.4f} {ours / floor:>6.2f} {full:>8.4f} {ours / full:>6.2f}")
     if lucent:
         for name in ("lucent", "lucent 224"):
             print(f"{name + ':':<12} {per_image_step[name]:.4f} s per image-step; driftlens batch 8 is "

@@ -134,13 +134,13 @@ class YosinskiRegularizer:
         pixels.clamp_(-0.5, 0.5)
 
 
-def yosinski(model, objectives, size, steps, seeds, seed=0, snapshot_steps=(), progress=True, lr=0.01,
+def yosinski(model, objectives, size, steps, seeds, seed=0, snapshot_steps=(), progress=True, lr=0.03,
              regularizer=None) -> RenderResult:
     """Yosinski et al.'s regularised gradient ascent in pixel space.
 
     Args:
         model, objectives, size, steps, seeds, seed, snapshot_steps, progress: As in :func:`lucid`.
-        lr (float, optional): Mean absolute pixel change per step (:class:`NormalizedSGD`). Default: 0.01
+        lr (float, optional): Mean absolute pixel change per step (:class:`NormalizedSGD`). Default: 0.03
         regularizer (YosinskiRegularizer, optional): Default: ``YosinskiRegularizer()``
 
     Returns:
