@@ -32,7 +32,7 @@ RULES = sorted({name for path in [SNAKEFILE, *(REPO / "workflow" / "rules").glob
 TEST_CLUSTER = {"slurm-status-command": "squeue", "slurm-no-account": True,
                 "slurm-init-seconds-before-status-checks": 1, "slurm-keep-successful-logs": True}
 # Hang guards, far above the expected times: on 2 cores shared with other heavy jobs the mini run through
-# SLURM took 12 minutes, a failing run 2.
+# SLURM took 9 to 12 minutes, a failing run 1 to 2.
 RUN_LIMIT_S = 1200
 FAILURE_LIMIT_S = 300
 # pytest's own limit for tests that may also build the local mini run (up to 1200 s) in their set-up.

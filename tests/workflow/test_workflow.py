@@ -55,8 +55,9 @@ def test_second_run_has_nothing_to_do(mini_run, snakemake):
 def test_deleted_visualisation_is_the_only_render_redone(mini_run, snakemake):
     for suffix in (".png", ".npz"):
         (mini_run / "results" / "mini" / "conv2" / f"epoch_001{suffix}").unlink()
-    counts = _job_counts(snakemake(mini_run, "--cores", "2", "--dry-run").stdout)
-    assert counts.get("visualize") == 1
+    dry_run = snakemake(mini_run, "--cores", "2", "--dry-run")
+    counts = _job_counts(dry_run.stdout)
+    assert counts.get("visualize") == 1, dry_run.stdout[-3000:] + dry_run.stderr[-3000:]
     assert "train_epoch" not in counts and "start_model" not in counts
     snakemake(mini_run, "--cores", "2")
     assert (mini_run / "results" / "mini" / "conv2" / "epoch_001.png").is_file()

@@ -110,12 +110,19 @@ def attribution_figures(name):
     return [f"results/{name}/attribution/{fig}.png" for fig in ("merged", "drift")]
 
 
+def rendered_files(name):
+    """Every render of an experiment (.npz and .png). Requested by `rule all` because Snakemake does not
+    remake a deleted intermediate file whose consumers are up to date: deleting one redoes exactly it."""
+    raw = layer_files(name, "epoch", visual_epochs(name)) + layer_files(name, "noise", noise_epochs(name))
+    return raw + [path.removesuffix(".npz") + ".png" for path in raw]
+
+
 def experiment_outputs(name):
     """Everything `rule all` builds for one experiment."""
     layers = experiment(name)["visualize"]["layers"]
     return [f"results/{name}/{layer}/merged.png" for layer in layers] + [
         f"results/{name}/{fig}" for fig in ("before_after.png", "change.png", "training.png", "report.html")
-    ] + attribution_figures(name)
+    ] + attribution_figures(name) + rendered_files(name)
 
 
 check_config()
