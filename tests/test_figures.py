@@ -43,6 +43,14 @@ def representation_table():
                          for epoch in EPOCHS for i, layer in enumerate(["blocks.4", "blocks.10"])])
 
 
+def drift_table():
+    """Attribution drift of two methods over EPOCHS: Grad-CAM moves, SmoothGrad barely does."""
+    return pd.DataFrame([{"epoch": epoch, "method": method, "image": image,
+                          "spearman": 1 - slope * epoch + 0.01 * image}
+                         for epoch in EPOCHS for method, slope in (("gradcam", 0.2), ("smoothgrad", 0.02))
+                         for image in range(3)])
+
+
 def panel(fig, title_start):
     return next(ax for ax in fig.axes if ax.get_title().startswith(title_start))
 
@@ -71,6 +79,19 @@ def test_noise_band_is_mean_plus_minus_spread_of_the_noise_values():
     low, high = band.get_extents().transformed(band.axes.transData.inverted()).intervaly
     noise = table["perceptual_noise"].dropna()
     assert (low, high) == pytest.approx((noise.mean() - noise.std(ddof=0), noise.mean() + noise.std(ddof=0)), rel=1e-3)
+
+
+def test_attribution_drift_gets_its_panel_beside_the_accuracy():
+    without = figures.plot_change({"blocks.4": similarity_table(0)}, metrics=pd.DataFrame(metrics_records()))
+    fig = figures.plot_change({"blocks.4": similarity_table(0)}, metrics=pd.DataFrame(metrics_records()),
+                              attribution=drift_table())
+    assert len(fig.axes) == len(without.axes) + 1
+    drift = panel(fig, "Attribution maps: rank correlation to epoch 0")
+    means = {line.get_label(): line.get_ydata().tolist() for line in drift.get_lines() if line.get_marker() == "o"}
+    assert means["gradcam"] == pytest.approx([1.01 - 0.2 * epoch for epoch in EPOCHS])
+    assert means["smoothgrad"] == pytest.approx([1.01 - 0.02 * epoch for epoch in EPOCHS])
+    accuracy = panel(fig, "Validation accuracy")
+    assert accuracy.get_position().x1 < drift.get_position().x0  # side by side, not stacked
 
 
 def test_plot_change_says_when_inputs_are_missing():
@@ -111,9 +132,11 @@ def write_inputs(tmp_path):
 
 def test_plot_commands_write_readable_pngs(tmp_path):
     similarity, metrics, representation = write_inputs(tmp_path)
-    change, training = tmp_path / "change.png", tmp_path / "training.png"
+    change, training, drift = tmp_path / "change.png", tmp_path / "training.png", tmp_path / "drift.csv"
+    drift_table().to_csv(drift, index=False)
     assert main(["plot-change", "--similarity", f"first={similarity[0]}", similarity[1],
-                 "--representation", *representation, "--metrics", *metrics, "-o", str(change)]) == 0
+                 "--representation", *representation, "--metrics", *metrics, "--attribution-drift", str(drift),
+                 "-o", str(change)]) == 0
     assert main(["plot-training", "--metrics", *reversed(metrics), "-o", str(training)]) == 0
     for path, min_size in ((change, (1000, 1200)), (training, (1000, 400))):
         with Image.open(path) as image:
@@ -126,6 +149,7 @@ def test_plot_commands_write_readable_pngs(tmp_path):
     ("missing similarity", "nowhere/similarity.csv"),
     ("bad similarity", "is not a similarity table: no column ssim_to_previous"),
     ("missing metrics", "epoch_042.json"),
+    ("bad drift", "is not an attribution drift table: no column spearman"),
 ])
 def test_plot_change_reports_bad_input_in_one_line(tmp_path, capsys, problem, message):
     similarity, metrics, _ = write_inputs(tmp_path)
@@ -133,10 +157,13 @@ def test_plot_change_reports_bad_input_in_one_line(tmp_path, capsys, problem, me
         similarity = [str(tmp_path / "nowhere" / "similarity.csv")]
     elif problem == "bad similarity":
         pd.read_csv(similarity[0]).drop(columns="ssim_to_previous").to_csv(similarity[0], index=False)
-    else:
+    elif problem == "missing metrics":
         metrics.append(str(tmp_path / "metrics" / "epoch_042.json"))
+    drift = tmp_path / "drift.csv"
+    drift_table().drop(columns="spearman" if problem == "bad drift" else []).to_csv(drift, index=False)
     out = tmp_path / "change.png"
-    assert main(["plot-change", "--similarity", *similarity, "--metrics", *metrics, "-o", str(out)]) == 2
+    assert main(["plot-change", "--similarity", *similarity, "--metrics", *metrics, "--attribution-drift", str(drift),
+                 "-o", str(out)]) == 2
     error = capsys.readouterr().err
     assert error.startswith("driftlens: error:") and message in error
     assert not out.exists()

@@ -99,3 +99,48 @@ def read_arrays(path, *keys) -> list[np.ndarray]:
         if missing:
             raise ValueError(f"{path} has no {', '.join(missing)} array (it has: {', '.join(arrays.files)})")
         return [arrays[key] for key in keys]
+
+
+
+def read_table(path, columns, kind: str):
+    """Read a CSV artifact, checking that it has ``columns``.
+
+    Args:
+        path (str or Path): The CSV.
+        columns (list[str]): Columns it must have.
+        kind (str): What the table is, for the error, e.g. "a similarity table".
+
+    Returns:
+        pandas.DataFrame: The table.
+
+    Raises:
+        FileNotFoundError: No such file.
+        ValueError: A column is missing; the message names the file and the column.
+
+    Example:
+        >>> import os, tempfile
+        >>> path = os.path.join(tempfile.mkdtemp(), "t.csv")
+        >>> _ = open(path, "w").write("epoch,score\\n0,1.5\\n")
+        >>> read_table(path, ["epoch", "score"], "a score table").score.tolist()
+        [1.5]
+    """
+    import pandas as pd
+
+    table = pd.read_csv(path)
+    missing = [column for column in columns if column not in table]
+    if missing:
+        raise ValueError(f"{path} is not {kind}: no column {', '.join(missing)}")
+    return table
+
+
+DRIFT_COLUMNS = ["epoch", "method", "image", "spearman"]
+"""The columns of ``attribution/drift.csv`` (``driftlens attribution-drift``)."""
+
+
+def read_drift_table(path):
+    """Read an attribution drift table, checking its columns (see :func:`read_table`).
+
+    Example:
+        >>> table = read_drift_table("results/demo/attribution/drift.csv")  # doctest: +SKIP
+    """
+    return read_table(path, DRIFT_COLUMNS, "an attribution drift table")

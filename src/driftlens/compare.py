@@ -25,7 +25,7 @@ from skimage.metrics import structural_similarity
 from tqdm import tqdm
 
 from driftlens import models
-from driftlens.artifacts import read_row
+from driftlens.artifacts import read_row, read_table
 from driftlens.models.weights import WeightsUnavailableError, cache_file_for
 
 SIMILARITY_COLUMNS = ["epoch", "channel", "ssim_to_previous", "ssim_to_first", "perceptual_to_previous",
@@ -384,11 +384,7 @@ def read_similarity(path) -> pd.DataFrame:
     Example:
         >>> table = read_similarity("results/demo/blocks.4/similarity.csv")  # doctest: +SKIP
     """
-    table = pd.read_csv(path)
-    missing = [column for column in SIMILARITY_COLUMNS if column not in table]
-    if missing:
-        raise ValueError(f"{path} is not a similarity table: no column {', '.join(missing)}")
-    return table
+    return read_table(path, SIMILARITY_COLUMNS, "a similarity table")
 
 
 def read_representation(paths) -> pd.DataFrame:

@@ -68,14 +68,15 @@ PICTURE_PANELS = [
 """The picture-change panels of :func:`plot_change`: column, its noise column, title, y label."""
 
 
-def plot_change(similarity, representation=None, metrics=None) -> Figure:
+def plot_change(similarity, representation=None, metrics=None, attribution=None) -> Figure:
     """Change of each layer against epochs: pictures, representation, weights, and validation accuracy.
 
     Picture panels show the mean over channels of 1 − SSIM and of the perceptual distance (to epoch
     0 and to the previous epoch), with the noise floor as a band of the layer's colour across all
     epochs: mean ± standard deviation of the noise values (same checkpoint, second seed) over
-    channels. Below: linear CKA of the probe-set activations to epoch 0, relative weight change, and
-    validation accuracy. Dashed vertical lines mark where a new training stage starts.
+    channels. Below: linear CKA of the probe-set activations to epoch 0, relative weight change,
+    validation accuracy and, when given, how far the attribution maps moved (as in
+    :func:`plot_attribution_drift`). Dashed vertical lines mark where a new training stage starts.
 
     Args:
         similarity (dict[str, pandas.DataFrame]): Layer to its ``similarity.csv`` table
@@ -84,6 +85,9 @@ def plot_change(similarity, representation=None, metrics=None) -> Figure:
             ``weight_change`` (:func:`driftlens.compare.read_representation`). Default: None
         metrics (pandas.DataFrame, optional): The training metrics, one row per epoch, with
             ``epoch``, ``val_acc`` and optionally ``stage``. Default: None
+        attribution (pandas.DataFrame, optional): The attribution drift table, columns ``epoch, method,
+            image, spearman`` (``driftlens attribution-drift``); it gets a panel beside the accuracy.
+            Default: None
 
     Returns:
         matplotlib.figure.Figure: Not attached to pyplot; save it with :func:`save_figure`.
@@ -101,7 +105,7 @@ def plot_change(similarity, representation=None, metrics=None) -> Figure:
     grid = fig.add_gridspec(4, 2, height_ratios=[1, 1, 1, 0.8])
     first = fig.add_subplot(grid[0, 0])
     axes = [first] + [fig.add_subplot(grid[i // 2, i % 2], sharex=first) for i in range(1, 6)]
-    accuracy_axis = fig.add_subplot(grid[3, :], sharex=first)
+    accuracy_axis = fig.add_subplot(grid[3, :] if attribution is None else grid[3, 0], sharex=first)
     layers = list(similarity) + sorted(set(_column(representation, "layer")) - set(similarity))
     colors = {layer: f"C{i % 10}" for i, layer in enumerate(layers)}
     metric = next(iter(_column(next(iter(similarity.values()), None), "perceptual_metric")), "perceptual distance")
@@ -115,6 +119,9 @@ def plot_change(similarity, representation=None, metrics=None) -> Figure:
                          "Weights: relative change ‖W − W₀‖ / ‖W₀‖", "relative change")
     _plot_columns(accuracy_axis, metrics, {"val_acc": "validation accuracy"}, "Validation accuracy", "accuracy",
                   color="black")
+    if attribution is not None:
+        axes.append(fig.add_subplot(grid[3, 1], sharex=first))
+        _plot_attribution(axes[-1], attribution)
     for ax in axes + [accuracy_axis]:
         _finish_axis(ax, metrics)
     handles = [Line2D([], [], color=colors[layer], marker="o", markersize=3, label=layer) for layer in layers]
@@ -245,11 +252,15 @@ def plot_attribution_drift(table) -> Figure:
         'Spearman ρ to epoch 0'
     """
     fig = Figure(figsize=(6, 3.5), layout="constrained")
-    ax = fig.add_subplot()
+    _plot_attribution(fig.add_subplot(), table)
+    return fig
+
+
+def _plot_attribution(ax, table):
     for method, rows in table.groupby("method"):
         stats = rows.groupby("epoch")["spearman"].agg(["mean", "min", "max"])
-        ax.plot(stats.index, stats["mean"], marker="o", label=method)
+        ax.plot(stats.index, stats["mean"], marker="o", markersize=3, label=method)
         ax.fill_between(stats.index, stats["min"], stats["max"], alpha=0.2)
-    ax.set(xlabel="epoch", ylabel="Spearman ρ to epoch 0", title="How far the attribution maps moved", ylim=(-0.05, 1.05))
+    ax.set(xlabel="epoch", ylabel="Spearman ρ to epoch 0", title="Attribution maps: rank correlation to epoch 0",
+           ylim=(-0.05, 1.05))
     ax.legend()
-    return fig

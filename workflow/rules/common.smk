@@ -117,6 +117,11 @@ def rendered_files(name):
     return raw + [path.removesuffix(".npz") + ".png" for path in raw]
 
 
+def attribution_drift_table(name):
+    """``[attribution/drift.csv]`` of an experiment, or ``[]`` when attribution is switched off."""
+    return [f"results/{name}/attribution/drift.csv"] if experiment(name)["attribution"]["enabled"] else []
+
+
 def experiment_outputs(name):
     """Everything `rule all` builds for one experiment."""
     layers = experiment(name)["visualize"]["layers"]

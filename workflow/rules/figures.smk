@@ -40,12 +40,14 @@ rule change_plot:
         representation=lambda w: [f"results/{w.exp}/representation/epoch_{tag(e)}.json"
                                   for e in visual_epochs(w.exp)],
         metrics=lambda w: metrics_files(w.exp),
+        attribution=lambda w: attribution_drift_table(w.exp),
     output:
         report("results/{exp}/change.png", caption="../report/change.rst", category="{exp}"),
     params:
         similarity=lambda w, input: " ".join(
             f"{layer}={path}" for layer, path in zip(experiment(w.exp)["visualize"]["layers"], input.similarity)
         ),
+        attribution=lambda w, input: option("--attribution-drift", " ".join(input.attribution)),
     log:
         "logs/{exp}/change.log",
     benchmark:
@@ -54,7 +56,7 @@ rule change_plot:
         "../../envs/driftlens.yaml"
     shell:
         "driftlens plot-change --similarity {params.similarity} --representation {input.representation}"
-        " --metrics {input.metrics} -o {output} > {log} 2>&1"
+        " --metrics {input.metrics} {params.attribution} -o {output} > {log} 2>&1"
 
 
 rule training_plot:

@@ -3,7 +3,7 @@
 Example:
     driftlens plot-change --similarity blocks.4=results/demo/blocks.4/similarity.csv \
         --representation results/demo/representation/epoch_*.json --metrics results/demo/metrics/epoch_*.json \
-        -o results/demo/change.png
+        --attribution-drift results/demo/attribution/drift.csv -o results/demo/change.png
     driftlens plot-training --metrics results/demo/metrics/epoch_*.json -o results/demo/training.png
 """
 
@@ -22,6 +22,8 @@ def add_parser(subparsers):
     change.add_argument("--representation", nargs="*", default=[], metavar="JSON",
                         help="representation/epoch_NNN.json files")
     change.add_argument("--metrics", nargs="*", default=[], metavar="JSON", help="metrics/epoch_NNN.json files")
+    change.add_argument("--attribution-drift", metavar="CSV",
+                        help="attribution/drift.csv (driftlens attribution-drift): adds its panel")
     change.add_argument("-o", "--output", required=True, help="the image to write, e.g. results/demo/change.png")
     change.set_defaults(func=run_change)
 
@@ -35,11 +37,13 @@ def add_parser(subparsers):
 def run_change(args):
     """Write change.png from the similarity tables, representation files and metrics."""
     from driftlens import compare, figures
+    from driftlens.artifacts import read_drift_table
 
     similarity = {layer: compare.read_similarity(path) for layer, path in map(_layer_and_path, args.similarity)}
     representation = compare.read_representation(args.representation) if args.representation else None
     metrics = _read_metrics(args.metrics) if args.metrics else None
-    figures.save_figure(figures.plot_change(similarity, representation, metrics), args.output)
+    attribution = read_drift_table(args.attribution_drift) if args.attribution_drift else None
+    figures.save_figure(figures.plot_change(similarity, representation, metrics, attribution), args.output)
 
 
 def run_training(args):
