@@ -4,10 +4,12 @@ Prints figures (not a timed test); the CPU may be shared, so ratios are measured
 and each timing is the median of interleaved repetitions.
 
 1. Seconds per image-step of ``visualize_channels`` (lucid method) at batch 1, 4 and 8, against the floor:
-   a bare forward + backward of the model (to the input) at the same batch and size.
+   a bare forward + backward of the model (to the input) at the same batch and size, in the same
+   channels-last memory order that driftlens renders in; and the same in PyTorch's default order.
 2. torch-lucent 0.1.8 ``render_vis`` (its defaults: FFT, decorrelated colour, standard transforms, Adam 0.05),
    one channel at a time, seconds per image-step; with ``fixed_image_size`` = the render size and with its
-   default upsampling to 224 px.
+   default upsampling to 224 px; and, to separate the memory order from the rest, at the render size on a
+   model whose weights are channels-last.
 3. Activation reached per channel after the same number of steps (driftlens batched vs lucent at the same
    size), measured on the final images without transforms.
 4. Class visualisations (lucid method) classified by Lite0 itself.
@@ -30,7 +32,7 @@ import torch
 import driftlens
 from driftlens.models import channel_means
 from driftlens.optvis import visualize_channels
-from driftlens.optvis.render import eval_mode, layer_outputs
+from driftlens.optvis.render import channels_last, eval_mode, layer_outputs
 
 CLASSES = [285, 967, 309, 1, 130, 948, 417, 980]  # Egyptian cat, espresso, bee, goldfish, flamingo, apple, balloon, volcano
 
@@ -85,15 +87,24 @@ def lucent_channel(lucent, model, layer, channel, size, steps, seed, fixed_size)
     return images[-1][0]
 
 
-def floor_step(model, batch, size, layer=None):
-    """One bare forward + backward pass to the input: through ``layer`` only, or (None) the whole model."""
-    images = torch.rand(batch, 3, size, size, requires_grad=True)
+def floor_step(model, batch, size, layer=None, memory_format=torch.channels_last):
+    """One bare forward + backward pass to the input: through ``layer`` only, or (None) the whole model.
+
+    Images and weights are in ``memory_format`` (the model's weights must already be).
+    """
+    images = torch.rand(batch, 3, size, size).contiguous(memory_format=memory_format).requires_grad_()
     if layer is None:
         output = model(images)
     else:
         with layer_outputs(model, [layer]) as forward:
             output = forward(images)[layer]
     output.sum().backward(inputs=[images])
+
+
+def in_channels_last(model, run):
+    """``run()`` with the weights of ``model`` in channels-last order."""
+    with channels_last(model):
+        return run()
 
 
 def seconds(run):
@@ -108,12 +119,17 @@ def speed(args, model, lucent, lucent_model):
     for batch in (1, 4, 8):
         runs[f"driftlens b{batch}"] = (batch * steps, lambda b=batch: visualize_channels(
             model, layer, list(range(b)), steps=steps, size=size, progress=False))
-        runs[f"floor b{batch}"] = (batch * steps, lambda b=batch: [floor_step(model, b, size, layer)
-                                                                   for _ in range(steps)])
-        runs[f"full b{batch}"] = (batch * steps, lambda b=batch: [floor_step(model, b, size) for _ in range(steps)])
+        runs[f"floor b{batch}"] = (batch * steps, lambda b=batch: in_channels_last(
+            model, lambda: [floor_step(model, b, size, layer) for _ in range(steps)]))
+        runs[f"default b{batch}"] = (batch * steps, lambda b=batch: [
+            floor_step(model, b, size, layer, torch.contiguous_format) for _ in range(steps)])
+        runs[f"full b{batch}"] = (batch * steps, lambda b=batch: in_channels_last(
+            model, lambda: [floor_step(model, b, size) for _ in range(steps)]))
     if lucent:
         runs["lucent"] = (steps, lambda: lucent_channel(lucent, lucent_model, layer, 0, size, steps, 0, size))
         runs["lucent 224"] = (steps, lambda: lucent_channel(lucent, lucent_model, layer, 0, size, steps, 0, None))
+        runs["lucent channels-last"] = (steps, lambda: in_channels_last(
+            lucent_model, lambda: lucent_channel(lucent, lucent_model, layer, 0, size, steps, 0, size)))
     for _, run in runs.values():  # warm-up
         run()
     times = {name: [] for name in runs}
@@ -124,14 +140,17 @@ def speed(args, model, lucent, lucent_model):
 
     print(f"\n## Speed: s per image-step, {layer} channels, {size} px, {torch.get_num_threads()} threads "
           f"(median of {args.repeats}, {steps} steps each)")
-    print("floor: bare forward + backward to the input through the layer (driftlens stops there too); "
-          "full: through the whole model")
-    print(f"{'batch':>5} {'driftlens':>10} {'floor':>8} {'ratio':>6} {'full':>8} {'ratio':>6}")
+    print("floor: bare forward + backward to the input through the layer (driftlens stops there too), "
+          "channels-last like driftlens; default: the same in PyTorch's default memory order; "
+          "full: channels-last through the whole model")
+    print(f"{'batch':>5} {'driftlens':>10} {'floor':>8} {'ratio':>6} {'default':>8} {'ratio':>6} {'full':>8} {'ratio':>6}")
     for batch in (1, 4, 8):
-        ours, floor, full = (per_image_step[f"{name} b{batch}"] for name in ("driftlens", "floor", "full"))
-        print(f"{batch:>5} {ours:>10.4f} {floor:>8.4f} {ours / floor:>6.2f} {full:>8.4f} {ours / full:>6.2f}")
+        ours, floor, default, full = (per_image_step[f"{name} b{batch}"]
+                                      for name in ("driftlens", "floor", "default", "full"))
+        print(f"{batch:>5} {ours:>10.4f} {floor:>8.4f} {ours / floor:>6.2f} {default:>8.4f} {ours / default:>6.2f} "
+              f"{full:>8.4f} {ours / full:>6.2f}")
     if lucent:
-        for name in ("lucent", "lucent 224"):
+        for name in ("lucent", "lucent 224", "lucent channels-last"):
             print(f"{name + ':':<12} {per_image_step[name]:.4f} s per image-step; driftlens batch 8 is "
                   f"{per_image_step[name] / per_image_step['driftlens b8']:.2f}x faster per image")
     ratio = per_image_step["driftlens b8"] / per_image_step["floor b8"]

@@ -3,7 +3,9 @@
 One forward and one backward pass per step serve the whole batch; image ``k`` can serve its own
 objective (:func:`driftlens.optvis.objectives.per_image`). The loop runs on the model's device, stops
 the forward pass once every layer the objective reads has been computed, takes gradients with respect
-to the image parameters only, and leaves saving and display to the caller.
+to the image parameters only, and leaves saving and display to the caller. Images and convolution
+weights are held in channels-last memory order during the loop, which makes the convolutions faster
+(1.2-1.5x for Lite0 on CPU in ``benchmarks/bench_optvis.py``) without changing any value.
 """
 
 from contextlib import contextmanager
@@ -86,11 +88,12 @@ def render(model, objective, param, transforms=(), optimizer=None, steps: int = 
     generator = torch.Generator().manual_seed(seed)
     snapshot_steps = set(snapshot_steps)
     result = RenderResult(images=np.empty(0))
-    with eval_mode(model), layer_outputs(model, objective.layers) as forward, _progress(progress, steps) as bar:
+    with eval_mode(model), channels_last(model), layer_outputs(model, objective.layers) as forward, \
+            _progress(progress, steps) as bar:
         for step in range(1, steps + 1):
             optimizer.zero_grad(set_to_none=True)
             images = param()
-            loss = -objective(forward(transform(images, generator)))
+            loss = -objective(forward(transform(images, generator).contiguous(memory_format=torch.channels_last)))
             _check_finite(loss, images, step)
             loss.backward(inputs=parameters)
             optimizer.step()
@@ -223,6 +226,30 @@ def eval_mode(model):
         yield
     finally:
         model.train(was_training)
+
+
+@contextmanager
+def channels_last(model):
+    """Hold the 4-D weights of ``model`` in channels-last memory order for the block, then restore them.
+
+    Only the memory layout changes, never a value; weights that were not contiguous are left alone.
+
+    Example:
+        >>> conv = torch.nn.Conv2d(3, 4, 3)
+        >>> with channels_last(conv):
+        ...     conv.weight.is_contiguous(memory_format=torch.channels_last)
+        True
+        >>> conv.weight.is_contiguous()
+        True
+    """
+    weights = [p for p in model.parameters() if p.dim() == 4 and p.is_contiguous()]
+    for weight in weights:
+        weight.data = weight.data.contiguous(memory_format=torch.channels_last)
+    try:
+        yield
+    finally:
+        for weight in weights:
+            weight.data = weight.data.contiguous()
 
 
 @contextmanager
