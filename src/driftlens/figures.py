@@ -257,10 +257,12 @@ def plot_attribution_drift(table) -> Figure:
 
 
 def _plot_attribution(ax, table):
-    for method, rows in table.groupby("method"):
+    # Colours from the end of the cycle, dashed: in change.png the layers own the first colours.
+    for i, (method, rows) in enumerate(table.groupby("method")):
         stats = rows.groupby("epoch")["spearman"].agg(["mean", "min", "max"])
-        ax.plot(stats.index, stats["mean"], marker="o", markersize=3, label=method)
-        ax.fill_between(stats.index, stats["min"], stats["max"], alpha=0.2)
+        color = f"C{9 - i % 10}"
+        ax.plot(stats.index, stats["mean"], color=color, linestyle="--", marker="o", markersize=3, label=method)
+        ax.fill_between(stats.index, stats["min"], stats["max"], color=color, alpha=0.15)
     ax.set(xlabel="epoch", ylabel="Spearman ρ to epoch 0", title="Attribution maps: rank correlation to epoch 0",
            ylim=(-0.05, 1.05))
     ax.legend()
