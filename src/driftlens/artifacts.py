@@ -101,7 +101,6 @@ def read_arrays(path, *keys) -> list[np.ndarray]:
         return [arrays[key] for key in keys]
 
 
-
 def read_table(path, columns, kind: str):
     """Read a CSV artifact, checking that it has ``columns``.
 

@@ -12,7 +12,6 @@ def _score(model, objective, images):
         return objective(forward(batch)).item()
 
 
-
 @pytest.fixture
 def score():
     """``score(model, objective, images)``: the objective's value on ``(B, H, W, 3)`` arrays, no transforms."""

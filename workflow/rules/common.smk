@@ -83,8 +83,8 @@ def quoted_json(value):
     return shlex.quote(json.dumps(value, sort_keys=True))
 
 
-def layer_files(name, pattern, epochs):
-    return [f"results/{name}/{layer}/{pattern}_{tag(e)}.npz"
+def layer_files(name, pattern, epochs, ext="npz"):
+    return [f"results/{name}/{layer}/{pattern}_{tag(e)}.{ext}"
             for layer in experiment(name)["visualize"]["layers"] for e in epochs]
 
 
@@ -113,8 +113,8 @@ def attribution_figures(name):
 def rendered_files(name):
     """Every render of an experiment (.npz and .png). Requested by `rule all` because Snakemake does not
     remake a deleted intermediate file whose consumers are up to date: deleting one redoes exactly it."""
-    raw = layer_files(name, "epoch", visual_epochs(name)) + layer_files(name, "noise", noise_epochs(name))
-    return raw + [path.removesuffix(".npz") + ".png" for path in raw]
+    renders = [("epoch", visual_epochs(name)), ("noise", noise_epochs(name))]
+    return [path for ext in ("npz", "png") for kind, epochs in renders for path in layer_files(name, kind, epochs, ext)]
 
 
 def attribution_drift_table(name):
