@@ -1,4 +1,4 @@
-"""Tests for driftlens.compare and the `similarity` / `representation` commands."""
+"""Tests for driftlens.compare, the artifacts it reads and the `representation` command."""
 
 import json
 import sys
@@ -178,98 +178,41 @@ def test_weight_change_names_bad_layers_and_tensors():
         compare.weight_change(a, {"fc.weight": torch.ones(5, 3)}, ["fc"])
 
 
-# --- similarity table and command --------------------------------------------------------------------
+# --- pixel scores and artifacts ----------------------------------------------------------------------
 
-CHANNELS = np.array([3, 7])
-
-
-def write_row(path, images, channels=CHANNELS):
-    save_npz(path, images=images[None], channels=channels, layers=np.array(["conv3"]))
-    return str(path)
-
-
-@pytest.fixture
-def renders(tmp_path, small_cat):
-    """A layer rendered at epochs 0, 1, 2 (two channels each), with second-seed renders at 0 and 2."""
-    pictures = {epoch: np.stack([noisy(small_cat, 0.1 * epoch, seed=c) for c in range(2)]) for epoch in range(3)}
-    epochs = {epoch: write_row(tmp_path / f"epoch_{epoch:03d}.npz", images) for epoch, images in pictures.items()}
-    noise = {epoch: write_row(tmp_path / f"noise_{epoch:03d}.npz", noisy(pictures[epoch], 0.02, seed=9))
-             for epoch in (0, 2)}
-    return pictures, epochs, noise
+def test_pixel_scores_compare_seed_by_seed_and_seed_pairs(small_cat, lite0_distance):
+    first = np.stack([np.stack([noisy(small_cat, 0.05, seed=10 * s + c) for c in range(2)]) for s in range(3)])
+    later = first.copy()
+    later[:, 1] = noisy(first[:, 1], 0.3, seed=5)  # channel 1 changes at every seed; channel 0 does not
+    scores = compare.pixel_scores(later, first, lite0_distance)
+    assert scores["ssim_to_first"][0] == pytest.approx(1.0) and scores["ssim_to_first"][1] < 0.5
+    assert scores["perceptual_to_first"][0] == pytest.approx(0.0, abs=1e-6) and scores["perceptual_to_first"][1] > 0
+    noise = compare.pixel_scores(first, first, lite0_distance)
+    assert 0 < noise["ssim_noise"][0] < 1 and noise["perceptual_noise"][0] > 0  # seeds differ from each other
+    with pytest.raises(ValueError, match="cannot be compared"):
+        compare.pixel_scores(later[:2], first, lite0_distance)
 
 
-def test_similarity_table_rows_columns_and_nans(renders, lite0_distance):
-    pictures, epochs, noise = renders
-    table = compare.layer_similarity_table(epochs, noise, lite0_distance, progress=False)
-    assert list(table.columns) == compare.SIMILARITY_COLUMNS
-    assert table[["epoch", "channel"]].values.tolist() == [[0, 3], [0, 7], [1, 3], [1, 7], [2, 3], [2, 7]]
-    at = table.set_index(["epoch", "channel"])
-    assert at.loc[0, ["ssim_to_previous", "perceptual_to_previous"]].isna().all().all()
-    assert at.loc[1, ["ssim_noise", "perceptual_noise"]].isna().all().all()
-    assert at.loc[[0, 2], ["ssim_noise", "perceptual_noise"]].notna().all().all()
-    assert at.loc[1:, ["ssim_to_previous", "perceptual_to_previous"]].notna().all().all()
-    assert at.loc[0, "ssim_to_first"].tolist() == pytest.approx([1.0, 1.0])
-    assert at.loc[(2, 7), "ssim_to_previous"] == pytest.approx(compare.ssim(pictures[2][1], pictures[1][1]))
-    assert at.loc[(2, 3), "perceptual_to_first"] > at.loc[(1, 3), "perceptual_to_first"] > 0
-    assert set(table["perceptual_metric"]) == {"lite0-feature-distance"}
-
-
-def test_similarity_table_rejects_mismatched_channels_and_stray_noise(renders, tmp_path, lite0_distance):
-    pictures, epochs, noise = renders
-    three = write_row(tmp_path / "epoch_003.npz", np.concatenate([pictures[0], pictures[1][:1]]),
-                      channels=np.array([3, 7, 8]))
-    with pytest.raises(ValueError, match="epoch_003.npz holds channels \\[3, 7, 8\\]"):
-        compare.layer_similarity_table({**epochs, 3: three}, None, lite0_distance, progress=False)
-    with pytest.raises(ValueError, match="epochs \\[5\\]"):
-        compare.layer_similarity_table(epochs, {5: noise[0]}, lite0_distance, progress=False)
-    with pytest.raises(ValueError, match="no epochs"):
-        compare.layer_similarity_table({}, None, lite0_distance)
-
-
-def test_read_visualisation_names_the_bad_file(tmp_path):
-    path = tmp_path / "epoch_000.npz"
-    save_npz(path, pictures=np.zeros(3))
-    with pytest.raises(ValueError, match="epoch_000.npz has no images, channels, layers array"):
-        artifacts.read_row(path)
-    save_npz(path, images=np.zeros((2, 8, 8, 3)), channels=CHANNELS, layers=np.array(["conv3"]))
-    with pytest.raises(ValueError, match=r"\(1, C, H, W, 3\)"):
-        artifacts.read_row(path)
-
-
-def test_epoch_of_reads_file_names():
-    assert artifacts.epoch_of("results/x/mixed4c/noise_012.npz") == 12
-    with pytest.raises(ValueError, match="similarity.csv"):
-        artifacts.epoch_of("results/x/mixed4c/similarity.csv")
-
-
-def test_similarity_command_writes_the_table(renders, tmp_path, monkeypatch, lite0_distance):
-    monkeypatch.setattr(compare, "PerceptualDistance", lambda **kwargs: lite0_distance)
-    _, epochs, noise = renders
-    out = tmp_path / "conv3" / "similarity.csv"
-    argv = ["similarity", "--epochs", *reversed(epochs.values()), "--noise", *noise.values(), "-o", str(out),
-            "--no-progress"]
-    assert main(argv) == 0
-    expected = compare.layer_similarity_table(epochs, noise, lite0_distance, progress=False)
-    pd.testing.assert_frame_equal(pd.read_csv(out), expected, check_dtype=False)
-
-
-@pytest.mark.parametrize("problem, message", [
-    ("missing", "epoch_009.npz"),
-    ("duplicate", "are both epoch 1"),
-    ("mismatch", "all epochs of a layer must match"),
-])
-def test_similarity_command_reports_bad_input_in_one_line(renders, tmp_path, capsys, monkeypatch, lite0_distance,
-                                                          problem, message):
-    monkeypatch.setattr(compare, "PerceptualDistance", lambda **kwargs: lite0_distance)
-    pictures, epochs, _ = renders
-    extra = {"missing": str(tmp_path / "epoch_009.npz"),
-             "duplicate": write_row(tmp_path / "copy" / "epoch_001.npz", pictures[1]),
-             "mismatch": write_row(tmp_path / "epoch_004.npz", pictures[1][:1], channels=np.array([3]))}[problem]
-    out = tmp_path / "similarity.csv"
-    assert main(["similarity", "--epochs", *epochs.values(), extra, "-o", str(out), "--no-progress"]) == 2
-    error = capsys.readouterr().err
-    assert error.startswith("driftlens: error:") and message in error and error.count("\n") == 1
-    assert not out.exists()
+def test_render_row_round_trip_and_wrong_files_are_named(tmp_path):
+    row = artifacts.RenderedRow(np.zeros((2, 3, 8, 8, 3), np.float32), [1, 2, 5], [0, 1], "conv3", 4, {"steps": 8})
+    path = tmp_path / "epoch_004.npz"
+    artifacts.write_row(path, row)
+    again = artifacts.read_row(path, layer="conv3", epoch=4)
+    assert (again.channels, again.seeds, again.epoch, again.settings) == ([1, 2, 5], [0, 1], 4, {"steps": 8})
+    with pytest.raises(artifacts.ArtifactError, match=r"epoch_004.npz is the render row of another epoch"):
+        artifacts.read_row(path, epoch=5)
+    with pytest.raises(artifacts.ArtifactError, match="another layer"):
+        artifacts.read_row(path, layer="conv2")
+    save_npz(tmp_path / "plain.npz", images=np.zeros(3))
+    with pytest.raises(artifacts.ArtifactError, match="plain.npz is not a driftlens artifact"):
+        artifacts.read_row(tmp_path / "plain.npz")
+    artifacts.write_responses(tmp_path / "r.npz", 4, {"conv3": {k: np.zeros((2, 3)) for k in artifacts.RESPONSE_KINDS}},
+                              {"conv3": [1, 2, 5]}, [0, 1])
+    with pytest.raises(artifacts.ArtifactError, match="r.npz is a unit responses artifact, not a render row"):
+        artifacts.read_row(tmp_path / "r.npz")
+    (tmp_path / "broken.npz").write_bytes(b"PK\x03\x04 truncated")
+    with pytest.raises(artifacts.ArtifactError, match="broken.npz is not a readable .npz file"):
+        artifacts.read_row(tmp_path / "broken.npz")
 
 
 # --- representation command --------------------------------------------------------------------------
@@ -288,7 +231,7 @@ def checkpoints(tmp_path):
     for epoch, model in ((0, first), (3, later)):
         paths.append(tmp_path / "checkpoints" / f"epoch_{epoch:03d}.pt")
         paths[-1].parent.mkdir(exist_ok=True)
-        torch.save({"model": model.net.state_dict(), "config": {"model": "tiny"}}, paths[-1])
+        torch.save({"model": model.net.state_dict(), "config": {"model": "tiny"}, "epoch": epoch}, paths[-1])
     photos = [resize(getattr(skimage.data, name)(), (64, 64), anti_aliasing=True)
               for name in ("astronaut", "chelsea", "coffee", "rocket")]
     crops = np.stack([photo[y:y + 32, x:x + 32] for photo in photos for y in (0, 32) for x in (0, 32)])

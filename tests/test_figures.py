@@ -7,27 +7,23 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from driftlens import compare, figures
+from driftlens import figures
+from driftlens.artifacts import CHANGE_COLUMNS
 from driftlens.cli import main
 
 EPOCHS = [0, 1, 2, 3]
 
 
-def similarity_table(seed, noise_epochs=(0, 3)):
-    """A similarity table of two channels over EPOCHS, drifting away from epoch 0."""
+def change_table(seed, changed_from=2):
+    """A change table of two channels over EPOCHS: channel 5 changes from ``changed_from`` on."""
     rng = np.random.default_rng(seed)
-    rows = []
-    for epoch in EPOCHS:
-        for channel in (0, 5):
-            noise = epoch in noise_epochs
-            rows.append({"epoch": epoch, "channel": channel,
-                         "ssim_to_previous": np.nan if epoch == 0 else 0.8 + 0.1 * rng.random(),
-                         "ssim_to_first": 1.0 - 0.1 * epoch, "perceptual_to_previous": np.nan if epoch == 0 else 0.1,
-                         "perceptual_to_first": 0.05 * epoch,
-                         "ssim_noise": 0.9 + 0.05 * rng.random() if noise else np.nan,
-                         "perceptual_noise": 0.02 + 0.01 * rng.random() if noise else np.nan,
-                         "perceptual_metric": "lite0-feature-distance"})
-    return pd.DataFrame(rows, columns=compare.SIMILARITY_COLUMNS)
+    rows = [{"epoch": epoch, "channel": channel, "cross_activation": 1.0 - 0.2 * epoch * (channel == 5),
+             "cross_activation_noise": 1.0 + 0.01 * rng.standard_normal(), "cross_activation_noise_low": 0.9 + 0.01 * channel,
+             "exemplar_rho": 1 - 0.05 * epoch, "exemplar_jaccard": 1 - 0.1 * epoch, "ssim_to_first": 1.0 - 0.1 * epoch,
+             "ssim_noise": 0.9, "perceptual_to_first": 0.05 * epoch, "perceptual_noise": 0.02, "p_value": 0.5,
+             "q_value": 0.5, "changed": channel == 5 and epoch >= changed_from}
+            for epoch in EPOCHS for channel in (0, 5)]
+    return pd.DataFrame(rows, columns=CHANGE_COLUMNS)
 
 
 def metrics_records():
@@ -55,15 +51,16 @@ def panel(fig, title_start):
     return next(ax for ax in fig.axes if ax.get_title().startswith(title_start))
 
 
-def test_plot_change_draws_every_layer_and_the_noise_floor():
-    similarity = {"blocks.4": similarity_table(0), "blocks.10": similarity_table(1, noise_epochs=())}
-    fig = figures.plot_change(similarity, representation_table(), pd.DataFrame(metrics_records()))
+def test_plot_change_leads_with_the_verdict_and_draws_every_layer():
+    change = {"blocks.4": change_table(0), "blocks.10": change_table(1, changed_from=3)}
+    fig = figures.plot_change(change, representation_table(), pd.DataFrame(metrics_records()))
+    assert fig.axes[0].get_title().startswith("Channels changed beyond seed noise")
+    fractions = [line.get_ydata().tolist() for line in fig.axes[0].get_lines()[:2]]
+    assert fractions == [[0, 0, 0.5, 0.5], [0, 0, 0, 0.5]]
+    cross = panel(fig, "Cross-activation").get_lines()[0]
+    np.testing.assert_allclose(cross.get_ydata(), [1 - 0.1 * epoch for epoch in EPOCHS])
     ssim_panel = panel(fig, "Pictures: 1 − SSIM to epoch 0")
-    first_line = ssim_panel.get_lines()[0]
-    assert first_line.get_xdata().tolist() == EPOCHS
-    np.testing.assert_allclose(first_line.get_ydata(), [0.1 * epoch for epoch in EPOCHS])
-    assert len(ssim_panel.patches) == 1  # a noise band for blocks.4 only: blocks.10 has no noise renders
-    assert "lite0-feature-distance" in panel(fig, "Pictures: perceptual distance to epoch 0").get_ylabel()
+    np.testing.assert_allclose(ssim_panel.get_lines()[0].get_ydata(), [0.1 * epoch for epoch in EPOCHS])
     cka_panel = panel(fig, "Representation: linear CKA")
     assert [line.get_ydata()[-1] for line in cka_panel.get_lines()[:2]] == pytest.approx([0.7, 0.4])
     stage_lines = [line for line in panel(fig, "Validation accuracy").get_lines() if line.get_linestyle() == "--"]
@@ -72,18 +69,17 @@ def test_plot_change_draws_every_layer_and_the_noise_floor():
     assert legend[:2] == ["blocks.4", "blocks.10"] and "new training stage" in legend
 
 
-def test_noise_band_is_mean_plus_minus_spread_of_the_noise_values():
-    table = similarity_table(0)
-    fig = figures.plot_change({"blocks.4": table})
-    band = panel(fig, "Pictures: perceptual distance to epoch 0").patches[0]
-    low, high = band.get_extents().transformed(band.axes.transData.inverted()).intervaly
-    noise = table["perceptual_noise"].dropna()
-    assert (low, high) == pytest.approx((noise.mean() - noise.std(ddof=0), noise.mean() + noise.std(ddof=0)), rel=1e-3)
+def test_noise_band_spans_the_seed_noise_range_over_channels():
+    table = change_table(0)
+    band = panel(figures.plot_change({"blocks.4": table}), "Cross-activation").collections[0]
+    low, high = band.get_paths()[0].vertices[:, 1].min(), band.get_paths()[0].vertices[:, 1].max()
+    noise = table["cross_activation_noise"]
+    assert (low, high) == pytest.approx((noise.min(), noise.max()), abs=0.02)
 
 
 def test_attribution_drift_gets_its_panel_beside_the_accuracy():
-    without = figures.plot_change({"blocks.4": similarity_table(0)}, metrics=pd.DataFrame(metrics_records()))
-    fig = figures.plot_change({"blocks.4": similarity_table(0)}, metrics=pd.DataFrame(metrics_records()),
+    without = figures.plot_change({"blocks.4": change_table(0)}, metrics=pd.DataFrame(metrics_records()))
+    fig = figures.plot_change({"blocks.4": change_table(0)}, metrics=pd.DataFrame(metrics_records()),
                               attribution=drift_table())
     assert len(fig.axes) == len(without.axes) + 1
     drift = panel(fig, "Attribution maps: rank correlation to epoch 0")
@@ -95,7 +91,7 @@ def test_attribution_drift_gets_its_panel_beside_the_accuracy():
 
 
 def test_plot_change_says_when_inputs_are_missing():
-    fig = figures.plot_change({"blocks.4": similarity_table(0)})
+    fig = figures.plot_change({"blocks.4": change_table(0)})
     texts = [text.get_text() for ax in fig.axes for text in ax.texts]
     assert "no representation files given" in texts and "no val_acc in the metrics" in texts
 
@@ -111,12 +107,12 @@ def test_plot_training_shows_train_and_validation_curves():
 
 
 def write_inputs(tmp_path):
-    similarity = []
+    tables = []
     for seed, layer in enumerate(["blocks.4", "blocks.10"]):
-        path = tmp_path / layer / "similarity.csv"
+        path = tmp_path / layer / "change.csv"
         path.parent.mkdir()
-        similarity_table(seed).to_csv(path, index=False)
-        similarity.append(str(path))
+        change_table(seed).to_csv(path, index=False)
+        tables.append(str(path))
     metrics, representation = [], []
     for record in metrics_records():
         metrics.append(tmp_path / "metrics" / f"epoch_{record['epoch']:03d}.json")
@@ -127,14 +123,14 @@ def write_inputs(tmp_path):
         representation[-1].parent.mkdir(exist_ok=True)
         representation[-1].write_text(json.dumps({"epoch": int(epoch), "cka": dict(zip(rows.layer, rows.cka)),
                                                   "weight_change": dict(zip(rows.layer, rows.weight_change))}))
-    return similarity, list(map(str, metrics)), list(map(str, representation))
+    return tables, list(map(str, metrics)), list(map(str, representation))
 
 
 def test_plot_commands_write_readable_pngs(tmp_path):
-    similarity, metrics, representation = write_inputs(tmp_path)
+    tables, metrics, representation = write_inputs(tmp_path)
     change, training, drift = tmp_path / "change.png", tmp_path / "training.png", tmp_path / "drift.csv"
     drift_table().to_csv(drift, index=False)
-    assert main(["plot-change", "--similarity", f"first={similarity[0]}", similarity[1],
+    assert main(["plot-change", "--change", f"first={tables[0]}", tables[1],
                  "--representation", *representation, "--metrics", *metrics, "--attribution-drift", str(drift),
                  "-o", str(change)]) == 0
     assert main(["plot-training", "--metrics", *reversed(metrics), "-o", str(training)]) == 0
@@ -146,23 +142,23 @@ def test_plot_commands_write_readable_pngs(tmp_path):
 
 
 @pytest.mark.parametrize("problem, message", [
-    ("missing similarity", "nowhere/similarity.csv"),
-    ("bad similarity", "is not a similarity table: no column ssim_to_previous"),
+    ("missing change", "nowhere/change.csv"),
+    ("bad change", "is not a change table: no column exemplar_rho"),
     ("missing metrics", "epoch_042.json"),
     ("bad drift", "is not an attribution drift table: no column spearman"),
 ])
 def test_plot_change_reports_bad_input_in_one_line(tmp_path, capsys, problem, message):
-    similarity, metrics, _ = write_inputs(tmp_path)
-    if problem == "missing similarity":
-        similarity = [str(tmp_path / "nowhere" / "similarity.csv")]
-    elif problem == "bad similarity":
-        pd.read_csv(similarity[0]).drop(columns="ssim_to_previous").to_csv(similarity[0], index=False)
+    tables, metrics, _ = write_inputs(tmp_path)
+    if problem == "missing change":
+        tables = [str(tmp_path / "nowhere" / "change.csv")]
+    elif problem == "bad change":
+        pd.read_csv(tables[0]).drop(columns="exemplar_rho").to_csv(tables[0], index=False)
     elif problem == "missing metrics":
         metrics.append(str(tmp_path / "metrics" / "epoch_042.json"))
     drift = tmp_path / "drift.csv"
     drift_table().drop(columns="spearman" if problem == "bad drift" else []).to_csv(drift, index=False)
     out = tmp_path / "change.png"
-    assert main(["plot-change", "--similarity", *similarity, "--metrics", *metrics, "--attribution-drift", str(drift),
+    assert main(["plot-change", "--change", *tables, "--metrics", *metrics, "--attribution-drift", str(drift),
                  "-o", str(out)]) == 2
     error = capsys.readouterr().err
     assert error.startswith("driftlens: error:") and message in error

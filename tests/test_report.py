@@ -13,7 +13,8 @@ from PIL import Image
 
 from driftlens.cli import main
 from driftlens.errors import ConfigError
-from driftlens.report import build_report, similarity_summary, write_report
+from driftlens.artifacts import CHANGE_COLUMNS
+from driftlens.report import build_report, change_summary, headline, write_report
 
 LAYERS = ["mixed3b", "mixed4c"]
 EPOCHS = [0, 1, 2, 3]
@@ -23,8 +24,8 @@ CHANNELS = 3
 def fake_experiment(root, layers=LAYERS, epochs=EPOCHS, side=8, attribution=False):
     """Write every artifact the report reads into ``root/exp`` and return that folder.
 
-    Pictures are seeded noise of ``side``-pixel cells, different for every file; the similarity to
-    epoch 0 of channel ``c`` at epoch ``e`` is ``1 - 0.1 e - 0.02 c`` (perceptual: ``0.1 e + 0.02 c``).
+    Pictures are seeded noise of ``side``-pixel cells, different for every file; the cross-activation of
+    channel ``c`` at epoch ``e`` is ``1 - 0.1 e - 0.02 c``, and channel 0 is changed from epoch 2 on.
     """
     exp_dir = root / "exp"
     rng = np.random.default_rng(0)
@@ -38,12 +39,13 @@ def fake_experiment(root, layers=LAYERS, epochs=EPOCHS, side=8, attribution=Fals
         for epoch in epochs:
             picture(exp_dir / layer / f"epoch_{epoch:03d}.png")
         picture(exp_dir / layer / "merged.png", rows=len(epochs))
-        rows = [{"epoch": e, "channel": c, "ssim_to_previous": np.nan if e == epochs[0] else 0.9,
-                 "ssim_to_first": 1 - 0.1 * e - 0.02 * c, "perceptual_to_previous": np.nan if e == epochs[0] else 0.05,
-                 "perceptual_to_first": 0.1 * e + 0.02 * c, "ssim_noise": 0.8 if e == epochs[0] else np.nan,
-                 "perceptual_noise": 0.04 if e == epochs[0] else np.nan, "perceptual_metric": "lpips-alex"}
+        picture(exp_dir / layer / "exemplars.png", rows=2 * CHANNELS, columns=6)
+        rows = [{"epoch": e, "channel": c, "cross_activation": 1 - 0.1 * e - 0.02 * c, "cross_activation_noise": 1.0,
+                 "cross_activation_noise_low": 0.9, "exemplar_rho": 1 - 0.05 * e, "exemplar_jaccard": 1.0,
+                 "ssim_to_first": 1 - 0.1 * e, "ssim_noise": 0.8, "perceptual_to_first": 0.1 * e,
+                 "perceptual_noise": 0.04, "p_value": 0.01, "q_value": 0.02, "changed": c == 0 and e >= 2}
                 for e in epochs for c in range(CHANNELS)]
-        pd.DataFrame(rows).to_csv(exp_dir / layer / "similarity.csv", index=False)
+        pd.DataFrame(rows, columns=CHANGE_COLUMNS).to_csv(exp_dir / layer / "change.csv", index=False)
     for name in ("before_after", "change", "training"):
         picture(exp_dir / f"{name}.png", rows=2)
     for epoch in epochs:
@@ -138,13 +140,21 @@ def test_config_versions_and_final_accuracy_are_shown(exp_dir):
     assert ">0.575</div><div class=\"name\">test accuracy, epoch 3" in html
 
 
-def test_similarity_summary_averages_channels_and_reads_the_noise_floor(exp_dir):
-    summary = similarity_summary(exp_dir / "mixed4c" / "similarity.csv", EPOCHS)
+def test_change_summary_counts_changed_channels_and_reads_the_noise_floor(exp_dir):
+    summary = change_summary(exp_dir / "mixed4c" / "change.csv", EPOCHS)
     for epoch in EPOCHS:
-        assert summary["by_epoch"][epoch]["ssim_to_first"] == pytest.approx(1 - 0.1 * epoch - 0.02)
-        assert summary["by_epoch"][epoch]["perceptual_to_first"] == pytest.approx(0.1 * epoch + 0.02)
-    assert summary["noise"] == pytest.approx({"ssim": 0.8, "perceptual": 0.04})
-    assert summary["perceptual_metric"] == "lpips-alex"
+        assert summary["by_epoch"][epoch]["changed"] == int(epoch >= 2)
+        assert summary["by_epoch"][epoch]["channels"] == CHANNELS
+        assert summary["by_epoch"][epoch]["cross_activation"] == pytest.approx(1 - 0.1 * epoch - 0.02)
+    assert summary["noise_low"] == 0.9
+
+
+def test_headline_states_accuracy_and_channels_changed_per_layer(exp_dir):
+    html = build_report(exp_dir, LAYERS, EPOCHS)
+    assert "Validation accuracy went from 0.25 at epoch 0 to 0.625 at epoch 3." in html
+    for layer in LAYERS:
+        assert f"{layer}: 1 of 3 channels changed beyond seed noise by epoch 3" in html
+    assert "seed noise reaches down to 0.9" in html
 
 
 def test_attribution_is_shown_only_when_present(tmp_path, exp_dir):
@@ -168,9 +178,9 @@ def test_incomplete_metrics_are_named(exp_dir):
         build_report(exp_dir, LAYERS, EPOCHS)
 
 
-def test_incomplete_similarity_table_is_named(exp_dir):
-    pd.DataFrame({"epoch": [0]}).to_csv(exp_dir / "mixed3b" / "similarity.csv", index=False)
-    with pytest.raises(ValueError, match=r"mixed3b/similarity\.csv lacks the column\(s\) ssim_to_first"):
+def test_incomplete_change_table_is_named(exp_dir):
+    pd.DataFrame({"epoch": [0]}).to_csv(exp_dir / "mixed3b" / "change.csv", index=False)
+    with pytest.raises(ValueError, match=r"mixed3b/change\.csv is not a change table: no column channel"):
         build_report(exp_dir, LAYERS, EPOCHS)
 
 

@@ -3,11 +3,15 @@
 Every reader checks what it reads and names the file in its error.
 """
 
+import json
 import re
-from dataclasses import dataclass
+import zipfile
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+
+from driftlens.io import save_npz
 
 _EPOCH_FILE = re.compile(r"(?:epoch|noise)_(\d+)")
 
@@ -28,33 +32,139 @@ def epoch_of(path) -> int:
     return int(match.group(1))
 
 
-@dataclass
-class RenderedRow:
-    """One layer's channel visualisations at one epoch (what ``driftlens render --raw`` writes)."""
-
-    images: np.ndarray  # (channels, H, W, 3) float32 in [0, 1]
-    channels: np.ndarray  # (channels,) int
-    layer: str
-    epoch: int
+class ArtifactError(ValueError):
+    """A file is not the artifact a reader expects (another kind, another layer or epoch); the message names it."""
 
 
-def read_row(path) -> RenderedRow:
-    """Read ``results/{exp}/{layer}/epoch_NNN.npz`` (or ``noise_NNN.npz``).
+META_KEY = "artifact"
+"""The array of every ``.npz`` artifact that holds its metadata as JSON: ``kind`` plus what identifies it."""
+
+
+def write_artifact(path, kind: str, meta: dict, **arrays) -> None:
+    """Write an ``.npz`` artifact with its identifying metadata inside, atomically.
+
+    Args:
+        path (str or Path): The file.
+        kind (str): What the file is, e.g. ``"render row"``; readers check it.
+        meta (dict): JSON-serialisable metadata (experiment, epoch, layer, model, ...).
+        **arrays (np.ndarray): The data.
+
+    Example:
+        >>> import tempfile, os
+        >>> path = os.path.join(tempfile.mkdtemp(), "a.npz")
+        >>> write_artifact(path, "example", {"epoch": 3}, x=np.ones(2))
+        >>> read_artifact(path, "example", epoch=3)[0]["epoch"]
+        3
+    """
+    save_npz(path, **{META_KEY: np.array(json.dumps({"kind": kind, **meta}, sort_keys=True))}, **arrays)
+
+
+def read_artifact(path, kind: str, **expected) -> tuple[dict, dict]:
+    """Read an ``.npz`` artifact written by :func:`write_artifact`, checking its kind and metadata.
+
+    Args:
+        path (str or Path): The file.
+        kind (str): The kind it must be.
+        **expected: Metadata values it must have (``None`` values are not checked).
+
+    Returns:
+        tuple[dict, dict]: The metadata and the arrays.
 
     Raises:
         FileNotFoundError: No such file.
-        ValueError: A missing array or one of the wrong shape.
+        ArtifactError: Not an artifact, another kind, or metadata that differs from ``expected``.
 
     Example:
-        >>> row = read_row("results/demo/blocks.12/epoch_003.npz")  # doctest: +SKIP
-        >>> row.images.shape  # doctest: +SKIP
-        (4, 64, 64, 3)
+        >>> import tempfile, os
+        >>> path = os.path.join(tempfile.mkdtemp(), "a.npz")
+        >>> write_artifact(path, "example", {"layer": "conv2"}, x=np.ones(2))
+        >>> read_artifact(path, "render row")
+        Traceback (most recent call last):
+        ...
+        driftlens.artifacts.ArtifactError: ... is a example artifact, not a render row
     """
-    images, channels, layers = read_arrays(path, "images", "channels", "layers")
-    if images.ndim != 5 or images.shape[0] != 1 or images.shape[-1] != 3 or images.shape[1] != len(channels):
-        raise ValueError(f"{path}: expected images of shape (1, C, H, W, 3) with C = {len(channels)} channels, "
-                         f"got {images.shape}")
-    return RenderedRow(images[0].astype(np.float32), channels, str(layers[0]), epoch_of(path))
+    if not Path(path).is_file():
+        raise FileNotFoundError(f"{path} does not exist")
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            arrays = {key: data[key] for key in data.files}
+    except (OSError, ValueError, zipfile.BadZipFile) as err:
+        raise ArtifactError(f"{path} is not a readable .npz file ({err})") from err
+    if META_KEY not in arrays:
+        raise ArtifactError(f"{path} is not a driftlens artifact (it has no {META_KEY!r} metadata); expected a {kind}")
+    meta = json.loads(str(arrays.pop(META_KEY)))
+    if meta.get("kind") != kind:
+        raise ArtifactError(f"{path} is a {meta.get('kind')} artifact, not a {kind}")
+    wrong = {key: value for key, value in expected.items() if value is not None and meta.get(key) != value}
+    if wrong:
+        found = ", ".join(f"{key} {meta.get(key)!r} (expected {value!r})" for key, value in wrong.items())
+        raise ArtifactError(f"{path} is the {kind} of another {', '.join(wrong)}: {found}")
+    return meta, arrays
+
+
+@dataclass
+class RenderedRow:
+    """One layer's channel visualisations at one checkpoint, for every seed (what ``render-checkpoint`` writes).
+
+    Attributes:
+        images (np.ndarray): ``(seeds, channels, H, W, 3)`` float32 in [0, 1].
+        channels (list[int]): The channels, in column order.
+        seeds (list[int]): The image seeds, in row order.
+        layer (str): Layer name.
+        epoch (int): The checkpoint's epoch.
+        settings (dict): How it was rendered (method, steps, size, transform seed, model).
+    """
+
+    images: np.ndarray
+    channels: list
+    seeds: list
+    layer: str
+    epoch: int
+    settings: dict = field(default_factory=dict)
+
+    @property
+    def first_seed(self) -> np.ndarray:
+        """``(channels, H, W, 3)``: the images of the first seed (the one shown in the grids)."""
+        return self.images[0]
+
+
+RENDER_ROW = "render row"
+
+
+def write_row(path, row: RenderedRow) -> None:
+    """Write a :class:`RenderedRow` with its metadata inside.
+
+    Example:
+        >>> import tempfile, os
+        >>> path = os.path.join(tempfile.mkdtemp(), "epoch_001.npz")
+        >>> write_row(path, RenderedRow(np.zeros((2, 1, 4, 4, 3)), [5], [0, 1], "conv2", 1))
+        >>> read_row(path, layer="conv2").seeds
+        [0, 1]
+    """
+    meta = {"layer": row.layer, "epoch": row.epoch, "channels": list(row.channels), "seeds": list(row.seeds),
+            "settings": row.settings}
+    write_artifact(path, RENDER_ROW, meta, images=row.images.astype(np.float32))
+
+
+def read_row(path, layer: str | None = None, epoch: int | None = None) -> RenderedRow:
+    """Read a render row, checking its layer and epoch when given.
+
+    Raises:
+        FileNotFoundError: No such file.
+        ArtifactError: Another kind of file, another layer or epoch, or images of the wrong shape.
+
+    Example:
+        >>> row = read_row("results/demo/blocks.12/epoch_003.npz", layer="blocks.12")  # doctest: +SKIP
+        >>> row.images.shape  # doctest: +SKIP
+        (3, 4, 128, 128, 3)
+    """
+    meta, arrays = read_artifact(path, RENDER_ROW, layer=layer, epoch=epoch)
+    images = arrays["images"]
+    expected = (len(meta["seeds"]), len(meta["channels"]))
+    if images.ndim != 5 or images.shape[:2] != expected or images.shape[-1] != 3:
+        raise ArtifactError(f"{path}: expected images of shape (seeds, channels, H, W, 3) = {expected} + ..., "
+                            f"got {images.shape}")
+    return RenderedRow(images, meta["channels"], meta["seeds"], meta["layer"], meta["epoch"], meta["settings"])
 
 
 def read_probe(path, count=None) -> tuple[np.ndarray, np.ndarray]:
@@ -143,3 +253,58 @@ def read_drift_table(path):
         >>> table = read_drift_table("results/demo/attribution/drift.csv")  # doctest: +SKIP
     """
     return read_table(path, DRIFT_COLUMNS, "an attribution drift table")
+
+
+CHANGE_COLUMNS = ["epoch", "channel", "cross_activation", "cross_activation_noise", "cross_activation_noise_low",
+                  "exemplar_rho", "exemplar_jaccard", "ssim_to_first", "ssim_noise", "perceptual_to_first",
+                  "perceptual_noise", "p_value", "q_value", "changed"]
+"""The columns of ``{layer}/change.csv`` (``driftlens change``; see :mod:`driftlens.change`)."""
+
+
+def read_change_table(path):
+    """Read a layer's change table, checking its columns (see :func:`read_table`).
+
+    Example:
+        >>> table = read_change_table("results/demo/blocks.12/change.csv")  # doctest: +SKIP
+    """
+    return read_table(path, CHANGE_COLUMNS, "a change table")
+
+
+UNIT_RESPONSES = "unit responses"
+RESPONSE_KINDS = ("probe", "own", "cross", "reverse", "first_own", "first_probe")
+"""What a unit-responses file holds per layer: responses at epoch e to the probe images, to epoch e's own
+pictures, to epoch 0's pictures (``cross``); epoch 0's units on epoch e's pictures (``reverse``), on their own
+pictures and on the probe images."""
+
+
+def write_responses(path, epoch: int, responses: dict, channels: dict, seeds) -> None:
+    """Write one checkpoint's unit responses: ``responses[layer][kind]`` for each of :data:`RESPONSE_KINDS`.
+
+    Example:
+        >>> import tempfile, os
+        >>> path = os.path.join(tempfile.mkdtemp(), "responses_001.npz")
+        >>> r = {kind: np.zeros((2, 1)) for kind in RESPONSE_KINDS}
+        >>> write_responses(path, 1, {"conv2": r}, {"conv2": [4]}, [0, 1])
+        >>> sorted(read_responses(path, epoch=1)["conv2"]) == sorted(RESPONSE_KINDS)
+        True
+    """
+    arrays = {f"{layer}/{kind}": np.asarray(values[kind], np.float64)
+              for layer, values in responses.items() for kind in RESPONSE_KINDS}
+    write_artifact(path, UNIT_RESPONSES, {"epoch": epoch, "channels": channels, "seeds": list(seeds)}, **arrays)
+
+
+def read_responses(path, epoch: int | None = None, layer: str | None = None) -> dict:
+    """Read unit responses: ``{layer: {kind: array}}`` (only ``layer`` when given), with ``"channels"`` per layer.
+
+    Raises:
+        ArtifactError: Another kind of file, another epoch, or a layer it does not hold.
+
+    Example:
+        >>> responses = read_responses("results/demo/representation/responses_003.npz", epoch=3)  # doctest: +SKIP
+    """
+    meta, arrays = read_artifact(path, UNIT_RESPONSES, epoch=epoch)
+    layers = [layer] if layer else list(meta["channels"])
+    if layer and layer not in meta["channels"]:
+        raise ArtifactError(f"{path} holds no responses of layer {layer!r} (it has {', '.join(meta['channels'])})")
+    return {name: {"channels": meta["channels"][name], "epoch": meta["epoch"],
+                   **{kind: arrays[f"{name}/{kind}"] for kind in RESPONSE_KINDS}} for name in layers}

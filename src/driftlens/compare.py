@@ -1,8 +1,8 @@
 """Change metrics between epochs: SSIM, perceptual distance, noise floor, linear CKA and weight change.
 
-Pictures: each layer's visualisations at every epoch are compared with the previous epoch and with
-the first one, by SSIM and by a perceptual distance; the same checkpoint rendered with a second seed
-gives the noise floor, so a real change can be told from optimisation noise. Representations: the
+Pictures: each layer's visualisations at every epoch are compared with epoch 0's, seed by seed, by
+SSIM and by a perceptual distance; pairs of seeds of the same checkpoint give the noise floor (pixel
+metrics are reported, not judged: :mod:`driftlens.change` holds the semantic metrics and the verdict). Representations: the
 activations of a fixed probe set are compared with epoch 0 by linear CKA, and the weights under each
 layer by their relative change.
 
@@ -25,11 +25,8 @@ from skimage.metrics import structural_similarity
 from tqdm import tqdm
 
 from driftlens import models
-from driftlens.artifacts import read_row, read_table
 from driftlens.models.weights import WeightsUnavailableError, cache_file_for
 
-SIMILARITY_COLUMNS = ["epoch", "channel", "ssim_to_previous", "ssim_to_first", "perceptual_to_previous",
-                      "perceptual_to_first", "ssim_noise", "perceptual_noise", "perceptual_metric"]
 LITE0_FEATURE_LAYERS = ("stem", "blocks.2", "blocks.4", "blocks.10", "blocks.15")
 """Lite0 layers whose features the fallback perceptual distance compares: one per resolution."""
 
@@ -248,68 +245,37 @@ def _matching(state, name, shape):
     return state[name].detach().double().cpu()
 
 
-def layer_similarity_table(npz_paths_by_epoch, noise_paths_by_epoch=None, perceptual=None,
-                           progress: bool = True) -> pd.DataFrame:
-    """SSIM and perceptual distance of every channel's picture to the previous epoch, epoch 0 and its noise render.
+def pixel_scores(images, first, perceptual) -> dict:
+    """SSIM and perceptual distance of one checkpoint's renders to epoch 0's, and between its own seeds.
+
+    ``*_to_first`` compares seed ``s`` with seed ``s`` of epoch 0; ``*_noise`` compares every pair of
+    seeds of the same checkpoint (the seed-noise reference). Both are means over seeds or pairs.
 
     Args:
-        npz_paths_by_epoch (dict[int, str]): Epoch to its ``epoch_NNN.npz`` (same channels in each).
-        noise_paths_by_epoch (dict[int, str], optional): Epoch to the ``noise_NNN.npz`` of the same
-            checkpoint rendered with a second seed. Default: None
-        perceptual (PerceptualDistance, optional): Default: ``PerceptualDistance()``
-        progress (bool, optional): Show a progress bar over epochs. Default: True
+        images (np.ndarray): ``(S, C, H, W, 3)`` renders of one checkpoint, ``S >= 2``.
+        first (np.ndarray): Epoch 0's renders of the same shape.
+        perceptual (PerceptualDistance): The perceptual distance.
 
     Returns:
-        pandas.DataFrame: One row per (epoch, channel) with :data:`SIMILARITY_COLUMNS`. "first" is the
-        lowest epoch given; ``*_to_previous`` is NaN there, ``*_noise`` is NaN without a noise render.
-
-    Raises:
-        ValueError: No epochs, a file whose channels or image size differ from the first one's, or a
-            noise render for an epoch that is not in ``npz_paths_by_epoch``.
+        dict[str, np.ndarray]: ``ssim_to_first``, ``ssim_noise``, ``perceptual_to_first``,
+        ``perceptual_noise``, each ``(C,)``.
 
     Example:
-        >>> table = layer_similarity_table({0: "epoch_000.npz", 1: "epoch_001.npz"})  # doctest: +SKIP
-        >>> list(table.columns) == SIMILARITY_COLUMNS  # doctest: +SKIP
-        True
+        >>> images = np.random.default_rng(0).random((2, 3, 16, 16, 3))
+        >>> scores = pixel_scores(images, images, PerceptualDistance(backend="lite0", device="cpu"))
+        >>> scores["ssim_to_first"].tolist(), scores["perceptual_to_first"].tolist()
+        ([1.0, 1.0, 1.0], [0.0, 0.0, 0.0])
     """
-    noise_paths_by_epoch = noise_paths_by_epoch or {}
-    if not npz_paths_by_epoch:
-        raise ValueError("no epochs to compare")
-    unknown = sorted(set(noise_paths_by_epoch) - set(npz_paths_by_epoch))
-    if unknown:
-        raise ValueError(f"noise renders for epochs {unknown} that have no epoch_NNN.npz among the inputs")
-    perceptual = perceptual or PerceptualDistance()
-    epochs = sorted(npz_paths_by_epoch)
-    first_path = npz_paths_by_epoch[epochs[0]]
-    first = read_row(first_path)
-    first_images, channels = first.images, first.channels
-    rows, previous = [], None
-    for epoch in tqdm(epochs, desc="similarity", unit="epoch", disable=not progress):
-        images = _read_matching(npz_paths_by_epoch[epoch], first_path, first_images, channels)
-        columns = {"epoch": epoch, "channel": channels, "perceptual_metric": perceptual.name}
-        columns["ssim_to_first"], columns["perceptual_to_first"] = _scores(images, first_images, perceptual)
-        if previous is not None:
-            columns["ssim_to_previous"], columns["perceptual_to_previous"] = _scores(images, previous, perceptual)
-        if epoch in noise_paths_by_epoch:
-            noise = _read_matching(noise_paths_by_epoch[epoch], first_path, first_images, channels)
-            columns["ssim_noise"], columns["perceptual_noise"] = _scores(images, noise, perceptual)
-        rows.append(pd.DataFrame(columns))
-        previous = images
-    return pd.concat(rows, ignore_index=True).reindex(columns=SIMILARITY_COLUMNS)
-
-
-def _read_matching(path, reference_path, reference_images, reference_channels):
-    row = read_row(path)
-    images, channels = row.images, row.channels
-    if not np.array_equal(channels, reference_channels) or images.shape != reference_images.shape:
-        raise ValueError(f"{path} holds channels {channels.tolist()} of size {images.shape[1:3]}, but "
-                         f"{reference_path} holds channels {reference_channels.tolist()} of size "
-                         f"{reference_images.shape[1:3]}; all epochs of a layer must match")
-    return images
-
-
-def _scores(images, others, perceptual):
-    return [ssim(a, b) for a, b in zip(images, others)], perceptual(images, others)
+    if images.shape != first.shape:
+        raise ValueError(f"renders of shape {images.shape} cannot be compared with epoch 0's {first.shape}")
+    pairs = [(s, t) for s in range(len(images)) for t in range(s + 1, len(images))]
+    ssim_to_first = [[ssim(a, b) for a, b in zip(images[s], first[s])] for s in range(len(images))]
+    ssim_noise = [[ssim(a, b) for a, b in zip(images[s], images[t])] for s, t in pairs]
+    perceptual_to_first = [perceptual(images[s], first[s]) for s in range(len(images))]
+    perceptual_noise = [perceptual(images[s], images[t]) for s, t in pairs]
+    return {name: np.mean(values, axis=0) for name, values in [
+        ("ssim_to_first", ssim_to_first), ("ssim_noise", ssim_noise),
+        ("perceptual_to_first", perceptual_to_first), ("perceptual_noise", perceptual_noise)]}
 
 
 @torch.inference_mode()
@@ -366,25 +332,6 @@ def representation_change(first, model, probe, layers, batch_size: int = 32, pro
     changes = weight_change(dict(first.net.named_parameters()), dict(model.net.named_parameters()), paths.values())
     return {"cka": {layer: linear_cka(features_first[layer], features[layer]) for layer in layers},
             "weight_change": {layer: changes[path] for layer, path in paths.items()}}
-
-
-def read_similarity(path) -> pd.DataFrame:
-    """Read a ``similarity.csv`` written by ``driftlens similarity``, checking its columns.
-
-    Args:
-        path (str or Path): The CSV.
-
-    Returns:
-        pandas.DataFrame: One row per (epoch, channel), with :data:`SIMILARITY_COLUMNS`.
-
-    Raises:
-        FileNotFoundError: No such file.
-        ValueError: A column of :data:`SIMILARITY_COLUMNS` is missing; the message names the file.
-
-    Example:
-        >>> table = read_similarity("results/demo/blocks.4/similarity.csv")  # doctest: +SKIP
-    """
-    return read_table(path, SIMILARITY_COLUMNS, "a similarity table")
 
 
 def read_representation(paths) -> pd.DataFrame:

@@ -10,7 +10,12 @@ from PIL import Image, ImageDraw, ImageFont
 from driftlens.io import atomic_path, to_uint8
 
 
-def image_grid(rows, row_labels=None, col_labels=None, gap: int = 2, label_size: int = 12) -> Image.Image:
+FRAME_COLOUR = (220, 30, 30)
+"""Colour of the frame that marks a cell of an image grid (a channel judged changed)."""
+
+
+def image_grid(rows, row_labels=None, col_labels=None, gap: int = 2, label_size: int = 12, framed=(),
+               caption: str | None = None) -> Image.Image:
     """Tile rows of equally sized images into one picture, with optional row and column labels.
 
     Args:
@@ -20,6 +25,9 @@ def image_grid(rows, row_labels=None, col_labels=None, gap: int = 2, label_size:
         col_labels (list[str], optional): Written above each column. Default: None
         gap (int, optional): White pixels between cells. Default: 2
         label_size (int, optional): Font size of the labels. Default: 12
+        framed (iterable[tuple[int, int]], optional): ``(row, column)`` cells to frame in
+            :data:`FRAME_COLOUR`. Default: () (none)
+        caption (str, optional): A line of text under the grid. Default: None
 
     Returns:
         PIL.Image.Image: RGB image.
@@ -35,7 +43,10 @@ def image_grid(rows, row_labels=None, col_labels=None, gap: int = 2, label_size:
     font = _font(label_size)
     left = _text_width(row_labels, font) + 2 * gap if row_labels else 0
     top = label_size + 2 * gap if col_labels else 0
-    canvas = Image.new("RGB", (left + columns * (width + gap) + gap, top + len(rows) * (height + gap) + gap), "white")
+    bottom = label_size + 4 * gap if caption else 0
+    canvas = Image.new("RGB", (max(left + columns * (width + gap) + gap, _text_width([caption], font) + 2 * gap
+                                   if caption else 0),
+                               top + len(rows) * (height + gap) + gap + bottom), "white")
     draw = ImageDraw.Draw(canvas)
     for i, row in enumerate(rows):
         y = top + gap + i * (height + gap)
@@ -45,6 +56,12 @@ def image_grid(rows, row_labels=None, col_labels=None, gap: int = 2, label_size:
             canvas.paste(Image.fromarray(cell), (left + gap + j * (width + gap), y))
     for j, label in enumerate(col_labels or []):
         draw.text((left + gap + j * (width + gap) + width // 2, gap), str(label), fill="black", font=font, anchor="mt")
+    thickness = max(2, width // 32)
+    for i, j in framed:
+        x, y = left + gap + j * (width + gap), top + gap + i * (height + gap)
+        draw.rectangle([x, y, x + width - 1, y + height - 1], outline=FRAME_COLOUR, width=thickness)
+    if caption:
+        draw.text((gap, canvas.height - bottom // 2), caption, fill="black", font=font, anchor="lm")
     return canvas
 
 
@@ -59,28 +76,31 @@ def _text_width(labels, font) -> int:
     return int(max(font.getlength(str(label)) for label in labels))
 
 
-PICTURE_PANELS = [
-    ("ssim_to_first", "ssim_noise", "Pictures: 1 − SSIM to epoch 0", "1 − SSIM"),
-    ("perceptual_to_first", "perceptual_noise", "Pictures: perceptual distance to epoch 0", "{metric}"),
-    ("ssim_to_previous", "ssim_noise", "Pictures: 1 − SSIM to the previous epoch", "1 − SSIM"),
-    ("perceptual_to_previous", "perceptual_noise", "Pictures: perceptual distance to the previous epoch", "{metric}"),
+CHANGE_PANELS = [
+    ("changed", None, "Channels changed beyond seed noise (BH q ≤ 0.05)", "fraction of channels"),
+    ("cross_activation", "cross_activation_noise", "Cross-activation: response to epoch-0 pictures / own", "ratio"),
+    ("exemplar_rho", None, "Natural exemplars: Spearman ρ of probe responses to epoch 0", "ρ"),
+    ("exemplar_jaccard", None, "Natural exemplars: top-k overlap with epoch 0", "Jaccard"),
+    ("ssim_to_first", "ssim_noise", "Pictures: 1 − SSIM to epoch 0 (same seed)", "1 − SSIM"),
+    ("perceptual_to_first", "perceptual_noise", "Pictures: perceptual distance to epoch 0 (same seed)", "distance"),
 ]
-"""The picture-change panels of :func:`plot_change`: column, its noise column, title, y label."""
+"""The per-channel panels of :func:`plot_change` (mean over channels): column, its seed-noise column, title, y label."""
 
 
-def plot_change(similarity, representation=None, metrics=None, attribution=None) -> Figure:
-    """Change of each layer against epochs: pictures, representation, weights, and validation accuracy.
+def plot_change(change, representation=None, metrics=None, attribution=None) -> Figure:
+    """Change of each layer against epochs: the verdict and semantic metrics first, then representation and pixels.
 
-    Picture panels show the mean over channels of 1 − SSIM and of the perceptual distance (to epoch
-    0 and to the previous epoch), with the noise floor as a band of the layer's colour across all
-    epochs: mean ± standard deviation of the noise values (same checkpoint, second seed) over
-    channels. Below: linear CKA of the probe-set activations to epoch 0, relative weight change,
-    validation accuracy and, when given, how far the attribution maps moved (as in
-    :func:`plot_attribution_drift`). Dashed vertical lines mark where a new training stage starts.
+    Row 1: the fraction of each layer's channels judged changed, and the mean cross-activation with
+    its seed-noise reference (band: the noise range over channels, dotted: its mean). Row 2: natural
+    exemplar agreement (rank correlation and top-k overlap of the units' probe responses). Row 3:
+    linear CKA of the probe-set activations to epoch 0 and relative weight change. Row 4: pixel
+    metrics of the visualisations with their seed-pair noise (shown, not judged). Last: validation
+    accuracy and, when given, how far the attribution maps moved. Dashed vertical lines mark where a
+    new training stage starts.
 
     Args:
-        similarity (dict[str, pandas.DataFrame]): Layer to its ``similarity.csv`` table
-            (:func:`driftlens.compare.layer_similarity_table`).
+        change (dict[str, pandas.DataFrame]): Layer to its ``change.csv`` table
+            (:func:`driftlens.change.change_table`).
         representation (pandas.DataFrame, optional): Columns ``epoch``, ``layer``, ``cka``,
             ``weight_change`` (:func:`driftlens.compare.read_representation`). Default: None
         metrics (pandas.DataFrame, optional): The training metrics, one row per epoch, with
@@ -94,25 +114,23 @@ def plot_change(similarity, representation=None, metrics=None, attribution=None)
 
     Example:
         >>> import pandas as pd
-        >>> table = pd.DataFrame({"epoch": [0, 1], "channel": [0, 0], "ssim_to_first": [1.0, 0.7],
-        ...                       "ssim_to_previous": [None, 0.7], "perceptual_to_first": [0.0, 0.2],
-        ...                       "perceptual_to_previous": [None, 0.2], "ssim_noise": [0.9, None],
-        ...                       "perceptual_noise": [0.05, None], "perceptual_metric": "lpips-alex"})
+        >>> from driftlens.artifacts import CHANGE_COLUMNS
+        >>> table = pd.DataFrame([[0, 0] + [1.0] * 11 + [False], [1, 0] + [0.5] * 11 + [True]], columns=CHANGE_COLUMNS)
         >>> len(plot_change({"mixed4c": table}).axes)
-        7
+        9
     """
-    fig = Figure(figsize=(11, 13), layout="constrained")
-    grid = fig.add_gridspec(4, 2, height_ratios=[1, 1, 1, 0.8])
+    fig = Figure(figsize=(11, 15), layout="constrained")
+    grid = fig.add_gridspec(5, 2, height_ratios=[1, 1, 1, 1, 0.8])
     first = fig.add_subplot(grid[0, 0])
-    axes = [first] + [fig.add_subplot(grid[i // 2, i % 2], sharex=first) for i in range(1, 6)]
-    accuracy_axis = fig.add_subplot(grid[3, :] if attribution is None else grid[3, 0], sharex=first)
-    layers = list(similarity) + sorted(set(_column(representation, "layer")) - set(similarity))
+    axes = [first] + [fig.add_subplot(grid[i // 2, i % 2], sharex=first) for i in range(1, 8)]
+    accuracy_axis = fig.add_subplot(grid[4, :] if attribution is None else grid[4, 0], sharex=first)
+    layers = list(change) + sorted(set(_column(representation, "layer")) - set(change))
     colors = {layer: f"C{i % 10}" for i, layer in enumerate(layers)}
-    metric = next(iter(_column(next(iter(similarity.values()), None), "perceptual_metric")), "perceptual distance")
-    for ax, (column, noise_column, title, ylabel) in zip(axes, PICTURE_PANELS):
-        for layer, table in similarity.items():
-            _plot_picture_change(ax, table, column, noise_column, colors[layer])
-        ax.set(title=title, ylabel=ylabel.format(metric=metric))
+    panel_axes = axes[:4] + axes[6:8]
+    for ax, (column, noise_column, title, ylabel) in zip(panel_axes, CHANGE_PANELS):
+        for layer, table in change.items():
+            _plot_channel_mean(ax, table, column, noise_column, colors[layer])
+        ax.set(title=title, ylabel=ylabel)
     _plot_representation(axes[4], representation, "cka", colors, "Representation: linear CKA to epoch 0 (probe set)",
                          "CKA")
     _plot_representation(axes[5], representation, "weight_change", colors,
@@ -120,12 +138,12 @@ def plot_change(similarity, representation=None, metrics=None, attribution=None)
     _plot_columns(accuracy_axis, metrics, {"val_acc": "validation accuracy"}, "Validation accuracy", "accuracy",
                   color="black")
     if attribution is not None:
-        axes.append(fig.add_subplot(grid[3, 1], sharex=first))
+        axes.append(fig.add_subplot(grid[4, 1], sharex=first))
         _plot_attribution(axes[-1], attribution)
     for ax in axes + [accuracy_axis]:
         _finish_axis(ax, metrics)
     handles = [Line2D([], [], color=colors[layer], marker="o", markersize=3, label=layer) for layer in layers]
-    handles.append(Patch(color="gray", alpha=0.25, label="noise floor (second seed, mean ± sd)"))
+    handles.append(Patch(color="gray", alpha=0.25, label="seed noise (range over channels; dotted: mean)"))
     fig.legend(handles=handles + _stage_handles(metrics), loc="outside upper center", ncols=min(len(handles) + 1, 5))
     return fig
 
@@ -178,17 +196,19 @@ def _column(table, name) -> list:
 
 
 def _as_change(table, column):
-    return 1 - table[column] if column.startswith("ssim") else table[column]
+    return 1 - table[column] if column.startswith("ssim") else table[column].astype(float)
 
 
-def _plot_picture_change(ax, table, column, noise_column, color):
-    mean = _as_change(table, column).groupby(table["epoch"]).mean().dropna()
+def _plot_channel_mean(ax, table, column, noise_column, color):
+    by_epoch = _as_change(table, column).groupby(table["epoch"])
+    mean = by_epoch.mean().dropna()
     ax.plot(mean.index, mean.to_numpy(), color=color, marker="o", markersize=3)
-    noise = _as_change(table, noise_column).dropna()
-    if len(noise):
-        center, spread = noise.mean(), noise.std(ddof=0)
-        ax.axhspan(center - spread, center + spread, color=color, alpha=0.15, linewidth=0)
-        ax.axhline(center, color=color, linestyle=":", linewidth=1)
+    if noise_column is None:
+        return
+    noise = _as_change(table, noise_column).groupby(table["epoch"])
+    low, high, center = noise.min().dropna(), noise.max().dropna(), noise.mean().dropna()
+    ax.fill_between(low.index, low.to_numpy(), high.to_numpy(), color=color, alpha=0.15, linewidth=0)
+    ax.plot(center.index, center.to_numpy(), color=color, linestyle=":", linewidth=1)
 
 
 def _plot_representation(ax, representation, column, colors, title, ylabel):
@@ -266,3 +286,29 @@ def _plot_attribution(ax, table):
     ax.set(xlabel="epoch", ylabel="Spearman ρ to epoch 0", title="Attribution maps: rank correlation to epoch 0",
            ylim=(-0.05, 1.05))
     ax.legend()
+
+
+def exemplar_rows(renders, probe_responses, probe, top_k: int) -> list[np.ndarray]:
+    """For each channel: its render followed by the ``top_k`` probe images it responds to most.
+
+    Args:
+        renders (np.ndarray): ``(C, h, w, 3)`` one render per channel.
+        probe_responses (np.ndarray): ``(N, C)`` the channels' responses to the probe images.
+        probe (np.ndarray): ``(N, H, W, 3)`` the probe images; renders are resized to ``H x W``.
+        top_k (int): Probe images per row.
+
+    Returns:
+        list[np.ndarray]: One ``(1 + top_k, H, W, 3)`` row per channel, strongest probe image first.
+
+    Example:
+        >>> rows = exemplar_rows(np.zeros((2, 8, 8, 3)), np.array([[0, 1], [2, 0]]), np.ones((2, 16, 16, 3)), 1)
+        >>> len(rows), rows[0].shape
+        (2, (2, 16, 16, 3))
+    """
+    side = probe.shape[1:3]
+    rows = []
+    for k, render in enumerate(renders):
+        picture = np.asarray(Image.fromarray(to_uint8(render)).resize(side[::-1], Image.BILINEAR)) / 255.0
+        top = np.argsort(-probe_responses[:, k], kind="stable")[:top_k]
+        rows.append(np.concatenate([picture[None], probe[top]]).astype(np.float32))
+    return rows

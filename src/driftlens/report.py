@@ -13,8 +13,8 @@ from importlib import metadata
 from pathlib import Path
 
 import jinja2
-import pandas as pd
 
+from driftlens.artifacts import read_change_table
 from driftlens.errors import ConfigError
 from driftlens.io import atomic_path
 
@@ -28,9 +28,6 @@ METRIC_COLUMNS = ("epoch", "stage", "train_loss", "train_acc", "val_loss", "val_
                   "seconds", "images_per_s", "lr")
 """Keys of ``metrics/epoch_NNN.json`` shown in the training table, in this order."""
 
-SIMILARITY_COLUMNS = ("epoch", "ssim_to_first", "perceptual_to_first", "ssim_noise", "perceptual_noise",
-                      "perceptual_metric")
-"""Columns of ``similarity.csv`` the page reads."""
 
 PACKAGES = ("torch", "torchvision", "driftlens", "snakemake", "numpy", "scikit-image")
 """Distributions whose installed versions the page lists, after Python's."""
@@ -45,7 +42,7 @@ def report_inputs(exp_dir, layers, epochs) -> list:
         epochs (list[int]): Epochs that were visualised.
 
     Returns:
-        list[Path]: Per layer its epoch pictures, merged grid and similarity table; then the
+        list[Path]: Per layer its epoch pictures, merged grid, exemplars and change table; then the
         experiment's figures, per-epoch metrics and ``config.json``.
 
     Example:
@@ -56,7 +53,7 @@ def report_inputs(exp_dir, layers, epochs) -> list:
     paths = []
     for layer in layers:
         paths += [exp_dir / layer / _epoch_file(epoch, "png") for epoch in epochs]
-        paths += [exp_dir / layer / "merged.png", exp_dir / layer / "similarity.csv"]
+        paths += [exp_dir / layer / name for name in ("merged.png", "exemplars.png", "change.csv")]
     paths += [exp_dir / f"{name}.png" for name in FIGURES]
     paths += [exp_dir / "metrics" / _epoch_file(epoch, "json") for epoch in epochs]
     return paths + [exp_dir / "config.json"]
@@ -69,7 +66,7 @@ def build_report(exp_dir, layers, epochs) -> str:
         exp_dir (str or Path): The experiment's results folder; its name is the page's title.
         layers (list[str]): Layers to show, in this order.
         epochs (list[int]): Epochs to show, in increasing order; the first is the reference "epoch 0"
-            of the similarity table and the last gives the final accuracies.
+            of the change tables and the last gives the final accuracies.
 
     Returns:
         str: The HTML page.
@@ -77,7 +74,7 @@ def build_report(exp_dir, layers, epochs) -> str:
     Raises:
         FileNotFoundError: A required artifact is missing; the message names every missing file.
         ConfigError: ``layers`` or ``epochs`` is empty, or ``epochs`` is not strictly increasing.
-        ValueError: A metrics file or similarity table lacks a key or column; the message names both.
+        ValueError: A metrics file or change table lacks a key or column; the message names both.
 
     Example:
         >>> html = build_report("results/demo", ["mixed4c"], [0, 1, 2])  # doctest: +SKIP
@@ -90,10 +87,12 @@ def build_report(exp_dir, layers, epochs) -> str:
     if missing:
         raise FileNotFoundError(f"the report of {exp_dir} needs these missing artifacts: {', '.join(missing)}")
     metrics = [_read_metrics(exp_dir / "metrics" / _epoch_file(epoch, "json")) for epoch in epochs]
+    sections = [_layer_section(exp_dir / layer, layer, epochs) for layer in layers]
     return _template().render(
         title=exp_dir.name,
         epochs=epochs,
-        layers=[_layer_section(exp_dir / layer, layer, epochs) for layer in layers],
+        layers=sections,
+        headline=headline(sections, metrics),
         figures={name: data_uri(exp_dir / f"{name}.png") for name in FIGURES},
         attribution={name: data_uri(path) for name in ATTRIBUTION
                      if (path := exp_dir / "attribution" / f"{name}.png").is_file()},
@@ -166,33 +165,59 @@ def software_versions() -> dict:
     return versions
 
 
-def similarity_summary(csv_path, epochs) -> dict:
-    """Mean over channels of a layer's similarity to the first epoch, and its noise floor.
+def change_summary(csv_path, epochs) -> dict:
+    """Per epoch, how many of a layer's channels changed beyond seed noise, and the metrics' means.
 
     Args:
-        csv_path (str or Path): A layer's ``similarity.csv``.
+        csv_path (str or Path): A layer's ``change.csv``.
         epochs (list[int]): Epochs to summarise; one the table lacks gets NaN.
 
     Returns:
-        dict: ``by_epoch`` (epoch -> ``{"ssim_to_first", "perceptual_to_first"}``), ``noise``
-        (``{"ssim", "perceptual"}``: mean seed-to-seed similarity, NaN where no noise renders exist)
-        and ``perceptual_metric`` (the name of the perceptual distance).
+        dict: ``by_epoch`` (epoch -> ``changed``, ``channels``, ``cross_activation``,
+        ``cross_activation_noise``, ``exemplar_rho``, ``ssim_to_first``, ``ssim_noise``) and ``noise_low``
+        (the lowest seed-noise cross-activation of any channel and epoch: the floor a change must go below).
 
     Example:
-        >>> similarity_summary("results/demo/mixed4c/similarity.csv", [0, 1])["by_epoch"][1]  # doctest: +SKIP
-        {'ssim_to_first': 0.71, 'perceptual_to_first': 0.18}
+        >>> change_summary("results/demo/blocks.12/change.csv", [0, 3])["by_epoch"][3]["changed"]  # doctest: +SKIP
+        1
     """
-    table = pd.read_csv(csv_path)
-    absent = [column for column in SIMILARITY_COLUMNS if column not in table.columns]
-    if absent:
-        raise ValueError(f"{csv_path} lacks the column(s) {', '.join(absent)}")
-    means = table.groupby("epoch")[["ssim_to_first", "perceptual_to_first"]].mean().reindex(epochs)
-    metric_names = table["perceptual_metric"].dropna().unique()
-    return {
-        "by_epoch": means.to_dict(orient="index"),
-        "noise": {"ssim": table["ssim_noise"].mean(), "perceptual": table["perceptual_noise"].mean()},
-        "perceptual_metric": str(metric_names[0]) if len(metric_names) else "perceptual distance",
-    }
+    table = read_change_table(csv_path)
+    grouped = table.groupby("epoch")
+    means = grouped[["cross_activation", "cross_activation_noise", "exemplar_rho", "ssim_to_first",
+                     "ssim_noise"]].mean()
+    means["changed"] = grouped["changed"].sum().astype(int)
+    means["channels"] = grouped["channel"].count()
+    return {"by_epoch": means.reindex(epochs).to_dict(orient="index"),
+            "noise_low": float(table["cross_activation_noise_low"].min())}
+
+
+def headline(sections, metrics) -> str:
+    """The report's opening paragraph, written from the numbers: accuracy, channels changed, noise floor.
+
+    Args:
+        sections (list[dict]): Per layer: ``name`` and its :func:`change_summary` ``by_epoch`` and ``noise_low``.
+        metrics (list[dict]): Per shown epoch, its metrics (first: the start model, last: the end).
+
+    Returns:
+        str: Plain text.
+
+    Example:
+        >>> sections = [{"name": "conv2", "noise_low": 0.9, "by_epoch": {0: {"changed": 0, "channels": 4},
+        ...              2: {"changed": 1, "channels": 4, "cross_activation": 0.8}}}]
+        >>> headline(sections, [{"epoch": 0, "val_acc": 0.1}, {"epoch": 2, "val_acc": 0.9}])[:58]
+        'Validation accuracy went from 0.1 at epoch 0 to 0.9 at epo'
+    """
+    first, last = metrics[0], metrics[-1]
+    parts = [f"Validation accuracy went from {format_number(first['val_acc'])} at epoch {first['epoch']} to "
+             f"{format_number(last['val_acc'])} at epoch {last['epoch']}."]
+    for section in sections:
+        end = section["by_epoch"][last["epoch"]]
+        parts.append(f"{section['name']}: {end['changed']} of {end['channels']} channels changed beyond seed noise "
+                     f"by epoch {last['epoch']} (mean cross-activation {format_number(end['cross_activation'])}; "
+                     f"seed noise reaches down to {format_number(section['noise_low'])}).")
+    parts.append("A channel counts as changed when its units respond to their epoch-0 visualisations less than "
+                 "seed noise explains (Mann-Whitney U, Benjamini-Hochberg q <= 0.05).")
+    return " ".join(parts)
 
 
 def format_number(value) -> str:
@@ -239,14 +264,14 @@ def _read_metrics(path: Path) -> dict:
 
 
 def _layer_section(layer_dir: Path, layer: str, epochs) -> dict:
-    similarity = similarity_summary(layer_dir / "similarity.csv", epochs)
+    summary = change_summary(layer_dir / "change.csv", epochs)
     return {
         "name": layer,
         "frames": [{"epoch": epoch, "src": data_uri(layer_dir / _epoch_file(epoch, "png"))} for epoch in epochs],
         "merged": data_uri(layer_dir / "merged.png"),
-        "similarity": similarity["by_epoch"],
-        "noise": similarity["noise"],
-        "perceptual_metric": similarity["perceptual_metric"],
+        "exemplars": data_uri(layer_dir / "exemplars.png"),
+        "by_epoch": summary["by_epoch"],
+        "noise_low": summary["noise_low"],
     }
 
 

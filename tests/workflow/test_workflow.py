@@ -1,6 +1,10 @@
 import json
 
+import numpy as np
+import pandas as pd
 from PIL import Image
+
+from driftlens.artifacts import CHANGE_COLUMNS, read_responses, read_row
 
 EPOCHS = [0, 1, 2]
 LAYERS = ["conv2", "conv3"]
@@ -27,24 +31,42 @@ def test_every_artifact_exists(mini_run):
         metrics = json.loads((results / "metrics" / f"epoch_{epoch:03d}.json").read_text())
         assert metrics["epoch"] == epoch
         for layer in LAYERS:
-            assert (results / layer / f"epoch_{epoch:03d}.npz").is_file()
+            row = read_row(results / layer / f"epoch_{epoch:03d}.npz", layer=layer, epoch=epoch)
+            assert row.images.shape == (3, 3, 32, 32, 3) and row.seeds == [0, 1, 2] and row.channels == [0, 1, 2]
             assert Image.open(results / layer / f"epoch_{epoch:03d}.png").size == (3 * 32 + 4 * 2, 32 + 2 * 2)
     for name in ["before_after.png", "change.png", "training.png"]:
         assert Image.open(results / name).size[0] > 100
 
 
-def test_merged_grid_has_a_row_per_epoch_and_a_column_per_channel(mini_run):
+def test_merged_grid_has_a_row_per_epoch_a_second_seed_row_and_a_column_per_channel(mini_run):
     width, height = Image.open(mini_run / "results" / "mini" / "conv2" / "merged.png").size
-    assert height > len(EPOCHS) * 32 and height < len(EPOCHS) * 32 + 60
-    assert width > 3 * 32 and width < 3 * 32 + 120
+    rows = len(EPOCHS) + 1
+    assert rows * 32 < height < rows * 32 + 80
+    assert 3 * 32 < width
 
 
-def test_similarity_table_covers_every_epoch_and_channel(mini_run):
-    import pandas as pd
+def test_change_table_covers_every_epoch_and_channel(mini_run):
+    table = pd.read_csv(mini_run / "results" / "mini" / "conv3" / "change.csv")
+    assert list(table.columns) == CHANGE_COLUMNS
+    assert sorted(zip(table.epoch, table.channel)) == [(e, c) for e in EPOCHS for c in range(3)]
+    first = table[table.epoch == 0]
+    assert first.ssim_to_first.min() > 0.999 and (first.exemplar_rho == 1).all() and not first.changed.any()
 
-    table = pd.read_csv(mini_run / "results" / "mini" / "conv3" / "similarity.csv")
-    assert sorted(set(zip(table.epoch, table.channel))) == [(e, c) for e in EPOCHS for c in range(3)]
-    assert table.loc[table.epoch == 0, "ssim_to_first"].min() > 0.999
+
+def test_frozen_layer_is_unchanged_in_the_second_stage(mini_run):
+    """Stage 2 trains from conv3 on: conv2's renders and responses at epoch 2 equal epoch 1's exactly."""
+    results = mini_run / "results" / "mini"
+    one, two = (read_row(results / "conv2" / f"epoch_{e:03d}.npz") for e in (1, 2))
+    assert np.array_equal(one.images, two.images)
+    table = pd.read_csv(results / "conv2" / "change.csv").set_index(["epoch", "channel"])
+    assert np.allclose(table.loc[1].exemplar_rho, table.loc[2].exemplar_rho)
+    assert not table.loc[2].changed.any()
+
+
+def test_unit_responses_are_stored_per_checkpoint(mini_run):
+    responses = read_responses(mini_run / "results" / "mini" / "representation" / "responses_001.npz", epoch=1)
+    assert sorted(responses) == LAYERS and responses["conv3"]["own"].shape == (3, 3)
+    assert responses["conv3"]["probe"].shape == (8, 3)
 
 
 def test_second_run_has_nothing_to_do(mini_run, snakemake):
@@ -57,7 +79,7 @@ def test_deleted_visualisation_is_the_only_render_redone(mini_run, snakemake):
         (mini_run / "results" / "mini" / "conv2" / f"epoch_001{suffix}").unlink()
     dry_run = snakemake(mini_run, "--cores", "2", "--dry-run")
     counts = _job_counts(dry_run.stdout)
-    assert counts.get("visualize") == 1, dry_run.stdout[-3000:] + dry_run.stderr[-3000:]
+    assert counts.get("render_mini") == 1, dry_run.stdout[-3000:] + dry_run.stderr[-3000:]
     assert "train_epoch" not in counts and "start_model" not in counts
     snakemake(mini_run, "--cores", "2")
     assert (mini_run / "results" / "mini" / "conv2" / "epoch_001.png").is_file()
@@ -86,3 +108,22 @@ def test_unknown_dataset_is_named(tmp_path, snakemake, mini_config, write_config
     write_config(tmp_path, config)
     result = snakemake(tmp_path, "--dry-run", check=False)
     assert result.returncode != 0 and "experiments.mini.dataset" in result.stderr + result.stdout
+
+
+def test_one_render_job_per_checkpoint_and_threads_passed_to_every_torch_job(tmp_path, snakemake, mini_config,
+                                                                              write_config):
+    write_config(tmp_path, mini_config)
+    dry_run = snakemake(tmp_path, "--cores", "2", "--dry-run", "--printshellcmds").stdout
+    counts = _job_counts(dry_run)
+    assert counts["render_mini"] == len(EPOCHS) and "visualize" not in counts
+    commands = [line.strip() for line in dry_run.splitlines() if line.strip().startswith("driftlens ")]
+    torch_commands = [c for c in commands if c.split()[1] in TORCH_COMMANDS]
+    assert len(torch_commands) >= len(EPOCHS) * 3
+    for command in torch_commands:
+        assert "--threads " in command, command
+    render = next(c for c in commands if c.startswith("driftlens render-checkpoint"))
+    assert "--threads 2" in render and "--seeds 0,1,2" in render
+
+
+TORCH_COMMANDS = {"train-epoch", "render-checkpoint", "representation", "change", "select-channels", "probe",
+                  "attribution-maps"}

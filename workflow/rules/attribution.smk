@@ -16,13 +16,15 @@ rule attribution_maps:
         "logs/{exp}/attribution/epoch_{epoch}.log",
     benchmark:
         "logs/benchmarks/{exp}/attribution/epoch_{epoch}.tsv"
+    threads: 1
     resources:
         gpu=1,
     conda:
         "../../envs/driftlens.yaml"
     shell:
         "driftlens attribution-maps --checkpoint {input.checkpoint} --probe {input.probe} --count {params.images}"
-        " --methods {params.methods} {params.layer} -o {output.maps} --png {output.png} > {log} 2>&1"
+        " --methods {params.methods} {params.layer} -o {output.maps} --png {output.png} --threads {threads}"
+        " > {log} 2>&1"
 
 
 rule attribution_grid:

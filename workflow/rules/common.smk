@@ -1,5 +1,6 @@
 # Helpers shared by the rules: experiment look-ups, epoch lists, command-line arguments.
 import json
+import re
 import shlex
 
 
@@ -40,7 +41,8 @@ def last_epoch(name):
 
 
 def tag(epoch):
-    return f"{int(epoch):03d}"
+    """``epoch_NNN``'s number: 3 digits, or a wildcard such as ``"{epoch}"`` left as it is."""
+    return epoch if str(epoch).startswith("{") else f"{int(epoch):03d}"
 
 
 def visual_epochs(name):
@@ -55,16 +57,48 @@ def visual_epochs(name):
     return sorted({0, last, *epochs})
 
 
-def noise_epochs(name):
-    return sorted(set(experiment(name)["compare"].get("noise_epochs") or [0, last_epoch(name)]))
-
-
 def splits_file(name):
     return f"resources/{experiment(name)['dataset']}/splits.json"
 
 
+# Paths of the artifacts that several rules share: each pattern is spelled here once.
 def checkpoint(name, epoch):
     return f"results/{name}/checkpoints/epoch_{tag(epoch)}.pt"
+
+
+def render_row(name, layer, epoch, ext="npz"):
+    """One layer's renders (all seeds) at one checkpoint: ``.npz`` with its metadata, ``.png`` of the first seed."""
+    return f"results/{name}/{layer}/epoch_{tag(epoch)}.{ext}"
+
+
+def channels_file(name, layer):
+    return f"results/{name}/{layer}/channels.txt"
+
+
+def responses_file(name, epoch):
+    return f"results/{name}/representation/responses_{tag(epoch)}.npz"
+
+
+def representation_file(name, epoch):
+    return f"results/{name}/representation/epoch_{tag(epoch)}.json"
+
+
+def change_table(name, layer):
+    return f"results/{name}/{layer}/change.csv"
+
+
+def probe_file(name):
+    return f"results/{name}/probe.npz"
+
+
+def layers(name):
+    return experiment(name)["visualize"]["layers"]
+
+
+def seeds(name):
+    """The image seeds of every render: ``seed, seed + 1, ...`` (``visualize.seeds`` of them)."""
+    vis = experiment(name)["visualize"]
+    return [vis["seed"] + k for k in range(vis["seeds"])]
 
 
 def train_config(name):
@@ -83,15 +117,10 @@ def quoted_json(value):
     return shlex.quote(json.dumps(value, sort_keys=True))
 
 
-def layer_files(name, pattern, epochs, ext="npz"):
-    return [f"results/{name}/{layer}/{pattern}_{tag(e)}.{ext}"
-            for layer in experiment(name)["visualize"]["layers"] for e in epochs]
-
-
-def render_params(name, seed_offset=0):
+def render_params(name):
     vis = experiment(name)["visualize"]
-    return (f"--method {vis['method']} --steps {vis['steps']} --size {vis['size']}"
-            f" --seed {vis['seed'] + seed_offset}")
+    return (f"--method {vis['method']} --steps {vis['steps']} --size {vis['size']} --seed {vis['seed']}"
+            f" --seeds {','.join(map(str, seeds(name)))} {option('--max-batch', vis['max_batch'])}")
 
 
 def channel_spec(name):
@@ -112,9 +141,9 @@ def attribution_figures(name):
 
 def rendered_files(name):
     """Every render of an experiment (.npz and .png). Requested by `rule all` because Snakemake does not
-    remake a deleted intermediate file whose consumers are up to date: deleting one redoes exactly it."""
-    renders = [("epoch", visual_epochs(name)), ("noise", noise_epochs(name))]
-    return [path for ext in ("npz", "png") for kind, epochs in renders for path in layer_files(name, kind, epochs, ext)]
+    remake a deleted intermediate file whose consumers are up to date: deleting one redoes its checkpoint's job."""
+    return [render_row(name, layer, e, ext) for ext in ("npz", "png") for layer in layers(name)
+            for e in visual_epochs(name)]
 
 
 def attribution_drift_table(name):
@@ -124,8 +153,7 @@ def attribution_drift_table(name):
 
 def experiment_outputs(name):
     """Everything `rule all` builds for one experiment."""
-    layers = experiment(name)["visualize"]["layers"]
-    return [f"results/{name}/{layer}/merged.png" for layer in layers] + [
+    return [f"results/{name}/{layer}/{figure}.png" for layer in layers(name) for figure in ("merged", "exemplars")] + [
         f"results/{name}/{fig}" for fig in ("before_after.png", "change.png", "training.png", "report.html")
     ] + attribution_figures(name) + rendered_files(name)
 

@@ -3,7 +3,8 @@
 
 rule merged_grid:
     input:
-        lambda w: [f"results/{w.exp}/{w.layer}/epoch_{tag(e)}.npz" for e in visual_epochs(w.exp)],
+        rows=lambda w: [render_row(w.exp, w.layer, e) for e in visual_epochs(w.exp)],
+        change=lambda w: change_table(w.exp, w.layer),
     output:
         report("results/{exp}/{layer}/merged.png", caption="../report/merged.rst", category="{exp}",
                subcategory="{layer}"),
@@ -14,13 +15,31 @@ rule merged_grid:
     conda:
         "../../envs/driftlens.yaml"
     shell:
-        "driftlens grid --rows {input} -o {output} > {log} 2>&1"
+        "driftlens grid --rows {input.rows} --change {input.change} -o {output} > {log} 2>&1"
+
+
+rule exemplars:
+    input:
+        probe=lambda w: probe_file(w.exp),
+        rows=lambda w: [render_row(w.exp, w.layer, e) for e in (0, last_epoch(w.exp))],
+        responses=lambda w: [responses_file(w.exp, e) for e in (0, last_epoch(w.exp))],
+    output:
+        report("results/{exp}/{layer}/exemplars.png", caption="../report/exemplars.rst", category="{exp}",
+               subcategory="{layer}"),
+    log:
+        "logs/{exp}/{layer}/exemplars.log",
+    benchmark:
+        "logs/benchmarks/{exp}/{layer}/exemplars.tsv"
+    conda:
+        "../../envs/driftlens.yaml"
+    shell:
+        "driftlens exemplars --probe {input.probe} --rows {input.rows} --responses {input.responses}"
+        " -o {output} > {log} 2>&1"
 
 
 rule before_after:
     input:
-        lambda w: [f"results/{w.exp}/{layer}/epoch_{tag(e)}.npz"
-                   for layer in experiment(w.exp)["visualize"]["layers"] for e in (0, last_epoch(w.exp))],
+        lambda w: [render_row(w.exp, layer, e) for layer in layers(w.exp) for e in (0, last_epoch(w.exp))],
     output:
         report("results/{exp}/before_after.png", caption="../report/before_after.rst", category="{exp}"),
     log:
@@ -35,18 +54,14 @@ rule before_after:
 
 rule change_plot:
     input:
-        similarity=lambda w: [f"results/{w.exp}/{layer}/similarity.csv"
-                              for layer in experiment(w.exp)["visualize"]["layers"]],
-        representation=lambda w: [f"results/{w.exp}/representation/epoch_{tag(e)}.json"
-                                  for e in visual_epochs(w.exp)],
+        change=lambda w: [change_table(w.exp, layer) for layer in layers(w.exp)],
+        representation=lambda w: [representation_file(w.exp, e) for e in visual_epochs(w.exp)],
         metrics=lambda w: metrics_files(w.exp),
         attribution=lambda w: attribution_drift_table(w.exp),
     output:
         report("results/{exp}/change.png", caption="../report/change.rst", category="{exp}"),
     params:
-        similarity=lambda w, input: " ".join(
-            f"{layer}={path}" for layer, path in zip(experiment(w.exp)["visualize"]["layers"], input.similarity)
-        ),
+        change=lambda w, input: " ".join(f"{layer}={path}" for layer, path in zip(layers(w.exp), input.change)),
         attribution=lambda w, input: option("--attribution-drift", " ".join(input.attribution)),
     log:
         "logs/{exp}/change.log",
@@ -55,7 +70,7 @@ rule change_plot:
     conda:
         "../../envs/driftlens.yaml"
     shell:
-        "driftlens plot-change --similarity {params.similarity} --representation {input.representation}"
+        "driftlens plot-change --change {params.change} --representation {input.representation}"
         " --metrics {input.metrics} {params.attribution} -o {output} > {log} 2>&1"
 
 
@@ -76,10 +91,10 @@ rule training_plot:
 
 rule report_page:
     input:
-        epochs=lambda w: [f"results/{w.exp}/{layer}/epoch_{tag(e)}.png"
-                          for layer in experiment(w.exp)["visualize"]["layers"] for e in visual_epochs(w.exp)],
-        grids=lambda w: [f"results/{w.exp}/{layer}/{name}" for layer in experiment(w.exp)["visualize"]["layers"]
-                         for name in ("merged.png", "similarity.csv")],
+        epochs=lambda w: [render_row(w.exp, layer, e, "png") for layer in layers(w.exp) for e in visual_epochs(w.exp)],
+        grids=lambda w: [f"results/{w.exp}/{layer}/{name}.png" for layer in layers(w.exp)
+                         for name in ("merged", "exemplars")],
+        change=lambda w: [change_table(w.exp, layer) for layer in layers(w.exp)],
         figures=expand("results/{{exp}}/{name}.png", name=["before_after", "change", "training"]),
         metrics=lambda w: [f"results/{w.exp}/metrics/epoch_{tag(e)}.json" for e in visual_epochs(w.exp)],
         config="results/{exp}/config.json",
@@ -87,7 +102,7 @@ rule report_page:
     output:
         report("results/{exp}/report.html", caption="../report/report.rst", category="{exp}"),
     params:
-        layers=lambda w: ",".join(experiment(w.exp)["visualize"]["layers"]),
+        layers=lambda w: ",".join(layers(w.exp)),
         epochs=lambda w: ",".join(map(str, visual_epochs(w.exp))),
     log:
         "logs/{exp}/report.log",

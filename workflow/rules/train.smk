@@ -38,7 +38,7 @@ rule start_model:
         "../../envs/driftlens.yaml"
     shell:
         "driftlens train-epoch --config-json {params.config} --epoch 0"
-        " --out {output.checkpoint} --metrics {output.metrics} > {log} 2>&1"
+        " --out {output.checkpoint} --metrics {output.metrics} --threads {threads} > {log} 2>&1"
 
 
 rule train_epoch:
@@ -63,4 +63,5 @@ rule train_epoch:
         "../../envs/driftlens.yaml"
     shell:
         "driftlens train-epoch --config-json {params.config} --epoch {wildcards.epoch}"
-        " --previous {input.previous} --out {output.checkpoint} --metrics {output.metrics} > {log} 2>&1"
+        " --previous {input.previous} --out {output.checkpoint} --metrics {output.metrics} --threads {threads}"
+        " > {log} 2>&1"

@@ -1,11 +1,11 @@
-# Feature visualisation: one job per (checkpoint, layer); each writes one row of channel images.
+# Feature visualisation: probe images, the channels of each layer, and one render job per checkpoint.
 
 
 rule probe_images:
     input:
         splits=lambda w: splits_file(w.exp),
     output:
-        "results/{exp}/probe.npz",
+        probe_file("{exp}"),
     params:
         images=lambda w: experiment(w.exp)["compare"]["probe_images"],
         size=lambda w: experiment(w.exp)["image_size"],
@@ -13,53 +13,61 @@ rule probe_images:
         "logs/{exp}/probe.log",
     benchmark:
         "logs/benchmarks/{exp}/probe.tsv"
+    threads: 1
     conda:
         "../../envs/driftlens.yaml"
     shell:
         "driftlens probe --splits {input.splits} --count {params.images} --size {params.size}"
-        " -o {output} > {log} 2>&1"
+        " -o {output} --threads {threads} > {log} 2>&1"
 
 
 rule select_channels:
     input:
         checkpoint=lambda w: checkpoint(w.exp, 0),
-        probe="results/{exp}/probe.npz",
+        probe=lambda w: probe_file(w.exp),
     output:
-        "results/{exp}/{layer}/channels.txt",
+        channels_file("{exp}", "{layer}"),
     params:
         spec=lambda w: channel_spec(w.exp),
     log:
         "logs/{exp}/{layer}/channels.log",
     benchmark:
         "logs/benchmarks/{exp}/{layer}/channels.tsv"
+    threads: 1
     conda:
         "../../envs/driftlens.yaml"
     shell:
         "driftlens select-channels --checkpoint {input.checkpoint} --probe {input.probe}"
-        " --layer {wildcards.layer} --channels {params.spec} -o {output} > {log} 2>&1"
+        " --layer {wildcards.layer} --channels {params.spec} -o {output} --threads {threads} > {log} 2>&1"
 
 
-rule visualize:
-    # kind "epoch": the seed of the config; kind "noise": seed + 1, to measure optimisation noise.
-    input:
-        checkpoint=lambda w: checkpoint(w.exp, w.epoch),
-        channels="results/{exp}/{layer}/channels.txt",
-    output:
-        png="results/{exp}/{layer}/{kind}_{epoch}.png",
-        raw="results/{exp}/{layer}/{kind}_{epoch}.npz",
-    wildcard_constraints:
-        kind="epoch|noise",
-    params:
-        render=lambda w: render_params(w.exp, seed_offset=int(w.kind == "noise")),
-    log:
-        "logs/{exp}/{layer}/{kind}_{epoch}.log",
-    benchmark:
-        "logs/benchmarks/{exp}/{layer}/{kind}_{epoch}.tsv"
-    resources:
-        gpu=1,
-    conda:
-        "../../envs/driftlens.yaml"
-    shell:
-        "driftlens render --checkpoint {input.checkpoint} --layers {wildcards.layer}"
-        " --channels $(cat {input.channels}) {params.render} --no-labels"
-        " --raw {output.raw} -o {output.png} > {log} 2>&1"
+# One render job per checkpoint: every layer, channel and seed in one batched optimisation. A rule per
+# experiment, because the layers (and so the outputs) are the experiment's; each is named render_{exp}.
+for _name in config["experiments"]:
+
+    rule:
+        name:
+            f"render_{_name}"
+        input:
+            checkpoint=lambda w: checkpoint(w.exp, w.epoch),
+            channels=lambda w: [channels_file(w.exp, layer) for layer in layers(w.exp)],
+        output:
+            rows=[render_row("{exp}", layer, "{epoch}") for layer in layers(_name)],
+            pngs=[render_row("{exp}", layer, "{epoch}", "png") for layer in layers(_name)],
+        wildcard_constraints:
+            exp=re.escape(_name),
+        params:
+            units=lambda w, input: " ".join(f"{layer}={path}" for layer, path in zip(layers(w.exp), input.channels)),
+            render=lambda w: render_params(w.exp),
+        log:
+            "logs/{exp}/render/epoch_{epoch}.log",
+        benchmark:
+            "logs/benchmarks/{exp}/render/epoch_{epoch}.tsv"
+        threads: 2
+        resources:
+            gpu=1,
+        conda:
+            "../../envs/driftlens.yaml"
+        shell:
+            "driftlens render-checkpoint --checkpoint {input.checkpoint} --units {params.units} {params.render}"
+            " --rows {output.rows} --pngs {output.pngs} --threads {threads} --no-progress > {log} 2>&1"

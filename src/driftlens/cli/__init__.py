@@ -13,16 +13,18 @@ import importlib
 import os
 import sys
 
-from driftlens.errors import USER_ERRORS
+from driftlens.errors import USER_ERRORS, ConfigError
 
 COMMANDS = {
     "layers": "layers",
     "render": "render",
+    "render-checkpoint": "render_checkpoint",
+    "change": "change",
+    "exemplars": "exemplars",
     "select-channels": "channels",
     "prepare-data": "prepare_data",
     "probe": "probe",
     "train-epoch": "train",
-    "similarity": "compare",
     "representation": "compare",
     "grid": "grid",
     "plot-change": "plots",
@@ -50,7 +52,37 @@ def build_parser(command=None) -> argparse.ArgumentParser:
     modules = [COMMANDS[command]] if command in COMMANDS else sorted(set(COMMANDS.values()))
     for module in modules:
         importlib.import_module(f"{__name__}.{module}").add_parser(subparsers)
+    for subparser in subparsers.choices.values():
+        subparser.add_argument("--threads", type=int, default=None,
+                               help="CPU threads for torch (default: torch's, one per core this process may use)")
     return parser
+
+
+def limit_threads(threads: int | None) -> None:
+    """Give torch exactly ``threads`` intra-op threads and one inter-op thread; None leaves torch's default.
+
+    torch's default is one thread per core this process may use (its CPU affinity, which SLURM sets).
+    The environment variables cover libraries that read them when loaded; torch's own setting is made
+    when the command's module has imported torch. A note goes to standard error (the rule's log).
+
+    Example:
+        >>> limit_threads(None)
+    """
+    if threads is None:
+        return
+    if threads < 1:
+        raise ConfigError(f"--threads must be at least 1, got {threads}")
+    for variable in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        os.environ[variable] = str(threads)
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        torch.set_num_threads(threads)
+        try:
+            torch.set_num_interop_threads(1)
+        except RuntimeError:  # already set in this process (e.g. a second main() call in tests)
+            pass
+        print(f"driftlens: torch uses {torch.get_num_threads()} thread(s), "
+              f"{torch.get_num_interop_threads()} inter-op", file=sys.stderr)
 
 
 def main(argv=None) -> int:
@@ -62,6 +94,7 @@ def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     args = build_parser(argv[0] if argv else None).parse_args(argv)
     try:
+        limit_threads(args.threads)
         return args.func(args) or 0
     except USER_ERRORS as err:
         print(f"driftlens: error: {err}", file=sys.stderr)

@@ -1,89 +1,95 @@
-"""``driftlens similarity`` and ``driftlens representation``: how much a layer changed between epochs.
+"""``driftlens representation``: how a checkpoint's representation and units compare with epoch 0.
 
-``similarity`` compares a layer's visualisations at every epoch with the previous epoch, with the
-first epoch and with a second-seed render of the same checkpoint (the noise floor), and writes one
-CSV row per (epoch, channel). ``representation`` compares a checkpoint with epoch 0 on a fixed probe
-set (linear CKA per layer) and by the relative change of each layer's weights, and writes a JSON.
+It compares a checkpoint with epoch 0 on a fixed probe set (linear CKA per layer) and by the relative
+change of each layer's weights, and writes a JSON. With the render rows of both checkpoints it also
+writes the units' responses that the change table needs (see :mod:`driftlens.change`): each model's
+response to the probe images, to its own visualisations and to the other checkpoint's.
 
 Example:
-    driftlens similarity --epochs results/demo/blocks.4/epoch_*.npz --noise results/demo/blocks.4/noise_*.npz \
-        -o results/demo/blocks.4/similarity.csv
-    driftlens representation --first results/demo/checkpoints/epoch_000.pt \
-        --checkpoint results/demo/checkpoints/epoch_003.pt --probe results/demo/probe.npz \
-        --layers blocks.4,blocks.10 -o results/demo/representation/epoch_003.json
+    driftlens representation --first results/demo/checkpoints/epoch_000.pt \\
+        --checkpoint results/demo/checkpoints/epoch_003.pt --probe results/demo/probe.npz \\
+        --layers blocks.12,blocks.14 -o results/demo/representation/epoch_003.json \\
+        --rows results/demo/blocks.12/epoch_003.npz --first-rows results/demo/blocks.12/epoch_000.npz \\
+        --responses results/demo/representation/responses_003.npz
 """
 
 # The library modules are imported in the run functions: every `driftlens` call builds all parsers.
 
 
 def add_parser(subparsers):
-    """Register the ``similarity`` and ``representation`` sub-commands."""
-    similarity = subparsers.add_parser("similarity", help="SSIM and perceptual distance of a layer's pictures "
-                                                          "between epochs, with the noise floor, as a CSV")
-    similarity.add_argument("--epochs", nargs="+", required=True, metavar="NPZ",
-                            help="the layer's epoch_NNN.npz files; epochs are read from the names")
-    similarity.add_argument("--noise", nargs="*", default=[], metavar="NPZ",
-                            help="noise_NNN.npz files: the same checkpoints rendered with a second seed")
-    similarity.add_argument("--perceptual", choices=["auto", "lpips", "lite0"], default="auto",
-                            help="perceptual distance: LPIPS if available offline, else Lite0 features (default: auto)")
-    _add_common(similarity, output="the CSV to write, e.g. results/demo/blocks.4/similarity.csv")
-    similarity.set_defaults(func=run_similarity)
-
-    representation = subparsers.add_parser("representation", help="linear CKA to epoch 0 on a probe set and "
-                                                                   "relative weight change per layer, as a JSON")
-    representation.add_argument("--first", required=True, metavar="PT", help="the epoch-0 checkpoint")
-    representation.add_argument("--checkpoint", required=True, metavar="PT", help="the checkpoint to compare")
-    representation.add_argument("--probe", required=True, metavar="NPZ", help="probe images (probe.npz)")
-    representation.add_argument("--layers", required=True, type=_names, help="comma-separated, e.g. mixed3b,mixed4c")
-    representation.add_argument("--batch-size", type=int, default=32, help="images per forward pass (default: 32)")
-    _add_common(representation, output="the JSON to write, e.g. results/demo/representation/epoch_003.json")
-    representation.set_defaults(func=run_representation)
-
-
-def _add_common(parser, output):
-    parser.add_argument("-o", "--output", required=True, help=output)
+    """Register the ``representation`` sub-command."""
+    parser = subparsers.add_parser("representation", help="(workflow) linear CKA to epoch 0, weight change and "
+                                                          "unit responses of a checkpoint")
+    parser.add_argument("--first", required=True, metavar="PT", help="the epoch-0 checkpoint")
+    parser.add_argument("--checkpoint", required=True, metavar="PT", help="the checkpoint to compare")
+    parser.add_argument("--probe", required=True, metavar="NPZ", help="probe images (probe.npz)")
+    parser.add_argument("--layers", required=True, type=_names, help="comma-separated, e.g. mixed3b,mixed4c")
+    parser.add_argument("--batch-size", type=int, default=32, help="images per forward pass (default: 32)")
+    parser.add_argument("--rows", nargs="*", default=[], metavar="NPZ", help="the checkpoint's render rows")
+    parser.add_argument("--first-rows", nargs="*", default=[], metavar="NPZ", help="epoch 0's rows, same layers")
+    parser.add_argument("--responses", metavar="NPZ", help="write the unit responses here (needs the rows)")
+    parser.add_argument("-o", "--output", required=True, help="the JSON, e.g. results/demo/representation/epoch_003.json")
     parser.add_argument("--device", help="cpu, cuda, cuda:1, ... (default: cuda if available)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
+    parser.set_defaults(func=run)
 
 
-def run_similarity(args):
-    """Write the similarity CSV of one layer."""
-    from driftlens import compare
-    from driftlens.io import atomic_path
-
-    perceptual = compare.PerceptualDistance(backend=args.perceptual, device=args.device)
-    table = compare.layer_similarity_table(_by_epoch(args.epochs), _by_epoch(args.noise), perceptual,
-                                           progress=not args.no_progress)
-    with atomic_path(args.output) as tmp:
-        table.to_csv(tmp, index=False)
-
-
-def run_representation(args):
-    """Write the representation-change JSON of one checkpoint."""
+def run(args):
+    """Write the representation-change JSON of one checkpoint (and its unit responses)."""
     import torch
 
     from driftlens import compare, models
-    from driftlens.artifacts import epoch_of, read_probe
+    from driftlens.artifacts import read_probe
+    from driftlens.errors import ConfigError
     from driftlens.io import save_json
 
     device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
     first = models.from_checkpoint(args.first).to(device)
     model = models.from_checkpoint(args.checkpoint).to(device)
-    change = compare.representation_change(first, model, torch.from_numpy(read_probe(args.probe)[0]), args.layers,
-                                           args.batch_size, progress=not args.no_progress)
-    save_json({"epoch": epoch_of(args.checkpoint), **change}, args.output)
+    probe = read_probe(args.probe)[0]
+    change = compare.representation_change(first, model, torch.from_numpy(probe), args.layers, args.batch_size,
+                                           progress=not args.no_progress)
+    save_json({"epoch": model.epoch, **change}, args.output)
+    if args.responses:
+        if not args.rows or len(args.rows) != len(args.first_rows):
+            raise ConfigError("--responses needs --rows and --first-rows, one per layer each")
+        write_unit_responses(first, model, probe.transpose(0, 2, 3, 1), args.rows, args.first_rows, args.responses)
 
 
-def _by_epoch(paths) -> dict:
-    from driftlens.artifacts import epoch_of
+def write_unit_responses(first, model, probe, rows, first_rows, path) -> None:
+    """Measure and write the unit responses of ``model`` (epoch e) and ``first`` (epoch 0).
 
-    by_epoch = {}
-    for path in paths:
-        epoch = epoch_of(path)
-        if epoch in by_epoch:
-            raise ValueError(f"{by_epoch[epoch]} and {path} are both epoch {epoch}")
-        by_epoch[epoch] = path
-    return by_epoch
+    Args:
+        first (ModelWrapper): The epoch-0 model.
+        model (ModelWrapper): The epoch-e model.
+        probe (np.ndarray): ``(N, H, W, 3)`` probe images.
+        rows (list[str]): Epoch e's render rows, one per layer.
+        first_rows (list[str]): Epoch 0's rows of the same layers, in the same order.
+        path (str): The responses file to write.
+
+    Example:
+        >>> write_unit_responses(first, model, probe, rows, first_rows, "responses.npz")  # doctest: +SKIP
+    """
+    from driftlens.artifacts import RESPONSE_KINDS, read_row, write_responses
+    from driftlens.change import unit_responses
+    from driftlens.errors import ConfigError
+
+    responses, channels = {}, {}
+    for row_path, first_path in zip(rows, first_rows):
+        row = read_row(row_path, epoch=model.epoch)
+        reference = read_row(first_path, layer=row.layer, epoch=first.epoch)
+        if row.channels != reference.channels or row.seeds != reference.seeds:
+            raise ConfigError(f"{row_path} and {first_path} hold different channels or seeds")
+        measured = {"own": (model, row), "cross": (model, reference), "reverse": (first, row),
+                    "first_own": (first, reference)}
+        values = {kind: unit_responses(net, source.images, row.layer, row.channels)
+                  for kind, (net, source) in measured.items()}
+        values["probe"] = unit_responses(model, probe, row.layer, row.channels)
+        values["first_probe"] = unit_responses(first, probe, row.layer, row.channels)
+        responses[row.layer] = {kind: values[kind] for kind in RESPONSE_KINDS}
+        channels[row.layer] = row.channels
+        seeds = row.seeds
+    write_responses(path, model.epoch, responses, channels, seeds)
 
 
 def _names(text):

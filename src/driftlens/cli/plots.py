@@ -1,7 +1,7 @@
 """``driftlens plot-change`` and ``driftlens plot-training``: the change and training plots of an experiment.
 
 Example:
-    driftlens plot-change --similarity blocks.4=results/demo/blocks.4/similarity.csv \
+    driftlens plot-change --change blocks.4=results/demo/blocks.4/change.csv \
         --representation results/demo/representation/epoch_*.json --metrics results/demo/metrics/epoch_*.json \
         --attribution-drift results/demo/attribution/drift.csv -o results/demo/change.png
     driftlens plot-training --metrics results/demo/metrics/epoch_*.json -o results/demo/training.png
@@ -15,10 +15,10 @@ from pathlib import Path
 
 def add_parser(subparsers):
     """Register the ``plot-change`` and ``plot-training`` sub-commands."""
-    change = subparsers.add_parser("plot-change", help="per-layer change against epochs, with noise floor and "
+    change = subparsers.add_parser("plot-change", help="per-layer change against epochs, with seed-noise references and "
                                                        "validation accuracy (change.png)")
-    change.add_argument("--similarity", nargs="+", required=True, metavar="[LAYER=]CSV",
-                        help="similarity.csv per layer; without LAYER= the layer is the CSV's folder name")
+    change.add_argument("--change", nargs="+", required=True, metavar="[LAYER=]CSV",
+                        help="change.csv per layer; without LAYER= the layer is the CSV's folder name")
     change.add_argument("--representation", nargs="*", default=[], metavar="JSON",
                         help="representation/epoch_NNN.json files")
     change.add_argument("--metrics", nargs="*", default=[], metavar="JSON", help="metrics/epoch_NNN.json files")
@@ -35,15 +35,15 @@ def add_parser(subparsers):
 
 
 def run_change(args):
-    """Write change.png from the similarity tables, representation files and metrics."""
+    """Write change.png from the change tables, representation files and metrics."""
     from driftlens import compare, figures
-    from driftlens.artifacts import read_drift_table
+    from driftlens.artifacts import read_change_table, read_drift_table
 
-    similarity = {layer: compare.read_similarity(path) for layer, path in map(_layer_and_path, args.similarity)}
+    change = {layer: read_change_table(path) for layer, path in map(_layer_and_path, args.change)}
     representation = compare.read_representation(args.representation) if args.representation else None
     metrics = _read_metrics(args.metrics) if args.metrics else None
     attribution = read_drift_table(args.attribution_drift) if args.attribution_drift else None
-    figures.save_figure(figures.plot_change(similarity, representation, metrics, attribution), args.output)
+    figures.save_figure(figures.plot_change(change, representation, metrics, attribution), args.output)
 
 
 def run_training(args):

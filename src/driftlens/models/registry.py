@@ -139,7 +139,8 @@ def from_checkpoint(path) -> ModelWrapper:
         path (str or Path): ``results/{exp}/checkpoints/epoch_NNN.pt``.
 
     Returns:
-        ModelWrapper: In eval mode, on the CPU, with the checkpoint's classifier size.
+        ModelWrapper: In eval mode, on the CPU, with the checkpoint's classifier size; ``epoch`` holds
+            the checkpoint's epoch.
 
     Example:
         >>> model = from_checkpoint("results/demo/checkpoints/epoch_001.pt")  # doctest: +SKIP
@@ -149,4 +150,6 @@ def from_checkpoint(path) -> ModelWrapper:
         name = checkpoint["config"]["model"]
     except (KeyError, TypeError) as err:
         raise ValueError(f"{path} is not a driftlens checkpoint (no config.model)") from err
-    return load(name, weights=str(path))
+    model = load(name, weights=str(path))
+    model.epoch = checkpoint.get("epoch")
+    return model

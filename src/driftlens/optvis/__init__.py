@@ -11,7 +11,9 @@ Example:
 from driftlens.optvis import objectives, param, transforms
 from driftlens.optvis.methods import METHODS, visualize
 from driftlens.optvis.render import NonFiniteError, RenderResult, render
-from driftlens.optvis.visualizer import FeatureVisualizer, save_gif, top_channels, visualize_channels
+from driftlens.optvis.visualizer import (FeatureVisualizer, batch_limit, save_gif, top_channels, visualize_channels,
+                                        visualize_units)
 
 __all__ = ["METHODS", "FeatureVisualizer", "NonFiniteError", "RenderResult", "objectives", "param", "render",
-           "save_gif", "top_channels", "transforms", "visualize", "visualize_channels"]
+           "save_gif", "top_channels", "transforms", "visualize", "visualize_channels",
+           "visualize_units", "batch_limit"]

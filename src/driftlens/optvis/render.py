@@ -90,7 +90,7 @@ def render(model, objective, param, transforms=(), optimizer=None, steps: int = 
     snapshot_steps = set(snapshot_steps)
     result = RenderResult(images=np.empty(0))
     with eval_mode(model), channels_last(model), layer_outputs(model, objective.layers) as forward, \
-            _progress(progress, steps) as bar:
+            progress_bar(progress, steps) as bar:
         for step in range(1, steps + 1):
             optimizer.zero_grad(set_to_none=True)
             images = param()
@@ -254,7 +254,13 @@ def channels_last(model):
 
 
 @contextmanager
-def _progress(progress, steps):
+def progress_bar(progress, steps):
+    """Yield ``progress`` itself when it is a tqdm bar (so nested loops share one), else a new bar of ``steps``.
+
+    Example:
+        >>> with progress_bar(False, 3) as bar:
+        ...     bar.update(1)
+    """
     if isinstance(progress, tqdm):
         yield progress
         return

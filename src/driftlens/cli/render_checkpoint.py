@@ -1,0 +1,82 @@
+"""``driftlens render-checkpoint``: every layer, channel and seed of one checkpoint in one batched render.
+
+A workflow step: one job per rendered checkpoint writes one render row per layer (``.npz`` with all
+seeds and its metadata inside, and a ``.png`` of the first seed).
+
+Example:
+    driftlens render-checkpoint --checkpoint results/demo/checkpoints/epoch_003.pt \\
+        --units blocks.12=results/demo/blocks.12/channels.txt --seeds 0,1,2 --steps 64 --size 64 \\
+        --rows results/demo/blocks.12/epoch_003.npz --pngs results/demo/blocks.12/epoch_003.png
+"""
+
+import sys
+
+from driftlens.errors import ConfigError
+
+
+def add_parser(subparsers):
+    """Register ``render-checkpoint``."""
+    parser = subparsers.add_parser("render-checkpoint", help="(workflow) render all layers and seeds of a checkpoint")
+    parser.add_argument("--checkpoint", required=True, help="a driftlens training checkpoint")
+    parser.add_argument("--units", nargs="+", required=True, metavar="LAYER=FILE",
+                        help="each layer with the file holding its channels (as select-channels writes it)")
+    parser.add_argument("--seeds", required=True, help="comma-separated image seeds, e.g. 0,1,2")
+    parser.add_argument("--method", default="lucid", help="default: lucid")
+    parser.add_argument("--steps", type=int, default=512, help="default: 512")
+    parser.add_argument("--size", type=int, default=128, help="default: 128")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the random transforms (default: 0)")
+    parser.add_argument("--max-batch", type=int, help="most images per optimisation (default: from the device)")
+    parser.add_argument("--device", help="torch device (default: cuda if available, else cpu)")
+    parser.add_argument("--rows", nargs="+", required=True, metavar="NPZ", help="one render row per layer, in order")
+    parser.add_argument("--pngs", nargs="+", required=True, metavar="PNG", help="one picture per layer, in order")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.set_defaults(func=run)
+
+
+def run(args):
+    """Render and write one row per layer."""
+    import torch
+
+    from driftlens import models
+    from driftlens.artifacts import RenderedRow, write_row
+    from driftlens.figures import image_grid
+    from driftlens.io import save_image
+    from driftlens.optvis import visualize_units
+
+    units = {layer: read_channels(path) for layer, path in map(_pair, args.units)}
+    if not len(units) == len(args.rows) == len(args.pngs):
+        raise ConfigError(f"{len(units)} layers but {len(args.rows)} --rows and {len(args.pngs)} --pngs")
+    seeds = [int(s) for s in args.seeds.split(",")]
+    model = models.from_checkpoint(args.checkpoint)
+    model = model.to(args.device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    print(f"rendering epoch {model.epoch}: {sum(map(len, units.values())) * len(seeds)} images", file=sys.stderr)
+    images = visualize_units(model, units, seeds, method=args.method, steps=args.steps, size=args.size,
+                             seed=args.seed, max_batch=args.max_batch, progress=not args.no_progress)
+    settings = {"method": args.method, "steps": args.steps, "size": args.size, "seed": args.seed, "model": model.name}
+    for (layer, channels), row_path, png_path in zip(units.items(), args.rows, args.pngs):
+        row = RenderedRow(images[layer], channels, seeds, layer, model.epoch, settings)
+        write_row(row_path, row)
+        save_image(image_grid([row.first_seed]), png_path)
+
+
+def read_channels(path) -> list[int]:
+    """The channels in a ``channels.txt`` (``0,1,2``).
+
+    Example:
+        >>> import tempfile, os
+        >>> path = os.path.join(tempfile.mkdtemp(), "channels.txt"); _ = open(path, "w").write("3,1\\n")
+        >>> read_channels(path)
+        [3, 1]
+    """
+    text = open(path).read().strip()
+    try:
+        return [int(token) for token in text.split(",")]
+    except ValueError as err:
+        raise ConfigError(f"{path}: expected channels like 0,1,2, got {text!r}") from err
+
+
+def _pair(text):
+    layer, sep, path = text.partition("=")
+    if not sep:
+        raise ConfigError(f"--units: expected LAYER=FILE, got {text!r}")
+    return layer, path

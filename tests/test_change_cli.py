@@ -1,0 +1,134 @@
+"""The workflow's change commands end to end on tiny checkpoints: render-checkpoint, representation --responses,
+change, grid --change and exemplars; and the --threads option."""
+
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from PIL import Image
+
+import driftlens
+from driftlens import change
+from driftlens.artifacts import CHANGE_COLUMNS, read_responses, read_row
+from driftlens.cli import main
+
+LAYERS = ["conv2.0", "conv3.0"]
+RENDER = ["--method", "erhan", "--steps", "24", "--size", "32", "--seeds", "0,1,2", "--no-progress"]
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    """Epoch 0 (tiny, random) and epoch 1 (channel 1 of conv3.0 re-initialised), rendered, measured and compared."""
+    root = tmp_path_factory.mktemp("change")
+    first = driftlens.models.load("tiny", weights="random", seed=3)
+    later = change.reinitialise_channels(first, "conv3.0", [1], seed=1)
+    for epoch, model in enumerate((first, later)):
+        torch.save({"model": model.net.state_dict(), "config": {"model": "tiny"}, "epoch": epoch},
+                   root / f"epoch_{epoch:03d}.pt")
+    for layer in LAYERS:
+        (root / layer).mkdir()
+        (root / layer / "channels.txt").write_text("0,1,2,3\n")
+    rng = np.random.default_rng(0)
+    np.savez(root / "probe.npz", images=rng.random((12, 3, 32, 32), dtype=np.float32), labels=np.arange(12) % 3)
+    units = [f"{layer}={root / layer / 'channels.txt'}" for layer in LAYERS]
+    for epoch in (0, 1):
+        rows = [str(root / layer / f"epoch_{epoch:03d}.npz") for layer in LAYERS]
+        assert main(["render-checkpoint", "--checkpoint", str(root / f"epoch_{epoch:03d}.pt"), "--units", *units,
+                     *RENDER, "--rows", *rows, "--pngs", *[r.replace(".npz", ".png") for r in rows]]) == 0
+    for epoch in (0, 1):
+        assert main(["representation", "--first", str(root / "epoch_000.pt"),
+                     "--checkpoint", str(root / f"epoch_{epoch:03d}.pt"), "--probe", str(root / "probe.npz"),
+                     "--layers", ",".join(LAYERS), "--rows", *[str(root / layer / f"epoch_{epoch:03d}.npz")
+                                                              for layer in LAYERS],
+                     "--first-rows", *[str(root / layer / "epoch_000.npz") for layer in LAYERS],
+                     "--responses", str(root / f"responses_{epoch:03d}.npz"), "-o", str(root / f"rep_{epoch}.json"),
+                     "--device", "cpu", "--no-progress"]) == 0
+    for layer in LAYERS:
+        assert main(["change", "--layer", layer, "--rows", *[str(root / layer / f"epoch_{e:03d}.npz") for e in (0, 1)],
+                     "--responses", str(root / "responses_000.npz"), str(root / "responses_001.npz"),
+                     "--perceptual", "lite0", "--device", "cpu", "-o", str(root / layer / "change.csv")]) == 0
+    return root
+
+
+def test_render_checkpoint_writes_one_row_per_layer_with_every_seed(run):
+    row = read_row(run / "conv3.0" / "epoch_001.npz", layer="conv3.0", epoch=1)
+    assert row.images.shape == (3, 4, 32, 32, 3) and row.seeds == [0, 1, 2] and row.channels == [0, 1, 2, 3]
+    assert row.settings["method"] == "erhan" and row.settings["steps"] == 24
+    assert not np.array_equal(row.images[0], row.images[1])  # seeds differ
+    first = read_row(run / "conv2.0" / "epoch_000.npz")
+    again = read_row(run / "conv2.0" / "epoch_001.npz")
+    assert np.array_equal(first.images, again.images)  # conv2 did not change: identical renders
+    assert Image.open(run / "conv3.0" / "epoch_001.png").size == (4 * 32 + 5 * 2, 32 + 2 * 2)
+
+
+def test_rendering_a_checkpoint_is_deterministic(run, tmp_path):
+    units = [f"conv3.0={run / 'conv3.0' / 'channels.txt'}"]
+    out = tmp_path / "again.npz"
+    assert main(["render-checkpoint", "--checkpoint", str(run / "epoch_001.pt"), "--units", *units, *RENDER,
+                 "--rows", str(out), "--pngs", str(tmp_path / "again.png"), "--max-batch", "5"]) == 0
+    np.testing.assert_allclose(read_row(out).images, read_row(run / "conv3.0" / "epoch_001.npz").images, atol=1e-5)
+
+
+def test_responses_hold_every_kind_per_layer(run):
+    responses = read_responses(run / "responses_001.npz", epoch=1)
+    assert sorted(responses) == sorted(LAYERS)
+    assert responses["conv3.0"]["own"].shape == (3, 4) and responses["conv3.0"]["probe"].shape == (12, 4)
+    first = read_responses(run / "responses_000.npz", epoch=0)["conv3.0"]
+    np.testing.assert_array_equal(first["own"], first["cross"])  # epoch 0 against itself
+
+
+def test_change_table_flags_the_reinitialised_channel_only(run):
+    table = pd.read_csv(run / "conv3.0" / "change.csv")
+    assert list(table.columns) == CHANGE_COLUMNS
+    at_one = table[table.epoch == 1].set_index("channel")
+    assert at_one.index[at_one.changed].tolist() == [1]
+    frozen = pd.read_csv(run / "conv2.0" / "change.csv")
+    assert not frozen.changed.any() and (frozen.ssim_to_first == 1).all()
+
+
+def test_change_refuses_rows_and_responses_of_different_epochs(run, tmp_path, capsys):
+    assert main(["change", "--layer", "conv3.0", "--rows", str(run / "conv3.0" / "epoch_000.npz"),
+                 "--responses", str(run / "responses_001.npz"), "--perceptual", "lite0",
+                 "-o", str(tmp_path / "c.csv")]) == 2
+    assert "render rows of epochs [0] but responses of epochs [1]" in capsys.readouterr().err
+
+
+def test_change_names_a_file_of_the_wrong_kind(run, tmp_path, capsys):
+    assert main(["change", "--layer", "conv3.0", "--rows", str(run / "responses_000.npz"),
+                 "--responses", str(run / "responses_000.npz"), "-o", str(tmp_path / "c.csv")]) == 2
+    assert "responses_000.npz is a unit responses artifact, not a render row" in capsys.readouterr().err
+
+
+def test_merged_grid_frames_changed_cells_and_adds_a_second_seed_row(run, tmp_path):
+    rows = [str(run / "conv3.0" / f"epoch_{e:03d}.npz") for e in (0, 1)]
+    plain, marked = tmp_path / "plain.png", tmp_path / "marked.png"
+    assert main(["grid", "--rows", *rows, "-o", str(plain)]) == 0
+    assert main(["grid", "--rows", *rows, "--change", str(run / "conv3.0" / "change.csv"), "-o", str(marked)]) == 0
+    plain, marked = np.asarray(Image.open(plain)), np.asarray(Image.open(marked))
+    assert marked.shape[0] > plain.shape[0] + 32  # a second-seed row and a caption
+    red = (marked[..., 0] > 200) & (marked[..., 1] < 60) & (marked[..., 2] < 60)
+    ys, xs = np.nonzero(red)
+    assert len(ys) > 0 and plain.shape[0] // 2 < ys.mean() < plain.shape[0]  # in the epoch-1 row
+    assert not ((plain[..., 0] > 200) & (plain[..., 1] < 60) & (plain[..., 2] < 60)).any()
+
+
+def test_exemplars_show_render_and_top_probe_images_per_channel_and_epoch(run, tmp_path):
+    out = tmp_path / "exemplars.png"
+    assert main(["exemplars", "--probe", str(run / "probe.npz"),
+                 "--rows", str(run / "conv3.0" / "epoch_000.npz"), str(run / "conv3.0" / "epoch_001.npz"),
+                 "--responses", str(run / "responses_000.npz"), str(run / "responses_001.npz"),
+                 "--top-k", "3", "-o", str(out)]) == 0
+    width, height = Image.open(out).size
+    assert height > 2 * 4 * 32 and width > 4 * 32  # 2 epochs x 4 channels rows, render + 3 images
+
+
+def test_threads_option_sets_torch_threads_in_the_command():
+    result = subprocess.run([sys.executable, "-m", "driftlens.cli", "layers", "tiny", "--threads", "1"],
+                            capture_output=True, text=True, check=True)
+    assert "driftlens: torch uses 1 thread(s), 1 inter-op" in result.stderr
+    bad = subprocess.run([sys.executable, "-m", "driftlens.cli", "layers", "tiny", "--threads", "0"],
+                         capture_output=True, text=True)
+    assert bad.returncode == 2 and "--threads must be at least 1" in bad.stderr
