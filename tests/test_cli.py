@@ -1,6 +1,8 @@
 import subprocess
 import sys
 
+import numpy as np
+
 from driftlens.cli import main
 
 
@@ -34,10 +36,11 @@ def test_every_command_module_is_listed():
 def _row(path, layer, channels, value):
     import numpy as np
 
-    from driftlens.io import save_npz
+    from driftlens.artifacts import RenderedRow, write_row
 
-    images = np.full((1, len(channels), 8, 8, 3), value, dtype=np.float32)
-    save_npz(path, images=images, channels=np.array(channels), layers=np.array([layer]))
+    epoch = int(path.stem.split("_")[1])
+    write_row(path, RenderedRow(np.full((2, len(channels), 8, 8, 3), value, dtype=np.float32), channels, [0, 1],
+                                layer, epoch))
 
 
 def test_grid_labels_rows_by_epoch_and_columns_by_channel(tmp_path):
@@ -56,4 +59,8 @@ def test_grid_puts_channels_in_row_labels_when_rows_differ(tmp_path):
     _row(tmp_path / "epoch_001.npz", "conv3", [1, 2], 0.8)
     assert main(["grid", "--rows", str(tmp_path / "epoch_000.npz"), str(tmp_path / "epoch_001.npz"),
                  "--label-layers", "-o", str(tmp_path / "before_after.png")]) == 0
-    assert (tmp_path / "before_after.png").is_file()
+    from PIL import Image
+
+    grid = np.asarray(Image.open(tmp_path / "before_after.png").convert("L"))
+    assert grid.shape[1] > 2 * 8 + 60  # room for labels such as "conv3  epoch 1  ch 1,2"
+    assert len(np.unique(grid)) > 3  # two grey rows and black label text on white
