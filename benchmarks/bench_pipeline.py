@@ -1,0 +1,106 @@
+"""Benchmark: where an experiment's pipeline spends its time, per rule, from Snakemake's per-job benchmark files.
+
+Runs the experiment from scratch in this folder (``--run``: its results, logs and, with ``--with-data``, its
+prepared data set are removed first), or reads the benchmark files of an earlier run, and prints per step
+(the rule, as the path of its benchmark file with epochs and layers folded): jobs, wall seconds, CPU seconds,
+the total, the run's wall time, and the share of the jobs' time spent outside the model: each job that
+runs torch pays the interpreter's start-up and imports (measured here: ``import torch`` and driftlens's model
+code in a fresh interpreter), before any checkpoint is read.
+
+Usage:
+    .venv/bin/python benchmarks/bench_pipeline.py --run                       # the demo
+    .venv/bin/python benchmarks/bench_pipeline.py --run --exp flowers17_lite0 --cores 2
+    .venv/bin/python benchmarks/bench_pipeline.py --exp demo                  # read an earlier run's files
+"""
+
+import argparse
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import yaml
+
+TORCH_STEPS = ("train", "render", "representation", "{layer}/change", "{layer}/channels", "probe", "attribution/epoch")
+"""Steps whose command imports torch (see the rules' `threads:`)."""
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--exp", default="demo", help="experiment of config.yaml (default: demo)")
+    parser.add_argument("--run", action="store_true", help="run it from scratch first (deletes its results and logs)")
+    parser.add_argument("--with-data", action="store_true", help="with --run: prepare the data set again too")
+    parser.add_argument("--cores", type=int, default=2, help="snakemake --cores (default: 2)")
+    return parser.parse_args(argv)
+
+
+def run_experiment(exp, cores, with_data, config) -> float:
+    """Remove the experiment's outputs, run it, and return the wall seconds of the whole ``snakemake`` call."""
+    for folder in (Path("results") / exp, Path("logs") / exp, Path("logs/benchmarks") / exp):
+        shutil.rmtree(folder, ignore_errors=True)
+    if with_data:
+        dataset = config["experiments"][exp]["dataset"]
+        shutil.rmtree(Path("resources") / dataset, ignore_errors=True)
+        shutil.rmtree(Path("logs/benchmarks/data"), ignore_errors=True)
+    start = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "snakemake", "--cores", str(cores), "--config", f"targets=[{exp}]"],
+                   check=True)
+    return time.perf_counter() - start
+
+
+def step_name(path: Path, root: Path, layers) -> str:
+    """``render``, ``{layer}/change``, ``attribution/epoch``, ``change``, ...: a benchmark file's step."""
+    parts = list(path.relative_to(root).with_suffix("").parts)
+    parts = ["{layer}" if part in layers else part for part in parts]
+    if re.fullmatch(r"epoch_\d+", parts[-1]):
+        parts = parts[:-1] if len(parts) > 1 and parts[-2] != "attribution" else parts[:-1] + ["epoch"]
+    return "/".join(parts)
+
+
+def job_table(exp, layers) -> pd.DataFrame:
+    """One row per job of the experiment (and its data set's preparation): step, wall and CPU seconds."""
+    rows = []
+    for root in (Path("logs/benchmarks") / exp, Path("logs/benchmarks/data")):
+        for path in sorted(root.rglob("*.tsv")):
+            record = pd.read_csv(path, sep="\t").iloc[-1]
+            step = "prepare_data" if root.name == "data" else step_name(path, root, layers)
+            rows.append({"step": step, "wall_s": record["s"], "cpu_s": record["cpu_time"]})
+    return pd.DataFrame(rows)
+
+
+def startup_seconds(repeats=3) -> float:
+    """Median wall time of a fresh interpreter importing torch and driftlens's model code."""
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        subprocess.run([sys.executable, "-c", "import torch, driftlens.models"], check=True)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    config = yaml.safe_load(Path("config.yaml").read_text())
+    layers = set(config["experiments"][args.exp]["visualize"]["layers"])
+    wall = run_experiment(args.exp, args.cores, args.with_data, config) if args.run else None
+    jobs = job_table(args.exp, layers)
+    if jobs.empty:
+        sys.exit(f"no benchmark files under logs/benchmarks/{args.exp}: run with --run first")
+    per_step = jobs.groupby("step").agg(jobs=("wall_s", "size"), wall_s=("wall_s", "sum"), cpu_s=("cpu_s", "sum"))
+    per_step = per_step.sort_values("wall_s", ascending=False)
+    with pd.option_context("display.width", 160, "display.precision", 1):
+        print(per_step.to_string())
+    print(f"total: {len(jobs)} jobs, {jobs.wall_s.sum():.0f} s wall and {jobs.cpu_s.sum():.0f} s CPU summed over jobs"
+          + (f"; whole run {wall:.0f} s wall with --cores {args.cores}" if wall is not None else ""))
+    startup = startup_seconds()
+    torch_jobs = int(jobs.step.map(lambda step: step.startswith(TORCH_STEPS)).sum())
+    print(f"outside the model: {torch_jobs} torch jobs x {startup:.2f} s start-up (interpreter + imports) = "
+          f"{torch_jobs * startup:.0f} s, {100 * torch_jobs * startup / jobs.wall_s.sum():.0f} % of the jobs' wall time")
+
+
+if __name__ == "__main__":
+    main()
