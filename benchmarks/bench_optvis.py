@@ -32,7 +32,8 @@ import torch
 import driftlens
 from driftlens.models import channel_means
 from driftlens.optvis import visualize_channels
-from driftlens.optvis.render import channels_last, eval_mode, layer_outputs
+from driftlens.models import eval_mode
+from driftlens.optvis.render import channels_last, layer_outputs
 
 CLASSES = [285, 967, 309, 1, 130, 948, 417, 980]  # Egyptian cat, espresso, bee, goldfish, flamingo, apple, balloon, volcano
 

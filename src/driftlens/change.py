@@ -34,8 +34,7 @@ import torch
 from scipy import stats
 
 from driftlens.artifacts import CHANGE_COLUMNS
-from driftlens.models import capture, channel_means
-from driftlens.optvis.render import eval_mode
+from driftlens.models import capture, channel_means, eval_mode
 
 ALPHA = 0.05
 """False-discovery rate of the verdict: a channel has changed where its BH-corrected p-value is at most this."""

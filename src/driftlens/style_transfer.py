@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
-from driftlens.attribution.base import eval_mode
+from driftlens.models import eval_mode
 from driftlens.errors import ConfigError
 from driftlens.models import capture
 

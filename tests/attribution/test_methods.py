@@ -19,7 +19,8 @@ from driftlens.attribution import (
     default_cam_layer,
     method_options,
 )
-from driftlens.attribution.base import eval_mode, parse_target
+from driftlens.attribution.base import parse_target
+from driftlens.models import eval_mode
 from driftlens.attribution.occlusion import window_starts
 from driftlens.attribution.overlay import normalize
 from driftlens.errors import ConfigError

@@ -10,14 +10,13 @@ A *target* says which output to explain:
 The explained *score* is the class logit (before the softmax) or the channel's spatial mean.
 """
 
-from contextlib import contextmanager
 from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from driftlens.models import capture, channel_means
+from driftlens.models import capture, channel_means, eval_mode
 
 # Modules that only pool, drop or reshape: Grad-CAM's default layer is never one of these.
 _NOT_CONV_LIKE = (nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool2d, nn.AvgPool2d, nn.MaxPool2d, nn.Dropout,
@@ -179,30 +178,6 @@ def copies_per_pass(batch_size: int, images: int) -> int:
         4
     """
     return max(1, batch_size // images)
-
-
-@contextmanager
-def eval_mode(model: nn.Module):
-    """Put every submodule in eval mode for the block, then restore each one's own flag.
-
-    Batch norm then uses its running statistics (images do not interact and nothing is updated)
-    and dropout is off.
-
-    Example:
-        >>> net = nn.Sequential(nn.Dropout()).train()
-        >>> with eval_mode(net):
-        ...     net.training
-        False
-        >>> net.training
-        True
-    """
-    flags = {module: module.training for module in model.modules()}
-    model.eval()
-    try:
-        yield model
-    finally:
-        for module, flag in flags.items():
-            module.training = flag
 
 
 def default_cam_layer(model, shapes=None) -> str:

@@ -5,6 +5,7 @@ from torch import nn
 
 from driftlens.models.capture import capture
 from driftlens.models.layers import list_layer_paths, resolve_layer
+from driftlens.models.modes import eval_mode
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -123,13 +124,8 @@ class ModelWrapper(nn.Module):
         """
         layers = list(layers or self.layer_names())
         size = size or self.input_size
-        was_training = self.training
-        self.eval()
-        try:
-            with capture(self, layers) as acts:
-                self(torch.zeros(1, 3, size, size, device=self.device))
-        finally:
-            self.train(was_training)
+        with eval_mode(self), capture(self, layers) as acts:
+            self(torch.zeros(1, 3, size, size, device=self.device))
         return {name: tuple(acts[name].shape[1:]) for name in layers if name in acts}
 
     def check_channel(self, layer: str, channel: int, size=None) -> None:

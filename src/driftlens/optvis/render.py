@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from driftlens.models import capture
+from driftlens.models import capture, eval_mode
 from driftlens.optvis.objectives import Objective, per_image
 from driftlens.optvis.transforms import compose
 
@@ -209,24 +209,6 @@ def layer_outputs(model, layers):
         finally:
             for handle in handles:
                 handle.remove()
-
-
-@contextmanager
-def eval_mode(model):
-    """Put ``model`` in eval mode for the block, then restore its previous mode.
-
-    Example:
-        >>> model = torch.nn.Linear(1, 1)
-        >>> with eval_mode(model):
-        ...     model.training
-        False
-    """
-    was_training = model.training
-    model.eval()
-    try:
-        yield
-    finally:
-        model.train(was_training)
 
 
 @contextmanager

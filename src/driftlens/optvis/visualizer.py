@@ -13,10 +13,10 @@ from PIL import Image
 from tqdm.auto import tqdm
 
 from driftlens.io import atomic_path, to_uint8
-from driftlens.models import channel_means
+from driftlens.models import channel_means, eval_mode
 from driftlens.optvis.methods import visualize
 from driftlens.optvis.objectives import channel
-from driftlens.optvis.render import eval_mode, layer_outputs
+from driftlens.optvis.render import layer_outputs
 
 
 def visualize_channels(model, layer: str, channels, method: str = "lucid", steps: int = 512, size: int = 128,
