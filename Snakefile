@@ -3,12 +3,18 @@
 #   snakemake --cores 4 results/flowers17/mixed4c/merged.png   # the paper figure
 # Rules live in workflow/rules/; the config is validated against workflow/schemas/config.schema.yaml.
 
+import os
+
 from snakemake.utils import min_version, validate
 
 min_version("8.0")
 
 
 configfile: "config.yaml"
+
+
+# Where envs/driftlens.post-deploy.sh installs driftlens from under --use-conda (the env file itself is copied).
+os.environ.setdefault("DRIFTLENS_SOURCE", workflow.basedir)
 
 
 validate(config, "workflow/schemas/config.schema.yaml", set_default=True)

@@ -10,13 +10,11 @@ rule experiment_config:
         "logs/{exp}/config.log",
     benchmark:
         "logs/benchmarks/{exp}/config.tsv"
-    conda:
-        "../../envs/driftlens.yaml"
     localrule: True
     run:
-        from driftlens.io import save_json
-
-        save_json({"experiment": wildcards.exp, **params.config}, output[0])
+        # plain json in Snakemake's own interpreter: no driftlens import here (rules with conda: run in their env)
+        with open(output[0], "w") as file:
+            json.dump({"experiment": wildcards.exp, **params.config}, file, indent=2, sort_keys=True)
 
 
 rule start_model:
