@@ -4,10 +4,10 @@
 rule attribution_maps:
     input:
         checkpoint=lambda w: checkpoint(w.exp, w.epoch),
-        probe="results/{exp}/probe.npz",
+        probe=lambda w: artifact("probe", w.exp),
     output:
-        maps="results/{exp}/attribution/epoch_{epoch}.npz",
-        png="results/{exp}/attribution/epoch_{epoch}.png",
+        maps=artifact("attribution_maps"),
+        png=artifact("attribution_png"),
     params:
         images=lambda w: experiment(w.exp)["attribution"]["images"],
         methods=lambda w: " ".join(experiment(w.exp)["attribution"]["methods"]),
@@ -29,10 +29,10 @@ rule attribution_maps:
 
 rule attribution_grid:
     input:
-        probe="results/{exp}/probe.npz",
-        maps=lambda w: [f"results/{w.exp}/attribution/epoch_{tag(e)}.npz" for e in visual_epochs(w.exp)],
+        probe=lambda w: artifact("probe", w.exp),
+        maps=lambda w: [artifact("attribution_maps", w.exp, e) for e in visual_epochs(w.exp)],
     output:
-        report("results/{exp}/attribution/merged.png", caption="../report/attribution.rst", category="{exp}"),
+        report(artifact("attribution_grid"), caption="../report/attribution.rst", category="{exp}"),
     params:
         method=lambda w: experiment(w.exp)["attribution"]["methods"][0],
     log:
@@ -48,10 +48,10 @@ rule attribution_grid:
 
 rule attribution_drift:
     input:
-        lambda w: [f"results/{w.exp}/attribution/epoch_{tag(e)}.npz" for e in visual_epochs(w.exp)],
+        lambda w: [artifact("attribution_maps", w.exp, e) for e in visual_epochs(w.exp)],
     output:
-        table="results/{exp}/attribution/drift.csv",
-        png=report("results/{exp}/attribution/drift.png", caption="../report/attribution.rst", category="{exp}"),
+        table=artifact("attribution_drift"),
+        png=report(artifact("attribution_drift_png"), caption="../report/attribution.rst", category="{exp}"),
     log:
         "logs/{exp}/attribution/drift.log",
     benchmark:

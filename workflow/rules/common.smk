@@ -57,38 +57,47 @@ def visual_epochs(name):
     return sorted({0, last, *epochs})
 
 
+# Every artifact's path pattern, spelled here once; rules and helpers build paths with `artifact`.
+PATHS = {
+    "splits": "resources/{dataset}/splits.json",
+    "config": "results/{exp}/config.json",
+    "checkpoint": "results/{exp}/checkpoints/epoch_{epoch}.pt",
+    "metrics": "results/{exp}/metrics/epoch_{epoch}.json",
+    "probe": "results/{exp}/probe.npz",
+    "channels": "results/{exp}/{layer}/channels.txt",
+    "render": "results/{exp}/{layer}/epoch_{epoch}.npz",  # every seed, metadata inside
+    "render_png": "results/{exp}/{layer}/epoch_{epoch}.png",  # first seed
+    "representation": "results/{exp}/representation/epoch_{epoch}.json",
+    "responses": "results/{exp}/representation/responses_{epoch}.npz",
+    "change": "results/{exp}/{layer}/change.csv",
+    "merged": "results/{exp}/{layer}/merged.png",
+    "exemplars": "results/{exp}/{layer}/exemplars.png",
+    "before_after": "results/{exp}/before_after.png",
+    "change_plot": "results/{exp}/change.png",
+    "training_plot": "results/{exp}/training.png",
+    "report": "results/{exp}/report.html",
+    "attribution_maps": "results/{exp}/attribution/epoch_{epoch}.npz",
+    "attribution_png": "results/{exp}/attribution/epoch_{epoch}.png",
+    "attribution_grid": "results/{exp}/attribution/merged.png",
+    "attribution_drift": "results/{exp}/attribution/drift.csv",
+    "attribution_drift_png": "results/{exp}/attribution/drift.png",
+}
+
+
+def artifact(kind, exp="{exp}", epoch="{epoch}", layer="{layer}", dataset="{dataset}"):
+    """The path of one artifact; arguments left out stay wildcards, e.g. ``artifact("checkpoint")`` for an output.
+
+    ``epoch`` is written with three digits (``epoch_007``).
+    """
+    return PATHS[kind].format(exp=exp, epoch=tag(epoch), layer=layer, dataset=dataset)
+
+
 def splits_file(name):
-    return f"resources/{experiment(name)['dataset']}/splits.json"
+    return artifact("splits", dataset=experiment(name)["dataset"])
 
 
-# Paths of the artifacts that several rules share: each pattern is spelled here once.
 def checkpoint(name, epoch):
-    return f"results/{name}/checkpoints/epoch_{tag(epoch)}.pt"
-
-
-def render_row(name, layer, epoch, ext="npz"):
-    """One layer's renders (all seeds) at one checkpoint: ``.npz`` with its metadata, ``.png`` of the first seed."""
-    return f"results/{name}/{layer}/epoch_{tag(epoch)}.{ext}"
-
-
-def channels_file(name, layer):
-    return f"results/{name}/{layer}/channels.txt"
-
-
-def responses_file(name, epoch):
-    return f"results/{name}/representation/responses_{tag(epoch)}.npz"
-
-
-def representation_file(name, epoch):
-    return f"results/{name}/representation/epoch_{tag(epoch)}.json"
-
-
-def change_table(name, layer):
-    return f"results/{name}/{layer}/change.csv"
-
-
-def probe_file(name):
-    return f"results/{name}/probe.npz"
+    return artifact("checkpoint", name, epoch)
 
 
 def layers(name):
@@ -129,33 +138,33 @@ def channel_spec(name):
 
 
 def metrics_files(name):
-    return [f"results/{name}/metrics/epoch_{tag(e)}.json" for e in range(last_epoch(name) + 1)]
+    return [artifact("metrics", name, e) for e in range(last_epoch(name) + 1)]
 
 
 def attribution_figures(name):
     """The attribution pictures of an experiment, or none when attribution is switched off."""
     if not experiment(name)["attribution"]["enabled"]:
         return []
-    return [f"results/{name}/attribution/{fig}.png" for fig in ("merged", "drift")]
+    return [artifact(kind, name) for kind in ("attribution_grid", "attribution_drift_png")]
 
 
 def rendered_files(name):
     """Every render of an experiment (.npz and .png). Requested by `rule all` because Snakemake does not
     remake a deleted intermediate file whose consumers are up to date: deleting one redoes its checkpoint's job."""
-    return [render_row(name, layer, e, ext) for ext in ("npz", "png") for layer in layers(name)
+    return [artifact(kind, name, e, layer) for kind in ("render", "render_png") for layer in layers(name)
             for e in visual_epochs(name)]
 
 
 def attribution_drift_table(name):
     """``[attribution/drift.csv]`` of an experiment, or ``[]`` when attribution is switched off."""
-    return [f"results/{name}/attribution/drift.csv"] if experiment(name)["attribution"]["enabled"] else []
+    return [artifact("attribution_drift", name)] if experiment(name)["attribution"]["enabled"] else []
 
 
 def experiment_outputs(name):
     """Everything `rule all` builds for one experiment."""
-    return [f"results/{name}/{layer}/{figure}.png" for layer in layers(name) for figure in ("merged", "exemplars")] + [
-        f"results/{name}/{fig}" for fig in ("before_after.png", "change.png", "training.png", "report.html")
-    ] + attribution_figures(name) + rendered_files(name)
+    per_layer = [artifact(kind, name, layer=layer) for layer in layers(name) for kind in ("merged", "exemplars")]
+    figures = [artifact(kind, name) for kind in ("before_after", "change_plot", "training_plot", "report")]
+    return per_layer + figures + attribution_figures(name) + rendered_files(name)
 
 
 check_config()

@@ -5,12 +5,12 @@ rule representation:
     input:
         first=lambda w: checkpoint(w.exp, 0),
         checkpoint=lambda w: checkpoint(w.exp, w.epoch),
-        probe=lambda w: probe_file(w.exp),
-        rows=lambda w: [render_row(w.exp, layer, w.epoch) for layer in layers(w.exp)],
-        first_rows=lambda w: [render_row(w.exp, layer, 0) for layer in layers(w.exp)],
+        probe=lambda w: artifact("probe", w.exp),
+        rows=lambda w: [artifact("render", w.exp, w.epoch, layer) for layer in layers(w.exp)],
+        first_rows=lambda w: [artifact("render", w.exp, 0, layer) for layer in layers(w.exp)],
     output:
-        json=representation_file("{exp}", "{epoch}"),
-        responses=responses_file("{exp}", "{epoch}"),
+        json=artifact("representation"),
+        responses=artifact("responses"),
     params:
         layers=lambda w: ",".join(layers(w.exp)),
     log:
@@ -30,10 +30,10 @@ rule representation:
 
 rule change:
     input:
-        rows=lambda w: [render_row(w.exp, w.layer, e) for e in visual_epochs(w.exp)],
-        responses=lambda w: [responses_file(w.exp, e) for e in visual_epochs(w.exp)],
+        rows=lambda w: [artifact("render", w.exp, e, w.layer) for e in visual_epochs(w.exp)],
+        responses=lambda w: [artifact("responses", w.exp, e) for e in visual_epochs(w.exp)],
     output:
-        change_table("{exp}", "{layer}"),
+        artifact("change"),
     log:
         "logs/{exp}/{layer}/change.log",
     benchmark:

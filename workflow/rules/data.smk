@@ -3,7 +3,7 @@
 
 rule prepare_data:
     output:
-        "resources/{dataset}/splits.json",
+        artifact("splits"),
     params:
         kind=lambda w: config["datasets"][w.dataset]["kind"],
         source=lambda w: option("--source", config["datasets"][w.dataset]["source"]),
@@ -15,5 +15,5 @@ rule prepare_data:
     conda:
         "../../envs/driftlens.yaml"
     shell:
-        "driftlens prepare-data --dataset {params.kind} --root resources/{wildcards.dataset}"
+        "driftlens prepare-data --dataset {params.kind} --root $(dirname {output})"
         " {params.source} --split-seed {params.split_seed} > {log} 2>&1"

@@ -3,10 +3,10 @@
 
 rule merged_grid:
     input:
-        rows=lambda w: [render_row(w.exp, w.layer, e) for e in visual_epochs(w.exp)],
-        change=lambda w: change_table(w.exp, w.layer),
+        rows=lambda w: [artifact("render", w.exp, e, w.layer) for e in visual_epochs(w.exp)],
+        change=lambda w: artifact("change", w.exp, layer=w.layer),
     output:
-        report("results/{exp}/{layer}/merged.png", caption="../report/merged.rst", category="{exp}",
+        report(artifact("merged"), caption="../report/merged.rst", category="{exp}",
                subcategory="{layer}"),
     log:
         "logs/{exp}/{layer}/merged.log",
@@ -20,11 +20,11 @@ rule merged_grid:
 
 rule exemplars:
     input:
-        probe=lambda w: probe_file(w.exp),
-        rows=lambda w: [render_row(w.exp, w.layer, e) for e in (0, last_epoch(w.exp))],
-        responses=lambda w: [responses_file(w.exp, e) for e in (0, last_epoch(w.exp))],
+        probe=lambda w: artifact("probe", w.exp),
+        rows=lambda w: [artifact("render", w.exp, e, w.layer) for e in (0, last_epoch(w.exp))],
+        responses=lambda w: [artifact("responses", w.exp, e) for e in (0, last_epoch(w.exp))],
     output:
-        report("results/{exp}/{layer}/exemplars.png", caption="../report/exemplars.rst", category="{exp}",
+        report(artifact("exemplars"), caption="../report/exemplars.rst", category="{exp}",
                subcategory="{layer}"),
     log:
         "logs/{exp}/{layer}/exemplars.log",
@@ -39,9 +39,9 @@ rule exemplars:
 
 rule before_after:
     input:
-        lambda w: [render_row(w.exp, layer, e) for layer in layers(w.exp) for e in (0, last_epoch(w.exp))],
+        lambda w: [artifact("render", w.exp, e, layer) for layer in layers(w.exp) for e in (0, last_epoch(w.exp))],
     output:
-        report("results/{exp}/before_after.png", caption="../report/before_after.rst", category="{exp}"),
+        report(artifact("before_after"), caption="../report/before_after.rst", category="{exp}"),
     log:
         "logs/{exp}/before_after.log",
     benchmark:
@@ -54,12 +54,12 @@ rule before_after:
 
 rule change_plot:
     input:
-        change=lambda w: [change_table(w.exp, layer) for layer in layers(w.exp)],
-        representation=lambda w: [representation_file(w.exp, e) for e in visual_epochs(w.exp)],
+        change=lambda w: [artifact("change", w.exp, layer=layer) for layer in layers(w.exp)],
+        representation=lambda w: [artifact("representation", w.exp, e) for e in visual_epochs(w.exp)],
         metrics=lambda w: metrics_files(w.exp),
         attribution=lambda w: attribution_drift_table(w.exp),
     output:
-        report("results/{exp}/change.png", caption="../report/change.rst", category="{exp}"),
+        report(artifact("change_plot"), caption="../report/change.rst", category="{exp}"),
     params:
         change=lambda w, input: " ".join(f"{layer}={path}" for layer, path in zip(layers(w.exp), input.change)),
         attribution=lambda w, input: option("--attribution-drift", " ".join(input.attribution)),
@@ -78,7 +78,7 @@ rule training_plot:
     input:
         lambda w: metrics_files(w.exp),
     output:
-        report("results/{exp}/training.png", caption="../report/training.rst", category="{exp}"),
+        report(artifact("training_plot"), caption="../report/training.rst", category="{exp}"),
     log:
         "logs/{exp}/training.log",
     benchmark:
@@ -91,16 +91,15 @@ rule training_plot:
 
 rule report_page:
     input:
-        epochs=lambda w: [render_row(w.exp, layer, e, "png") for layer in layers(w.exp) for e in visual_epochs(w.exp)],
-        grids=lambda w: [f"results/{w.exp}/{layer}/{name}.png" for layer in layers(w.exp)
-                         for name in ("merged", "exemplars")],
-        change=lambda w: [change_table(w.exp, layer) for layer in layers(w.exp)],
-        figures=expand("results/{{exp}}/{name}.png", name=["before_after", "change", "training"]),
-        metrics=lambda w: [f"results/{w.exp}/metrics/epoch_{tag(e)}.json" for e in visual_epochs(w.exp)],
-        config="results/{exp}/config.json",
+        epochs=lambda w: [artifact("render_png", w.exp, e, layer) for layer in layers(w.exp) for e in visual_epochs(w.exp)],
+        grids=lambda w: [artifact(kind, w.exp, layer=layer) for layer in layers(w.exp) for kind in ("merged", "exemplars")],
+        change=lambda w: [artifact("change", w.exp, layer=layer) for layer in layers(w.exp)],
+        figures=[artifact(kind) for kind in ("before_after", "change_plot", "training_plot")],
+        metrics=lambda w: [artifact("metrics", w.exp, e) for e in visual_epochs(w.exp)],
+        config=artifact("config"),
         attribution=lambda w: attribution_figures(w.exp),
     output:
-        report("results/{exp}/report.html", caption="../report/report.rst", category="{exp}"),
+        report(artifact("report"), caption="../report/report.rst", category="{exp}"),
     params:
         layers=lambda w: ",".join(layers(w.exp)),
         epochs=lambda w: ",".join(map(str, visual_epochs(w.exp))),
@@ -111,5 +110,5 @@ rule report_page:
     conda:
         "../../envs/driftlens.yaml"
     shell:
-        "driftlens report --exp-dir results/{wildcards.exp} --layers {params.layers} --epochs {params.epochs}"
+        "driftlens report --exp-dir $(dirname {output}) --layers {params.layers} --epochs {params.epochs}"
         " -o {output} > {log} 2>&1"

@@ -3,7 +3,7 @@
 
 rule experiment_config:
     output:
-        "results/{exp}/config.json",
+        artifact("config"),
     params:
         config=lambda w: experiment(w.exp),
     log:
@@ -21,8 +21,8 @@ rule start_model:
     input:
         splits=lambda w: splits_file(w.exp),
     output:
-        checkpoint="results/{exp}/checkpoints/epoch_000.pt",
-        metrics="results/{exp}/metrics/epoch_000.json",
+        checkpoint=artifact("checkpoint", epoch=0),
+        metrics=artifact("metrics", epoch=0),
     params:
         config=lambda w: quoted_json(train_config(w.exp)),
     log:
@@ -44,8 +44,8 @@ rule train_epoch:
         previous=lambda w: checkpoint(w.exp, int(w.epoch) - 1),
         splits=lambda w: splits_file(w.exp),
     output:
-        checkpoint="results/{exp}/checkpoints/epoch_{epoch}.pt",
-        metrics="results/{exp}/metrics/epoch_{epoch}.json",
+        checkpoint=artifact("checkpoint"),
+        metrics=artifact("metrics"),
     wildcard_constraints:
         epoch=r"(?!000)\d{3}",
     params:

@@ -5,7 +5,7 @@ rule probe_images:
     input:
         splits=lambda w: splits_file(w.exp),
     output:
-        probe_file("{exp}"),
+        artifact("probe"),
     params:
         images=lambda w: experiment(w.exp)["compare"]["probe_images"],
         size=lambda w: experiment(w.exp)["image_size"],
@@ -24,9 +24,9 @@ rule probe_images:
 rule select_channels:
     input:
         checkpoint=lambda w: checkpoint(w.exp, 0),
-        probe=lambda w: probe_file(w.exp),
+        probe=lambda w: artifact("probe", w.exp),
     output:
-        channels_file("{exp}", "{layer}"),
+        artifact("channels"),
     params:
         spec=lambda w: channel_spec(w.exp),
     log:
@@ -50,10 +50,10 @@ for _name in config["experiments"]:
             f"render_{_name}"
         input:
             checkpoint=lambda w: checkpoint(w.exp, w.epoch),
-            channels=lambda w: [channels_file(w.exp, layer) for layer in layers(w.exp)],
+            channels=lambda w: [artifact("channels", w.exp, layer=layer) for layer in layers(w.exp)],
         output:
-            rows=[render_row("{exp}", layer, "{epoch}") for layer in layers(_name)],
-            pngs=[render_row("{exp}", layer, "{epoch}", "png") for layer in layers(_name)],
+            rows=[artifact("render", layer=layer) for layer in layers(_name)],
+            pngs=[artifact("render_png", layer=layer) for layer in layers(_name)],
         wildcard_constraints:
             exp=re.escape(_name),
         params:
