@@ -3,6 +3,7 @@
 import torch
 
 from driftlens import models
+from driftlens.cli._options import add_device, device_of
 from driftlens.data.images import image_transform, load_image
 from driftlens.errors import ConfigError
 
@@ -21,7 +22,7 @@ def add_model_arguments(parser, default_model: str | None = None) -> None:
     parser.add_argument("--weights", default="imagenet",
                         help="imagenet, random or a state-dict file (default: imagenet)")
     parser.add_argument("--checkpoint", help="a driftlens training checkpoint; replaces --model and --weights")
-    parser.add_argument("--device", help="torch device (default: cuda if available, else cpu)")
+    add_device(parser)
 
 
 def model_from_args(args):
@@ -41,7 +42,7 @@ def model_from_args(args):
         model = models.load(args.model, weights=args.weights)
     else:
         raise ConfigError("give --model (with --weights) or --checkpoint")
-    return model.to(args.device or ("cuda" if torch.cuda.is_available() else "cpu")).eval()
+    return model.to(device_of(args)).eval()
 
 
 def read_images(paths, size: int) -> torch.Tensor:

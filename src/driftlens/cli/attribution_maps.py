@@ -6,9 +6,8 @@ Example:
 """
 
 
-import torch
-
 from driftlens import models
+from driftlens.cli._options import add_device, device_of
 from driftlens.artifacts import read_probe
 from driftlens.attribution import METHODS
 from driftlens.attribution.drift import maps_for_checkpoint
@@ -27,13 +26,13 @@ def add_parser(subparsers):
     parser.add_argument("--count", type=int, help="use only the first COUNT probe images (default: all)")
     parser.add_argument("-o", "--output", required=True, help="npz to write: one (n,S,S) array in [0, 1] per method")
     parser.add_argument("--png", help="also write the overlays, one row per method, as this PNG")
-    parser.add_argument("--device", help="torch device (default: cuda if available, else cpu)")
+    add_device(parser)
     parser.set_defaults(func=run)
 
 
 def run(args):
     images, labels = read_probe(args.probe, args.count)
-    model = models.from_checkpoint(args.checkpoint).to(args.device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    model = models.from_checkpoint(args.checkpoint).to(device_of(args))
     maps = maps_for_checkpoint(model, images, labels, args.methods, layer=args.layer, progress=True)
     save_npz(args.output, **maps)
     if args.png:

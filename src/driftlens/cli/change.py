@@ -6,6 +6,9 @@ Example:
 """
 
 
+from driftlens.cli._options import add_device, device_of
+
+
 def add_parser(subparsers):
     """Register ``change``."""
     parser = subparsers.add_parser("change", help="(workflow) per-channel change table of a layer: semantic "
@@ -16,7 +19,7 @@ def add_parser(subparsers):
                         help="unit responses of the same epochs (driftlens representation --responses)")
     parser.add_argument("--perceptual", choices=["auto", "lpips", "lite0"], default="auto",
                         help="perceptual distance: LPIPS if available offline, else Lite0 features (default: auto)")
-    parser.add_argument("--device", help="cpu, cuda, ... (default: cuda if available)")
+    add_device(parser)
     parser.add_argument("-o", "--output", required=True, help="the CSV, e.g. results/demo/blocks.12/change.csv")
     parser.set_defaults(func=run)
 
@@ -35,7 +38,7 @@ def run(args):
         responses[layer["epoch"]] = layer
     if sorted(rows) != sorted(responses):
         raise ConfigError(f"render rows of epochs {sorted(rows)} but responses of epochs {sorted(responses)}")
-    perceptual = compare.PerceptualDistance(backend=args.perceptual, device=args.device)
+    perceptual = compare.PerceptualDistance(backend=args.perceptual, device=device_of(args))
     first = rows[min(rows)]
     scores = {epoch: compare.pixel_scores(row.images, first.images, perceptual) for epoch, row in rows.items()}
     table = change.change_table(responses, first.channels, scores)

@@ -14,6 +14,7 @@ Example:
 """
 
 # The library modules are imported in the run functions: every `driftlens` call builds all parsers.
+from driftlens.cli._options import add_device, add_progress, comma_list, device_of
 
 
 def add_parser(subparsers):
@@ -23,14 +24,14 @@ def add_parser(subparsers):
     parser.add_argument("--first", required=True, metavar="PT", help="the epoch-0 checkpoint")
     parser.add_argument("--checkpoint", required=True, metavar="PT", help="the checkpoint to compare")
     parser.add_argument("--probe", required=True, metavar="NPZ", help="probe images (probe.npz)")
-    parser.add_argument("--layers", required=True, type=_names, help="comma-separated, e.g. mixed3b,mixed4c")
+    parser.add_argument("--layers", required=True, type=comma_list(), help="comma-separated, e.g. mixed3b,mixed4c")
     parser.add_argument("--batch-size", type=int, default=32, help="images per forward pass (default: 32)")
     parser.add_argument("--rows", nargs="*", default=[], metavar="NPZ", help="the checkpoint's render rows")
     parser.add_argument("--first-rows", nargs="*", default=[], metavar="NPZ", help="epoch 0's rows, same layers")
     parser.add_argument("--responses", metavar="NPZ", help="write the unit responses here (needs the rows)")
     parser.add_argument("-o", "--output", required=True, help="the JSON, e.g. results/demo/representation/epoch_003.json")
-    parser.add_argument("--device", help="cpu, cuda, cuda:1, ... (default: cuda if available)")
-    parser.add_argument("--no-progress", action="store_true", help="no progress bars")
+    add_device(parser)
+    add_progress(parser)
     parser.set_defaults(func=run)
 
 
@@ -43,7 +44,7 @@ def run(args):
     from driftlens.errors import ConfigError
     from driftlens.io import save_json
 
-    device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
+    device = device_of(args)
     first = models.from_checkpoint(args.first).to(device)
     model = models.from_checkpoint(args.checkpoint).to(device)
     probe = read_probe(args.probe)[0]
@@ -91,6 +92,3 @@ def write_unit_responses(first, model, probe, rows, first_rows, path) -> None:
         seeds = row.seeds
     write_responses(path, model.epoch, responses, channels, seeds)
 
-
-def _names(text):
-    return [name.strip() for name in text.split(",") if name.strip()]

@@ -11,6 +11,7 @@ Example:
 
 import sys
 
+from driftlens.cli._options import add_device, add_progress, comma_list, device_of
 from driftlens.errors import ConfigError
 
 
@@ -20,23 +21,21 @@ def add_parser(subparsers):
     parser.add_argument("--checkpoint", required=True, help="a driftlens training checkpoint")
     parser.add_argument("--units", nargs="+", required=True, metavar="LAYER=FILE",
                         help="each layer with the file holding its channels (as select-channels writes it)")
-    parser.add_argument("--seeds", required=True, help="comma-separated image seeds, e.g. 0,1,2")
+    parser.add_argument("--seeds", required=True, type=comma_list(int), help="image seeds, e.g. 0,1,2")
     parser.add_argument("--method", default="lucid", help="default: lucid")
     parser.add_argument("--steps", type=int, default=512, help="default: 512")
     parser.add_argument("--size", type=int, default=128, help="default: 128")
     parser.add_argument("--seed", type=int, default=0, help="seed of the random transforms (default: 0)")
     parser.add_argument("--max-batch", type=int, help="most images per optimisation (default: from the device)")
-    parser.add_argument("--device", help="torch device (default: cuda if available, else cpu)")
+    add_device(parser)
     parser.add_argument("--rows", nargs="+", required=True, metavar="NPZ", help="one render row per layer, in order")
     parser.add_argument("--pngs", nargs="+", required=True, metavar="PNG", help="one picture per layer, in order")
-    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add_progress(parser)
     parser.set_defaults(func=run)
 
 
 def run(args):
     """Render and write one row per layer."""
-    import torch
-
     from driftlens import models
     from driftlens.artifacts import RenderedRow, write_row
     from driftlens.figures import image_grid
@@ -46,9 +45,8 @@ def run(args):
     units = {layer: read_channels(path) for layer, path in map(_pair, args.units)}
     if not len(units) == len(args.rows) == len(args.pngs):
         raise ConfigError(f"{len(units)} layers but {len(args.rows)} --rows and {len(args.pngs)} --pngs")
-    seeds = [int(s) for s in args.seeds.split(",")]
-    model = models.from_checkpoint(args.checkpoint)
-    model = model.to(args.device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    seeds = args.seeds
+    model = models.from_checkpoint(args.checkpoint).to(device_of(args))
     print(f"rendering epoch {model.epoch}: {sum(map(len, units.values())) * len(seeds)} images", file=sys.stderr)
     images = visualize_units(model, units, seeds, method=args.method, steps=args.steps, size=args.size,
                              seed=args.seed, max_batch=args.max_batch, progress=not args.no_progress)

@@ -1,0 +1,63 @@
+"""Options shared by the sub-commands: the device, progress bars and comma-separated lists.
+
+Each option is spelled here once, so every command reads it the same way.
+"""
+
+from driftlens.errors import ConfigError
+
+
+def add_device(parser) -> None:
+    """Add ``--device`` (a torch device; default: cuda if available, else cpu).
+
+    Example:
+        >>> import argparse
+        >>> parser = argparse.ArgumentParser(); add_device(parser)
+        >>> parser.parse_args(["--device", "cpu"]).device
+        'cpu'
+    """
+    parser.add_argument("--device", help="torch device: cpu, cuda, cuda:1, ... (default: cuda if available, else cpu)")
+
+
+def device_of(args) -> str:
+    """The device that ``--device`` names, or cuda when a GPU is visible (SLURM's ``--gpus`` sets which), else cpu.
+
+    Example:
+        >>> import argparse
+        >>> device_of(argparse.Namespace(device="cpu"))
+        'cpu'
+    """
+    import torch
+
+    return args.device or ("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def add_progress(parser) -> None:
+    """Add ``--no-progress`` (no progress bars).
+
+    Example:
+        >>> import argparse
+        >>> parser = argparse.ArgumentParser(); add_progress(parser)
+        >>> parser.parse_args([]).no_progress
+        False
+    """
+    parser.add_argument("--no-progress", action="store_true", help="no progress bars")
+
+
+def comma_list(item=str):
+    """An argparse ``type`` for comma-separated lists (``a,b`` or ``0, 1``), of ``item`` each; never empty.
+
+    Example:
+        >>> comma_list(int)("0, 3,5")
+        [0, 3, 5]
+    """
+    def parse(text):
+        try:
+            values = [item(token.strip()) for token in text.split(",") if token.strip()]
+        except ValueError as err:
+            raise ConfigError(f"expected a comma-separated list, got {text!r}") from err
+        if not values:
+            raise ConfigError(f"expected a comma-separated list, got {text!r}")
+        return values
+
+    parse.__name__ = f"comma-separated {item.__name__} list"
+    return parse
