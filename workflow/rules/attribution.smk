@@ -43,7 +43,7 @@ rule attribution_grid:
         "../../envs/driftlens.yaml"
     shell:
         "driftlens attribution-grid --probe {input.probe} --maps {input.maps} --method {params.method}"
-        " -o {output} > {log} 2>&1"
+        " -o {output} --threads {threads} > {log} 2>&1"
 
 
 rule attribution_drift:
@@ -59,4 +59,4 @@ rule attribution_drift:
     conda:
         "../../envs/driftlens.yaml"
     shell:
-        "driftlens attribution-drift --maps {input} -o {output.table} --png {output.png} > {log} 2>&1"
+        "driftlens attribution-drift --maps {input} -o {output.table} --png {output.png} --threads {threads} > {log} 2>&1"

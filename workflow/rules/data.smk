@@ -16,4 +16,4 @@ rule prepare_data:
         "../../envs/driftlens.yaml"
     shell:
         "driftlens prepare-data --dataset {params.kind} --root $(dirname {output})"
-        " {params.source} --split-seed {params.split_seed} > {log} 2>&1"
+        " {params.source} --split-seed {params.split_seed} --threads {threads} > {log} 2>&1"

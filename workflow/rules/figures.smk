@@ -15,7 +15,7 @@ rule merged_grid:
     conda:
         "../../envs/driftlens.yaml"
     shell:
-        "driftlens grid --rows {input.rows} --change {input.change} -o {output} > {log} 2>&1"
+        "driftlens grid --rows {input.rows} --change {input.change} -o {output} --threads {threads} > {log} 2>&1"
 
 
 rule exemplars:
@@ -34,7 +34,7 @@ rule exemplars:
         "../../envs/driftlens.yaml"
     shell:
         "driftlens exemplars --probe {input.probe} --rows {input.rows} --responses {input.responses}"
-        " -o {output} > {log} 2>&1"
+        " -o {output} --threads {threads} > {log} 2>&1"
 
 
 rule before_after:
@@ -49,7 +49,7 @@ rule before_after:
     conda:
         "../../envs/driftlens.yaml"
     shell:
-        "driftlens grid --rows {input} --label-layers -o {output} > {log} 2>&1"
+        "driftlens grid --rows {input} --label-layers -o {output} --threads {threads} > {log} 2>&1"
 
 
 rule change_plot:
@@ -71,7 +71,7 @@ rule change_plot:
         "../../envs/driftlens.yaml"
     shell:
         "driftlens plot-change --change {params.change} --representation {input.representation}"
-        " --metrics {input.metrics} {params.attribution} -o {output} > {log} 2>&1"
+        " --metrics {input.metrics} {params.attribution} -o {output} --threads {threads} > {log} 2>&1"
 
 
 rule training_plot:
@@ -86,7 +86,7 @@ rule training_plot:
     conda:
         "../../envs/driftlens.yaml"
     shell:
-        "driftlens plot-training --metrics {input} -o {output} > {log} 2>&1"
+        "driftlens plot-training --metrics {input} -o {output} --threads {threads} > {log} 2>&1"
 
 
 rule report_page:
@@ -111,4 +111,4 @@ rule report_page:
         "../../envs/driftlens.yaml"
     shell:
         "driftlens report --exp-dir $(dirname {output}) --layers {params.layers} --epochs {params.epochs}"
-        " -o {output} > {log} 2>&1"
+        " -o {output} --threads {threads} > {log} 2>&1"
