@@ -16,6 +16,7 @@ from driftlens import artifacts, compare
 from driftlens.cli import main
 from driftlens.io import save_npz
 from driftlens.models import WeightsUnavailableError
+from driftlens.checkpoint import Checkpoint, save_checkpoint
 
 
 @pytest.fixture(scope="module")
@@ -288,7 +289,7 @@ def checkpoints(tmp_path):
     for epoch, model in ((0, first), (3, later)):
         paths.append(tmp_path / "checkpoints" / f"epoch_{epoch:03d}.pt")
         paths[-1].parent.mkdir(exist_ok=True)
-        torch.save({"model": model.net.state_dict(), "config": {"model": "tiny"}}, paths[-1])
+        save_checkpoint(Checkpoint(model.net.state_dict(), epoch, {"model": "tiny"}, []), paths[-1])
     photos = [resize(getattr(skimage.data, name)(), (64, 64), anti_aliasing=True)
               for name in ("astronaut", "chelsea", "coffee", "rocket")]
     crops = np.stack([photo[y:y + 32, x:x + 32] for photo in photos for y in (0, 32) for x in (0, 32)])

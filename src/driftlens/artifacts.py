@@ -9,6 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
+from driftlens.errors import ArtifactError, MissingFileError
+
 _EPOCH_FILE = re.compile(r"(?:epoch|noise)_(\d+)")
 
 
@@ -16,7 +18,7 @@ def epoch_of(path) -> int:
     """The epoch number in a file name such as ``epoch_012.npz``, ``noise_000.npz`` or ``epoch_003.pt``.
 
     Raises:
-        ValueError: The name is not of that form.
+        ArtifactError: The name is not of that form.
 
     Example:
         >>> epoch_of("results/demo/blocks.12/noise_012.npz")
@@ -24,7 +26,7 @@ def epoch_of(path) -> int:
     """
     match = _EPOCH_FILE.fullmatch(Path(path).stem)
     if match is None:
-        raise ValueError(f"cannot read an epoch number from {path}: expected a name like epoch_012.npz")
+        raise ArtifactError(f"cannot read an epoch number from {path}: expected a name like epoch_012.npz")
     return int(match.group(1))
 
 
@@ -42,8 +44,8 @@ def read_row(path) -> RenderedRow:
     """Read ``results/{exp}/{layer}/epoch_NNN.npz`` (or ``noise_NNN.npz``).
 
     Raises:
-        FileNotFoundError: No such file.
-        ValueError: A missing array or one of the wrong shape.
+        MissingFileError: No such file.
+        ArtifactError: A missing array or one of the wrong shape.
 
     Example:
         >>> row = read_row("results/demo/blocks.12/epoch_003.npz")  # doctest: +SKIP
@@ -52,7 +54,7 @@ def read_row(path) -> RenderedRow:
     """
     images, channels, layers = read_arrays(path, "images", "channels", "layers")
     if images.ndim != 5 or images.shape[0] != 1 or images.shape[-1] != 3 or images.shape[1] != len(channels):
-        raise ValueError(f"{path}: expected images of shape (1, C, H, W, 3) with C = {len(channels)} channels, "
+        raise ArtifactError(f"{path}: expected images of shape (1, C, H, W, 3) with C = {len(channels)} channels, "
                          f"got {images.shape}")
     return RenderedRow(images[0].astype(np.float32), channels, str(layers[0]), epoch_of(path))
 
@@ -65,8 +67,8 @@ def read_probe(path, count=None) -> tuple[np.ndarray, np.ndarray]:
         count (int, optional): Keep only the first ``count`` images. Default: all
 
     Raises:
-        FileNotFoundError: No such file.
-        ValueError: A missing array or one of the wrong shape.
+        MissingFileError: No such file.
+        ArtifactError: A missing array or one of the wrong shape.
 
     Example:
         >>> images, labels = read_probe("results/demo/probe.npz")  # doctest: +SKIP
@@ -74,7 +76,7 @@ def read_probe(path, count=None) -> tuple[np.ndarray, np.ndarray]:
     images, labels = read_arrays(path, "images", "labels")
     images, labels = images[:count], labels[:count]
     if images.ndim != 4 or images.shape[1] != 3 or len(labels) != len(images):
-        raise ValueError(f"{path}: expected images (n, 3, S, S) and n labels, got shapes {images.shape} "
+        raise ArtifactError(f"{path}: expected images (n, 3, S, S) and n labels, got shapes {images.shape} "
                          f"and {labels.shape}")
     return images.astype(np.float32), labels
 
@@ -83,8 +85,8 @@ def read_arrays(path, *keys) -> list[np.ndarray]:
     """The named arrays of an ``.npz`` file.
 
     Raises:
-        FileNotFoundError: No such file.
-        ValueError: A key is missing (the message lists what the file has).
+        MissingFileError: No such file.
+        ArtifactError: A key is missing (the message lists what the file has).
 
     Example:
         >>> import tempfile, os
@@ -93,11 +95,11 @@ def read_arrays(path, *keys) -> list[np.ndarray]:
         [1.0, 1.0]
     """
     if not Path(path).is_file():
-        raise FileNotFoundError(f"{path} does not exist")
+        raise MissingFileError(f"{path} does not exist")
     with np.load(path) as arrays:
         missing = [key for key in keys if key not in arrays]
         if missing:
-            raise ValueError(f"{path} has no {', '.join(missing)} array (it has: {', '.join(arrays.files)})")
+            raise ArtifactError(f"{path} has no {', '.join(missing)} array (it has: {', '.join(arrays.files)})")
         return [arrays[key] for key in keys]
 
 
@@ -113,8 +115,8 @@ def read_table(path, columns, kind: str):
         pandas.DataFrame: The table.
 
     Raises:
-        FileNotFoundError: No such file.
-        ValueError: A column is missing; the message names the file and the column.
+        MissingFileError: No such file.
+        ArtifactError: A column is missing; the message names the file and the column.
 
     Example:
         >>> import os, tempfile
@@ -125,10 +127,12 @@ def read_table(path, columns, kind: str):
     """
     import pandas as pd
 
+    if not Path(path).is_file():
+        raise MissingFileError(f"{path} does not exist")
     table = pd.read_csv(path)
     missing = [column for column in columns if column not in table]
     if missing:
-        raise ValueError(f"{path} is not {kind}: no column {', '.join(missing)}")
+        raise ArtifactError(f"{path} is not {kind}: no column {', '.join(missing)}")
     return table
 
 

@@ -26,6 +26,7 @@ from tqdm import tqdm
 
 from driftlens import models
 from driftlens.artifacts import read_row, read_table
+from driftlens.errors import ArtifactError, ConfigError
 from driftlens.models.weights import WeightsUnavailableError, cache_file_for
 
 SIMILARITY_COLUMNS = ["epoch", "channel", "ssim_to_previous", "ssim_to_first", "perceptual_to_previous",
@@ -85,7 +86,7 @@ class PerceptualDistance:
 
     def __init__(self, backend: str = "auto", device=None, batch_size: int = 16):
         if backend not in ("auto", "lpips", "lite0"):
-            raise ValueError(f"unknown perceptual backend {backend!r}; use auto, lpips or lite0")
+            raise ConfigError(f"unknown perceptual backend {backend!r}; use auto, lpips or lite0")
         self.device = str(device or ("cuda" if torch.cuda.is_available() else "cpu"))
         self.batch_size = batch_size
         self._lpips = _lpips_alex(self.device) if backend != "lite0" else None
@@ -230,7 +231,7 @@ def weight_change(state_a, state_b, layers) -> dict[str, float]:
         names = [name for name, tensor in state_a.items()
                  if (name == layer or name.startswith(layer + ".")) and tensor.is_floating_point()]
         if not names:
-            raise ValueError(f"no weights under layer {layer!r}")
+            raise ConfigError(f"no weights under layer {layer!r}")
         difference = reference = 0.0
         for name in names:
             a, b = state_a[name].detach().double().cpu(), _matching(state_b, name, state_a[name].shape)
@@ -242,9 +243,9 @@ def weight_change(state_a, state_b, layers) -> dict[str, float]:
 
 def _matching(state, name, shape):
     if name not in state:
-        raise ValueError(f"weight {name!r} is missing from the second state")
+        raise ArtifactError(f"weight {name!r} is missing from the second state")
     if state[name].shape != shape:
-        raise ValueError(f"weight {name!r} has shape {tuple(state[name].shape)}, expected {tuple(shape)}")
+        raise ArtifactError(f"weight {name!r} has shape {tuple(state[name].shape)}, expected {tuple(shape)}")
     return state[name].detach().double().cpu()
 
 
@@ -274,10 +275,10 @@ def layer_similarity_table(npz_paths_by_epoch, noise_paths_by_epoch=None, percep
     """
     noise_paths_by_epoch = noise_paths_by_epoch or {}
     if not npz_paths_by_epoch:
-        raise ValueError("no epochs to compare")
+        raise ConfigError("no epochs to compare")
     unknown = sorted(set(noise_paths_by_epoch) - set(npz_paths_by_epoch))
     if unknown:
-        raise ValueError(f"noise renders for epochs {unknown} that have no epoch_NNN.npz among the inputs")
+        raise ConfigError(f"noise renders for epochs {unknown} that have no epoch_NNN.npz among the inputs")
     perceptual = perceptual or PerceptualDistance()
     epochs = sorted(npz_paths_by_epoch)
     first_path = npz_paths_by_epoch[epochs[0]]
@@ -302,7 +303,7 @@ def _read_matching(path, reference_path, reference_images, reference_channels):
     row = read_row(path)
     images, channels = row.images, row.channels
     if not np.array_equal(channels, reference_channels) or images.shape != reference_images.shape:
-        raise ValueError(f"{path} holds channels {channels.tolist()} of size {images.shape[1:3]}, but "
+        raise ArtifactError(f"{path} holds channels {channels.tolist()} of size {images.shape[1:3]}, but "
                          f"{reference_path} holds channels {reference_channels.tolist()} of size "
                          f"{reference_images.shape[1:3]}; all epochs of a layer must match")
     return images
@@ -408,7 +409,7 @@ def read_representation(paths) -> pd.DataFrame:
         record = json.loads(path.read_text())
         missing = [key for key in ("epoch", "cka", "weight_change") if key not in record]
         if missing:
-            raise ValueError(f"{path} has no {', '.join(missing)}")
+            raise ArtifactError(f"{path} has no {', '.join(missing)}")
         rows += [{"epoch": record["epoch"], "layer": layer, "cka": cka,
                   "weight_change": record["weight_change"].get(layer)} for layer, cka in record["cka"].items()]
     table = pd.DataFrame(rows, columns=["epoch", "layer", "cka", "weight_change"])

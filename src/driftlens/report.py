@@ -15,7 +15,7 @@ from pathlib import Path
 import jinja2
 import pandas as pd
 
-from driftlens.errors import ConfigError
+from driftlens.errors import ArtifactError, ConfigError, MissingFileError
 from driftlens.io import atomic_path
 
 FIGURES = ("before_after", "change", "training")
@@ -88,7 +88,7 @@ def build_report(exp_dir, layers, epochs) -> str:
     layers, epochs = _checked_selection(layers, epochs)
     missing = [str(path) for path in report_inputs(exp_dir, layers, epochs) if not path.is_file()]
     if missing:
-        raise FileNotFoundError(f"the report of {exp_dir} needs these missing artifacts: {', '.join(missing)}")
+        raise MissingFileError(f"the report of {exp_dir} needs these missing artifacts: {', '.join(missing)}")
     metrics = [_read_metrics(exp_dir / "metrics" / _epoch_file(epoch, "json")) for epoch in epochs]
     return _template().render(
         title=exp_dir.name,
@@ -185,7 +185,7 @@ def similarity_summary(csv_path, epochs) -> dict:
     table = pd.read_csv(csv_path)
     absent = [column for column in SIMILARITY_COLUMNS if column not in table.columns]
     if absent:
-        raise ValueError(f"{csv_path} lacks the column(s) {', '.join(absent)}")
+        raise ArtifactError(f"{csv_path} lacks the column(s) {', '.join(absent)}")
     means = table.groupby("epoch")[["ssim_to_first", "perceptual_to_first"]].mean().reindex(epochs)
     metric_names = table["perceptual_metric"].dropna().unique()
     return {
@@ -234,7 +234,7 @@ def _read_metrics(path: Path) -> dict:
     metrics = json.loads(path.read_text())
     absent = [key for key in METRIC_COLUMNS if key not in metrics]
     if absent:
-        raise ValueError(f"{path} lacks the key(s) {', '.join(absent)}")
+        raise ArtifactError(f"{path} lacks the key(s) {', '.join(absent)}")
     return metrics
 
 

@@ -6,6 +6,7 @@ import torch
 from PIL import Image
 
 import driftlens
+from driftlens.checkpoint import Checkpoint, save_checkpoint
 from driftlens.cli import main
 
 
@@ -38,7 +39,7 @@ def test_layers_from_stdin_make_the_rows_of_a_labelled_grid(tmp_path, monkeypatc
 
 def test_a_checkpoint_names_its_own_model(tmp_path):
     model = driftlens.models.load("tiny", weights="random", num_classes=3)
-    torch.save({"model": model.net.state_dict(), "config": {"model": "tiny"}}, tmp_path / "epoch_001.pt")
+    save_checkpoint(Checkpoint(model.net.state_dict(), 1, {"model": "tiny"}, []), tmp_path / "epoch_001.pt")
     assert main(["render", "--checkpoint", str(tmp_path / "epoch_001.pt"), "--layers", "logits", "--channels", "2",
                  "--steps", "2", "--size", "16", "--quiet", "--raw", str(tmp_path / "r.npz"),
                  "-o", str(tmp_path / "g.png")]) == 0

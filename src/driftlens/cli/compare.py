@@ -76,12 +76,13 @@ def run_representation(args):
 
 def _by_epoch(paths) -> dict:
     from driftlens.artifacts import epoch_of
+    from driftlens.errors import ConfigError
 
     by_epoch = {}
     for path in paths:
         epoch = epoch_of(path)
         if epoch in by_epoch:
-            raise ValueError(f"{by_epoch[epoch]} and {path} are both epoch {epoch}")
+            raise ConfigError(f"{by_epoch[epoch]} and {path} are both epoch {epoch}")
         by_epoch[epoch] = path
     return by_epoch
 

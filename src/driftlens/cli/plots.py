@@ -10,6 +10,8 @@ Example:
 import json
 from pathlib import Path
 
+from driftlens.errors import ConfigError
+
 # The library modules are imported in the run functions: every `driftlens` call builds all parsers.
 
 
@@ -64,5 +66,5 @@ def _read_metrics(paths):
     records = [json.loads(Path(path).read_text()) for path in paths]
     missing = [path for path, record in zip(paths, records) if "epoch" not in record]
     if missing:
-        raise ValueError(f"no epoch in {', '.join(map(str, missing))}")
+        raise ConfigError(f"no epoch in {', '.join(map(str, missing))}")
     return pd.DataFrame(records).sort_values("epoch", ignore_index=True)

@@ -8,6 +8,7 @@ from tqdm import tqdm
 
 from driftlens.data.images import UnreadableImageError, load_image
 from driftlens.data.splits import stratified_split, write_splits
+from driftlens.errors import MissingFileError
 
 log = logging.getLogger(__name__)
 
@@ -32,15 +33,19 @@ def prepare_imagefolder(root, source=None, split_seed: int = 0, skip_corrupt: bo
 
     Raises:
         UnreadableImageError: An image cannot be decoded (the message names it), unless ``skip_corrupt``.
-        FileNotFoundError: No class folders, or a class folder without images.
+        MissingFileError: No class folders, or a class folder without images.
 
     Example:
         >>> prepare_imagefolder("resources/mine", source="~/photos/by_class")  # doctest: +SKIP
         PosixPath('resources/mine/splits.json')
     """
     folder = Path(source if source is not None else root).expanduser()
-    classes, class_to_idx = find_classes(folder)
-    samples = readable(make_dataset(folder, class_to_idx, IMG_EXTENSIONS), skip_corrupt, progress)
+    try:
+        classes, class_to_idx = find_classes(folder)
+        samples = make_dataset(folder, class_to_idx, IMG_EXTENSIONS)
+    except FileNotFoundError as err:  # torchvision's messages name the folder
+        raise MissingFileError(f"image folder {folder}: {err}") from err
+    samples = readable(samples, skip_corrupt, progress)
     parts = stratified_split([label for _, label in samples], seed=split_seed)
     items = {split: [samples[i] for i in indices] for split, indices in parts.items()}
     return write_splits(root, "imagefolder", classes, items)

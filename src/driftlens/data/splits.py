@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from driftlens.errors import ConfigError
+from driftlens.errors import ArtifactError, ConfigError, MissingFileError
 from driftlens.io import save_json
 
 SPLITS = ("train", "val", "test")
@@ -97,7 +97,8 @@ def read_splits(path) -> dict:
         dict: As written by :func:`write_splits`, with every path made absolute.
 
     Raises:
-        FileNotFoundError: No such file (the message says how to make one).
+        MissingFileError: No such file (the message says how to make one).
+        ArtifactError: Not valid JSON.
         ConfigError: A key is missing or a label is out of range.
 
     Example:
@@ -108,8 +109,12 @@ def read_splits(path) -> dict:
     """
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"split file {path} does not exist; make it with `driftlens prepare-data`")
-    record = json.loads(path.read_text())
+        raise MissingFileError(f"split file {path} does not exist; make it with `driftlens prepare-data`")
+    try:
+        record = json.loads(path.read_text())
+    except json.JSONDecodeError as err:
+        raise ArtifactError(f"split file {path} is not valid JSON ({err}); make it again with "
+                            f"`driftlens prepare-data`") from err
     for key in ("dataset", "classes", *SPLITS):
         if key not in record:
             raise ConfigError(f"split file {path} has no {key!r} entry")

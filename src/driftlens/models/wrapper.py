@@ -3,6 +3,7 @@
 import torch
 from torch import nn
 
+from driftlens.errors import OutOfRangeError
 from driftlens.models.capture import capture
 from driftlens.models.layers import list_layer_paths, resolve_layer
 
@@ -141,5 +142,5 @@ class ModelWrapper(nn.Module):
         """
         channels = self.output_shapes([layer], size)[layer][0]
         if not 0 <= channel < channels:
-            raise IndexError(f"channel {channel} is out of range for layer {layer!r} of {self.name}, "
+            raise OutOfRangeError(f"channel {channel} is out of range for layer {layer!r} of {self.name}, "
                              f"which has {channels} channels (0..{channels - 1})")

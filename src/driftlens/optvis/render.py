@@ -16,6 +16,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from driftlens.errors import OutOfRangeError
 from driftlens.models import capture
 from driftlens.optvis.objectives import Objective, per_image
 from driftlens.optvis.transforms import compose
@@ -134,7 +135,7 @@ def validate(model, objective: Objective, size: int) -> None:
             continue
         channels = shapes[target.layer][0]
         if not 0 <= target.channel < channels:
-            raise IndexError(f"channel {target.channel} is out of range for layer {target.layer!r} of {model.name}, "
+            raise OutOfRangeError(f"channel {target.channel} is out of range for layer {target.layer!r} of {model.name}, "
                              f"which has {channels} channels (0..{channels - 1})")
 
 

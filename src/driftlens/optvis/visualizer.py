@@ -11,6 +11,7 @@ import numpy as np
 import torch
 from PIL import Image
 
+from driftlens.errors import ConfigError
 from driftlens.io import atomic_path, to_uint8
 from driftlens.models import channel_means
 from driftlens.optvis.methods import visualize
@@ -88,9 +89,9 @@ def top_channels(model, layer: str, images, k: int) -> list[int]:
             total = means.sum(dim=0) if total is None else total + means.sum(dim=0)
             count += len(means)
     if total is None:
-        raise ValueError("top_channels got no images")
+        raise ConfigError("top_channels got no images")
     if not 1 <= k <= total.numel():
-        raise ValueError(f"k={k} is not between 1 and the {total.numel()} channels of layer {layer!r}")
+        raise ConfigError(f"k={k} is not between 1 and the {total.numel()} channels of layer {layer!r}")
     return torch.topk(total / count, k).indices.tolist()
 
 
