@@ -13,6 +13,8 @@ Example:
         --layers blocks.4,blocks.10 -o results/demo/representation/epoch_003.json
 """
 
+from driftlens.cli._options import positive_int
+
 # The library modules are imported in the run functions: every `driftlens` call builds all parsers.
 
 
@@ -35,7 +37,7 @@ def add_parser(subparsers):
     representation.add_argument("--checkpoint", required=True, metavar="PT", help="the checkpoint to compare")
     representation.add_argument("--probe", required=True, metavar="NPZ", help="probe images (probe.npz)")
     representation.add_argument("--layers", required=True, type=_names, help="comma-separated, e.g. mixed3b,mixed4c")
-    representation.add_argument("--batch-size", type=int, default=32, help="images per forward pass (default: 32)")
+    representation.add_argument("--batch-size", type=positive_int, default=32, help="images per forward pass (default: 32)")
     _add_common(representation, output="the JSON to write, e.g. results/demo/representation/epoch_003.json")
     representation.set_defaults(func=run_representation)
 
