@@ -1,6 +1,11 @@
 import json
 
+import numpy as np
+import pytest
 from PIL import Image
+
+from driftlens import models
+from driftlens.models import UnknownLayerError
 
 EPOCHS = [0, 1, 2]
 LAYERS = ["conv2", "conv3"]
@@ -86,3 +91,63 @@ def test_unknown_dataset_is_named(tmp_path, snakemake, mini_config, write_config
     write_config(tmp_path, config)
     result = snakemake(tmp_path, "--dry-run", check=False)
     assert result.returncode != 0 and "experiments.mini.dataset" in result.stderr + result.stdout
+
+
+def _cli_message(error, call):
+    with pytest.raises(error) as caught:
+        call()
+    return str(caught.value)
+
+
+@pytest.mark.parametrize("change, key, cli_message", [
+    (lambda exp: exp["visualize"].update(layers=["conv2", "conv9"]), "experiments.mini.visualize.layers",
+     lambda: _cli_message(UnknownLayerError, lambda: models.load("tiny", weights="random").resolve("conv9"))),
+    (lambda exp: exp["visualize"].update(channels=[0, 16]), "experiments.mini.visualize.channels",
+     lambda: _cli_message(IndexError, lambda: models.load("tiny", weights="random").check_channel("conv2", 16))),
+    (lambda exp: exp["visualize"].update(channels={"top_k": 17}), "experiments.mini.visualize.channels",
+     lambda: "k=17 is not between 1 and the 16 channels of layer 'conv2'"),
+    (lambda exp: exp["stages"][1].update(train_from="conv7"), "experiments.mini.stages[1].train_from",
+     lambda: _cli_message(UnknownLayerError, lambda: models.load("tiny", weights="random").resolve("conv7"))),
+])
+def test_bad_layers_and_channels_stop_the_dry_run_with_the_cli_message(tmp_path, snakemake, mini_config, write_config,
+                                                                       change, key, cli_message):
+    change(mini_config["experiments"]["mini"])
+    write_config(tmp_path, mini_config)
+
+    result = snakemake(tmp_path, "--dry-run", check=False)
+
+    assert result.returncode != 0
+    assert f"{key}: {cli_message()}" in result.stderr + result.stdout
+    assert not (tmp_path / "resources").exists()
+
+
+def test_skip_corrupt_is_a_data_set_key_and_the_skipped_files_are_in_the_log(tmp_path, snakemake, mini_config,
+                                                                             write_config):
+    photos = tmp_path / "photos"
+    rng = np.random.default_rng(0)
+    for name in ("cat", "dog"):
+        (photos / name).mkdir(parents=True)
+        for i in range(4):
+            Image.fromarray(rng.integers(0, 256, (8, 8, 3), dtype=np.uint8)).save(photos / name / f"{i}.png")
+    (photos / "dog" / "9.png").write_text("not an image")
+    mini_config["datasets"]["mine"] = {"kind": "imagefolder", "source": str(photos), "skip_corrupt": True}
+    mini_config["experiments"]["mini"]["dataset"] = "mine"
+    write_config(tmp_path, mini_config)
+
+    snakemake(tmp_path, "--cores", "1", "resources/mine/splits.json")
+
+    log = (tmp_path / "logs" / "data" / "mine.log").read_text()
+    assert "skipped 1 unreadable images" in log and f"cannot read image {photos / 'dog' / '9.png'}" in log
+    splits = json.loads((tmp_path / "resources" / "mine" / "splits.json").read_text())
+    assert sum(len(splits[split]) for split in ("train", "val", "test")) == 8
+
+
+def test_skip_corrupt_on_a_data_set_that_is_not_an_image_folder_is_named(tmp_path, snakemake, mini_config,
+                                                                          write_config):
+    mini_config["datasets"]["textures"]["skip_corrupt"] = True
+    write_config(tmp_path, mini_config)
+
+    result = snakemake(tmp_path, "--dry-run", check=False)
+
+    assert result.returncode != 0
+    assert "datasets.textures.skip_corrupt: only imagefolder data sets take it" in result.stderr + result.stdout

@@ -1,4 +1,5 @@
 # Helpers shared by the rules: experiment look-ups, epoch lists, command-line arguments.
+import functools
 import json
 import shlex
 
@@ -30,9 +31,52 @@ def check_config():
         if isinstance(listed, list) and max(listed, default=0) > last_epoch(name):
             raise ValueError(f"experiments.{name}.visualize.epochs: {max(listed)} is after the last epoch "
                              f"({last_epoch(name)})")
+        check_layers(name)
     for name, data in config["datasets"].items():
         if data["kind"] == "imagefolder" and not data["source"]:
             raise ValueError(f"datasets.{name}.source: an imagefolder data set needs a source folder")
+        if data["skip_corrupt"] and data["kind"] != "imagefolder":
+            raise ValueError(f"datasets.{name}.skip_corrupt: only imagefolder data sets take it")
+
+
+@functools.lru_cache(maxsize=None)
+def channel_counts(model, layers):
+    """{layer: channel count} from the model's architecture alone (no weights loaded), cached; an unknown
+    layer raises driftlens's UnknownLayerError, whose message is the one the command line gives."""
+    from driftlens.models import architecture
+
+    network = architecture(model)
+    for layer in layers:
+        network.resolve(layer)
+    return {layer: shape[0] for layer, shape in network.output_shapes(list(layers)).items()}
+
+
+def check_layers(name):
+    """Layer names and channels of an experiment against its model, at parse time, with the CLI's messages."""
+    from driftlens.errors import DriftlensError
+    from driftlens.models import architecture
+    from driftlens.models.wrapper import check_channel, check_top_k
+
+    exp, key = experiment(name), f"experiments.{name}"
+    vis, model = exp["visualize"], exp["model"]
+    other_layers = {f"{key}.stages[{i}].train_from": stage["train_from"]
+                    for i, stage in enumerate(exp["stages"]) if "train_from" in stage}
+    if exp["attribution"]["layer"]:
+        other_layers[f"{key}.attribution.layer"] = exp["attribution"]["layer"]
+    where = f"{key}.visualize.layers"  # the key named by an error
+    try:
+        counts = channel_counts(model, tuple(vis["layers"]))
+        for where, layer in other_layers.items():
+            architecture(model).resolve(layer)
+        where = f"{key}.visualize.channels"
+        for layer, count in counts.items():
+            if isinstance(vis["channels"], dict):
+                check_top_k(layer, count, vis["channels"]["top_k"])
+            else:
+                for channel in vis["channels"]:
+                    check_channel(model, layer, count, channel)
+    except DriftlensError as err:
+        raise ValueError(f"{where}: {err}") from None
 
 
 def last_epoch(name):

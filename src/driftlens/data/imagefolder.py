@@ -24,7 +24,7 @@ def prepare_imagefolder(root, source=None, split_seed: int = 0, skip_corrupt: bo
         source (str or Path, optional): A read-only image tree used in place (absolute paths in the
             split file). Default: None
         split_seed (int, optional): Seed of the stratified split. Default: 0
-        skip_corrupt (bool, optional): Leave unreadable images out (their count is logged) instead
+        skip_corrupt (bool, optional): Leave unreadable images out (each is logged) instead
             of failing. Default: False
         progress (bool, optional): Show a progress bar. Default: True
 
@@ -56,7 +56,7 @@ def readable(samples: list[tuple[str, int]], skip_corrupt: bool = False, progres
 
     Args:
         samples (list[tuple[str, int]]): Image paths and labels.
-        skip_corrupt (bool, optional): Drop unreadable images and log how many, instead of raising.
+        skip_corrupt (bool, optional): Drop unreadable images and log each of them, instead of raising.
             Default: False
         progress (bool, optional): Show a progress bar. Default: True
 
@@ -81,5 +81,5 @@ def readable(samples: list[tuple[str, int]], skip_corrupt: bool = False, progres
             continue
         kept.append((path, label))
     if skipped:
-        log.warning("skipped %d unreadable images, e.g. %s", len(skipped), skipped[0])
+        log.warning("skipped %d unreadable images:\n  %s", len(skipped), "\n  ".join(skipped))
     return kept

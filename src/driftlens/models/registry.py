@@ -1,7 +1,7 @@
 """The model zoo: ``load(name, weights)`` for the supported networks."""
 
 from dataclasses import dataclass, field
-from functools import partial
+from functools import lru_cache, partial
 from typing import Callable
 
 import torch
@@ -136,6 +136,34 @@ def _from_state(spec: ModelSpec, state: dict, source) -> torch.nn.Module:
     except RuntimeError as err:
         raise ArtifactError(f"the weights in {source} do not fit this model: {str(err).splitlines()[0]}") from err
     return net
+
+
+@lru_cache(maxsize=None)
+def architecture(name: str) -> ModelWrapper:
+    """The network of the zoo with uninitialised weights, for its layer names and shapes only.
+
+    Nothing is downloaded, read or randomly initialised (the network is built on PyTorch's meta
+    device, then given empty CPU memory), so this is fast even for large networks; the result is
+    cached per name. Never use its outputs as values.
+
+    Args:
+        name (str): One of :func:`available`.
+
+    Returns:
+        ModelWrapper: In eval mode, on the CPU, with garbage weights.
+
+    Raises:
+        ConfigError: Unknown model name.
+
+    Example:
+        >>> architecture("googlenet").output_shapes(["mixed4c"])
+        {'mixed4c': (512, 14, 14)}
+    """
+    spec = _spec(name)
+    with torch.device("meta"):
+        net = spec.random()
+    net = net.to_empty(device="cpu")
+    return ModelWrapper(net, name, spec.input_size, spec.head, spec.mean, spec.std, spec.aliases).eval()
 
 
 def from_checkpoint(checkpoint) -> ModelWrapper:

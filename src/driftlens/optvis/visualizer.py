@@ -14,6 +14,7 @@ from PIL import Image
 from driftlens.errors import ConfigError
 from driftlens.io import atomic_path, to_uint8
 from driftlens.models import channel_means
+from driftlens.models.wrapper import check_top_k
 from driftlens.optvis.methods import visualize
 from driftlens.optvis.objectives import channel
 from driftlens.optvis.render import eval_mode, layer_outputs
@@ -90,8 +91,7 @@ def top_channels(model, layer: str, images, k: int) -> list[int]:
             count += len(means)
     if total is None:
         raise ConfigError("top_channels got no images")
-    if not 1 <= k <= total.numel():
-        raise ConfigError(f"k={k} is not between 1 and the {total.numel()} channels of layer {layer!r}")
+    check_top_k(layer, total.numel(), k)
     return torch.topk(total / count, k).indices.tolist()
 
 
