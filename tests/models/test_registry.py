@@ -1,3 +1,5 @@
+import json
+
 import numpy as np
 import pytest
 import torch
@@ -7,6 +9,7 @@ from skimage import data
 from driftlens import models
 from driftlens.checkpoint import Checkpoint, save_checkpoint
 from driftlens.errors import ArtifactError, MissingFileError
+from driftlens.models import registry
 
 
 def _photo(name, size=224):
@@ -82,3 +85,17 @@ def test_weights_that_do_not_fit_the_model_are_named(tmp_path):
     torch.save({"conv1.0.weight": torch.ones(2)}, tmp_path / "w.pt")
     with pytest.raises(ArtifactError, match="the weights in .*w.pt do not fit this model"):
         models.load("tiny", weights=str(tmp_path / "w.pt"))
+
+
+def test_the_packaged_layer_tables_match_the_architectures():
+    """The workflow checks configs against this table without importing torch: it must never go stale."""
+    tables = json.loads(registry.LAYER_TABLES.read_text())
+    assert sorted(tables) == models.available()
+    for name in models.available():
+        assert tables[name] == registry.layer_table(name), "rewrite it: driftlens.models.registry.write_layer_tables()"
+
+
+def test_the_architecture_needs_no_weights_and_knows_the_shapes(tiny):
+    architecture = models.architecture("tiny")
+    assert architecture.output_shapes(["conv3"]) == tiny.output_shapes(["conv3"])
+    assert registry.layer_table("tiny")["conv3"] == 16 and registry.layer_table("tiny")["logits"] == 10

@@ -1,7 +1,9 @@
 # Helpers shared by the rules: experiment look-ups, epoch lists, command-line arguments.
 import functools
+import importlib.util
 import json
 import shlex
+from pathlib import Path
 
 
 wildcard_constraints:
@@ -51,8 +53,27 @@ def channel_counts(model, layers):
     return {layer: shape[0] for layer, shape in network.output_shapes(list(layers)).items()}
 
 
+def packaged_layer_table(model):
+    """{layer or alias: channels} of a zoo model from driftlens's packaged table, read without importing torch."""
+    package = Path(importlib.util.find_spec("driftlens").origin).parent
+    return json.loads((package / "models" / "layer_tables.json").read_text()).get(model, {})
+
+
+def layers_look_right(exp):
+    """True when the packaged table confirms every layer and channel of an experiment (the fast path)."""
+    table, vis = packaged_layer_table(exp["model"]), exp["visualize"]
+    named = [*vis["layers"], exp["attribution"]["layer"] or vis["layers"][0],
+             *(stage["train_from"] for stage in exp["stages"] if "train_from" in stage)]
+    wanted = vis["channels"]["top_k"] - 1 if isinstance(vis["channels"], dict) else max(vis["channels"])
+    return all(layer in table for layer in named) and all(wanted < table[layer] for layer in vis["layers"])
+
+
 def check_layers(name):
-    """Layer names and channels of an experiment against its model, at parse time, with the CLI's messages."""
+    """Layer names and channels of an experiment against its model, at parse time, with the CLI's messages.
+    The packaged table confirms a good config in milliseconds; anything it does not confirm is checked on
+    the architecture itself (built without weights), which raises the command line's error."""
+    if layers_look_right(experiment(name)):
+        return
     from driftlens.errors import DriftlensError
     from driftlens.models import architecture
     from driftlens.models.wrapper import check_channel, check_top_k

@@ -2,12 +2,14 @@
 
 from dataclasses import dataclass, field
 from functools import lru_cache, partial
+from pathlib import Path
 from typing import Callable
 
 import torch
 
 from driftlens.checkpoint import Checkpoint, read_checkpoint
 from driftlens.errors import ArtifactError, ConfigError
+from driftlens.io import save_json
 from driftlens.models.efficientnet_lite import EfficientNetLite0, load_imagenet_lite0
 from driftlens.models.tiny import TinyCNN
 from driftlens.models.weights import load_torchvision, read_state_dict
@@ -164,6 +166,40 @@ def architecture(name: str) -> ModelWrapper:
         net = spec.random()
     net = net.to_empty(device="cpu")
     return ModelWrapper(net, name, spec.input_size, spec.head, spec.mean, spec.std, spec.aliases).eval()
+
+
+LAYER_TABLES = Path(__file__).with_name("layer_tables.json")
+"""Packaged ``{model: {layer name or alias: channels}}`` of every zoo model, as :func:`layer_table` gives.
+
+It lets the workflow check a config's layers and channels without importing torch; a test keeps it
+equal to the architectures (rewrite it with :func:`write_layer_tables`)."""
+
+
+def layer_table(name: str) -> dict[str, int]:
+    """The channel count of every layer of a zoo model, by module path and by alias, from its architecture.
+
+    Args:
+        name (str): One of :func:`available`.
+
+    Returns:
+        dict[str, int]: Layer name or alias to the channel count (first dimension) of its output.
+
+    Example:
+        >>> layer_table("tiny")["conv3"], layer_table("tiny")["logits"]
+        (16, 10)
+    """
+    model = architecture(name)
+    names = [path for path, _ in model.net.named_modules() if path] + sorted(model.aliases)
+    return {layer: shape[0] for layer, shape in model.output_shapes(names).items()}
+
+
+def write_layer_tables(path=LAYER_TABLES) -> None:
+    """Write :data:`LAYER_TABLES` (the layer table of every zoo model), after a change to the zoo.
+
+    Example:
+        >>> write_layer_tables()  # doctest: +SKIP
+    """
+    save_json({name: layer_table(name) for name in available()}, path)
 
 
 def from_checkpoint(checkpoint) -> ModelWrapper:
