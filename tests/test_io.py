@@ -102,3 +102,16 @@ def test_json_is_standard_nan_is_never_written(tmp_path):
     with pytest.raises(ValueError, match="refusing to write NaN or infinity to .*m.json"):
         save_json({"val_loss": float("nan")}, tmp_path / "m.json")
     assert not (tmp_path / "m.json").exists()
+
+
+@pytest.mark.parametrize("damage", [lambda data: data[:len(data) // 2], lambda data: b"not a zip archive"])
+def test_a_truncated_npz_is_named_in_one_clear_error(tmp_path, damage):
+    from driftlens.artifacts import read_arrays
+    from driftlens.errors import ArtifactError
+
+    path = tmp_path / "epoch_001.npz"
+    save_npz(path, images=np.random.default_rng(0).random((64, 64)))
+    path.write_bytes(damage(path.read_bytes()))
+
+    with pytest.raises(ArtifactError, match=f"{path} is truncated or not an .npz file"):
+        read_arrays(path, "images")

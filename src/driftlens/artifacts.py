@@ -4,6 +4,8 @@ Every reader checks what it reads and names the file in its error.
 """
 
 import re
+import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -86,7 +88,8 @@ def read_arrays(path, *keys) -> list[np.ndarray]:
 
     Raises:
         MissingFileError: No such file.
-        ArtifactError: A key is missing (the message lists what the file has).
+        ArtifactError: The file is truncated or not an ``.npz``, or a key is missing (the message
+            lists what the file has).
 
     Example:
         >>> import tempfile, os
@@ -96,11 +99,16 @@ def read_arrays(path, *keys) -> list[np.ndarray]:
     """
     if not Path(path).is_file():
         raise MissingFileError(f"{path} does not exist")
-    with np.load(path) as arrays:
-        missing = [key for key in keys if key not in arrays]
-        if missing:
-            raise ArtifactError(f"{path} has no {', '.join(missing)} array (it has: {', '.join(arrays.files)})")
-        return [arrays[key] for key in keys]
+    try:
+        with np.load(path) as arrays:
+            missing = [key for key in keys if key not in arrays]
+            if missing:
+                raise ArtifactError(f"{path} has no {', '.join(missing)} array (it has: {', '.join(arrays.files)})")
+            return [arrays[key] for key in keys]
+    except ArtifactError:
+        raise
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as err:
+        raise ArtifactError(f"{path} is truncated or not an .npz file ({err})") from err
 
 
 def read_table(path, columns, kind: str):
