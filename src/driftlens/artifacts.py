@@ -3,6 +3,7 @@
 Every reader checks what it reads and names the file in its error.
 """
 
+import json
 import re
 import zipfile
 import zlib
@@ -109,6 +110,27 @@ def read_arrays(path, *keys) -> list[np.ndarray]:
         raise
     except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as err:
         raise ArtifactError(f"{path} is truncated or not an .npz file ({err})") from err
+
+
+def read_json(path):
+    """A JSON artifact (metrics, representation change), parsed.
+
+    Raises:
+        MissingFileError: No such file.
+        ArtifactError: Not valid JSON (the message names the file).
+
+    Example:
+        >>> import tempfile, os
+        >>> path = os.path.join(tempfile.mkdtemp(), "m.json"); _ = open(path, "w").write('{"epoch": 3}')
+        >>> read_json(path)["epoch"]
+        3
+    """
+    if not Path(path).is_file():
+        raise MissingFileError(f"{path} does not exist")
+    try:
+        return json.loads(Path(path).read_text())
+    except json.JSONDecodeError as err:
+        raise ArtifactError(f"{path} is not valid JSON ({err})") from err
 
 
 def read_table(path, columns, kind: str):

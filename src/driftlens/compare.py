@@ -14,7 +14,6 @@ Example:
 """
 
 import functools
-import json
 import math
 from pathlib import Path
 
@@ -25,7 +24,7 @@ from skimage.metrics import structural_similarity
 from tqdm import tqdm
 
 from driftlens import models
-from driftlens.artifacts import read_row, read_table
+from driftlens.artifacts import read_json, read_row, read_table
 from driftlens.errors import ArtifactError, ConfigError
 from driftlens.models.weights import WeightsUnavailableError, cache_file_for
 
@@ -398,15 +397,15 @@ def read_representation(paths) -> pd.DataFrame:
         pandas.DataFrame: Columns ``epoch``, ``layer``, ``cka``, ``weight_change``, sorted by epoch.
 
     Raises:
-        FileNotFoundError: A missing file.
-        ValueError: A file without ``epoch``, ``cka`` or ``weight_change``.
+        MissingFileError: A missing file.
+        ArtifactError: A file that is not JSON or lacks ``epoch``, ``cka`` or ``weight_change``.
 
     Example:
         >>> table = read_representation(["results/demo/representation/epoch_001.json"])  # doctest: +SKIP
     """
     rows = []
     for path in map(Path, paths):
-        record = json.loads(path.read_text())
+        record = read_json(path)
         missing = [key for key in ("epoch", "cka", "weight_change") if key not in record]
         if missing:
             raise ArtifactError(f"{path} has no {', '.join(missing)}")

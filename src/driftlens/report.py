@@ -15,6 +15,7 @@ from pathlib import Path
 import jinja2
 import pandas as pd
 
+from driftlens.artifacts import read_json
 from driftlens.errors import ArtifactError, ConfigError, MissingFileError
 from driftlens.io import atomic_path
 
@@ -100,7 +101,7 @@ def build_report(exp_dir, layers, epochs) -> str:
         summary=_summary_cards(metrics),
         metric_columns=METRIC_COLUMNS,
         metrics=metrics,
-        config=json.dumps(json.loads((exp_dir / "config.json").read_text()), indent=2, sort_keys=True),
+        config=json.dumps(read_json(exp_dir / "config.json"), indent=2, sort_keys=True),
         versions=software_versions(),
     )
 
@@ -231,7 +232,7 @@ def _epoch_file(epoch: int, suffix: str) -> str:
 
 
 def _read_metrics(path: Path) -> dict:
-    metrics = json.loads(path.read_text())
+    metrics = read_json(path)
     absent = [key for key in METRIC_COLUMNS if key not in metrics]
     if absent:
         raise ArtifactError(f"{path} lacks the key(s) {', '.join(absent)}")
