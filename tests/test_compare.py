@@ -311,6 +311,21 @@ def test_representation_command_writes_cka_and_weight_change(checkpoints, tmp_pa
     assert result["cka"]["conv1"] < 0.99 and result["cka"]["conv2"] < 0.99  # conv2 sees conv1's new output
 
 
+def test_representation_of_a_constant_layer_is_null_in_standard_json(checkpoints, tmp_path):
+    (first, _), probe = checkpoints
+    dead = driftlens.models.load("tiny", weights="random", seed=0)
+    with torch.no_grad():
+        for parameter in dead.module("conv1").parameters():
+            parameter.zero_()  # conv1 is constant on every image: its CKA is undefined
+    save_checkpoint(Checkpoint(dead.net.state_dict(), 3, {"model": "tiny"}, []), tmp_path / "epoch_003.pt")
+    out = tmp_path / "r.json"
+    argv = ["representation", "--first", first, "--checkpoint", str(tmp_path / "epoch_003.pt"), "--probe", probe,
+            "--layers", "conv1", "-o", str(out), "--device", "cpu", "--no-progress"]
+
+    assert main(argv) == 0
+    assert "NaN" not in out.read_text() and json.loads(out.read_text())["cka"] == {"conv1": None}
+
+
 def test_representation_command_names_an_unknown_layer(checkpoints, tmp_path, capsys):
     (first, later), probe = checkpoints
     argv = ["representation", "--first", first, "--checkpoint", later, "--probe", probe,

@@ -62,6 +62,8 @@ def run_similarity(args):
 
 def run_representation(args):
     """Write the representation-change JSON of one checkpoint."""
+    import math
+
     import torch
 
     from driftlens import compare, models
@@ -73,6 +75,8 @@ def run_representation(args):
     model = models.from_checkpoint(args.checkpoint).to(device)
     change = compare.representation_change(first, model, torch.from_numpy(read_probe(args.probe)[0]), args.layers,
                                            args.batch_size, progress=not args.no_progress)
+    # CKA is undefined (NaN) for a layer that is constant on the probe images; JSON has no NaN: null
+    change["cka"] = {layer: None if math.isnan(value) else value for layer, value in change["cka"].items()}
     save_json({"epoch": epoch_of(args.checkpoint), **change}, args.output)
 
 
