@@ -256,3 +256,15 @@ def test_a_nan_loss_is_caught_at_its_step(tiny):
     result = run_epoch(tiny, batches, optimizer, progress=False)
 
     assert result["steps"] == 3 and result["first_nonfinite_step"] == 2
+
+
+def test_a_start_model_with_nan_weights_is_refused_naming_the_weights(config, tmp_path, tiny):
+    state = tiny.net.state_dict()
+    state["conv2.0.weight"][0] = float("nan")
+    torch.save(state, tmp_path / "nan.pt")
+    config["weights"] = str(tmp_path / "nan.pt")
+
+    with pytest.raises(DivergedError, match=r"the start model \(epoch 0\): conv2.0.weight is NaN or infinite; no "
+                                            r"checkpoint was written; check the weights '.*nan.pt'"):
+        start_checkpoint(TrainConfig.from_dict(config), tmp_path / "e0.pt", tmp_path / "e0.json", progress=False)
+    assert not (tmp_path / "e0.pt").exists()

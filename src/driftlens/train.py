@@ -506,14 +506,17 @@ def _finish_epoch(cfg, model, optimizer, stage_index, epoch, classes, out, metri
 
 
 def _check_finite(cfg, model, stage_index, epoch: int, trained: dict | None, evaluated: dict) -> None:
-    """Stop a diverged epoch before anything is written: a NaN or infinite loss, weight or statistic."""
-    where = f"training diverged in epoch {epoch}"
-    lr = f" (this stage's lr is {cfg.stages[stage_index].lr:g})" if stage_index is not None else ""
-    advice = f"no checkpoint was written; lower the learning rate{lr} and run again"
-    if trained and trained["first_nonfinite_step"] is not None:
-        raise DivergedError(f"{where}, step {trained['first_nonfinite_step']} of {trained['steps']}: the training "
-                            f"loss is NaN or infinite; {advice}")
-    after = f"{where}, after step {trained['steps']} of {trained['steps']}" if trained else f"{where}"
+    """Stop before anything is written when a loss, weight or statistic is NaN or infinite (a diverged epoch)."""
+    if trained is None:  # epoch 0: the start model as loaded
+        after, advice = "the start model (epoch 0)", f"no checkpoint was written; check the weights {cfg.weights!r}"
+    else:
+        where = f"training diverged in epoch {epoch}"
+        after = f"{where}, after step {trained['steps']} of {trained['steps']}"
+        advice = (f"no checkpoint was written; lower the learning rate (this stage's lr is "
+                  f"{cfg.stages[stage_index].lr:g}) and run again")
+        if trained["first_nonfinite_step"] is not None:
+            raise DivergedError(f"{where}, step {trained['first_nonfinite_step']} of {trained['steps']}: the "
+                                f"training loss is NaN or infinite; {advice}")
     for name, tensor in model.net.state_dict().items():
         if tensor.is_floating_point() and not torch.isfinite(tensor).all():
             raise DivergedError(f"{after}: {name} is NaN or infinite; {advice}")
