@@ -15,6 +15,7 @@ Example:
 
 import dataclasses
 import pickle
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -164,9 +165,10 @@ def load_tensors(path, what: str = "a torch file"):
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as err:
-        reason = str(err).strip().splitlines()[-1] if "Weights only load failed" in str(err) else str(err)
-        raise ArtifactError(f"{path} is not {what}: it holds objects other than tensors and plain values, "
-                            f"which are never loaded because they could run code ({reason.strip()})") from err
+        found = re.search(r"GLOBAL (\S+)", str(err))  # torch names the refused object, e.g. builtins.exec
+        culprit = f" ({found.group(1)})" if found else ""
+        raise ArtifactError(f"{path} is not {what}: it holds objects other than tensors and plain values{culprit}, "
+                            f"which are never loaded because they could run code") from err
     except Exception as err:  # noqa: BLE001 - any failure to parse the file means it is damaged or foreign
         first_line = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         raise ArtifactError(f"{path} is not {what}: truncated or not written by torch.save ({first_line})") from err
