@@ -2,8 +2,10 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 
 from driftlens.cli import main
+from driftlens.errors import MissingFileError
 
 
 def test_layers_prints_one_line_per_layer_with_shape(capsys):
@@ -64,3 +66,20 @@ def test_grid_puts_channels_in_row_labels_when_rows_differ(tmp_path):
     grid = np.asarray(Image.open(tmp_path / "before_after.png").convert("L"))
     assert grid.shape[1] > 2 * 8 + 60  # room for labels such as "conv3  epoch 1  ch 1,2"
     assert len(np.unique(grid)) > 3  # two grey rows and black label text on white
+
+
+def test_an_internal_error_shows_its_traceback_not_one_line(monkeypatch):
+    import driftlens.cli.layers as layers
+
+    def bug(args):
+        raise ValueError("an internal bug, not the user's input")
+
+    monkeypatch.setattr(layers, "run", bug)
+    with pytest.raises(ValueError, match="an internal bug"):
+        main(["layers", "tiny"])
+
+
+def test_debug_shows_the_traceback_of_a_user_error(tmp_path):
+    with pytest.raises(MissingFileError, match="missing.pt does not exist"):
+        main(["--debug", "layers", "tiny", "--weights", str(tmp_path / "missing.pt")])
+    assert main(["layers", "tiny", "--weights", str(tmp_path / "missing.pt")]) == 2

@@ -16,6 +16,7 @@ from driftlens import artifacts, compare
 from driftlens.cli import main
 from driftlens.io import save_npz
 from driftlens.models import WeightsUnavailableError
+from driftlens.checkpoint import Checkpoint, save_checkpoint
 
 
 @pytest.fixture(scope="module")
@@ -231,7 +232,7 @@ def checkpoints(tmp_path):
     for epoch, model in ((0, first), (3, later)):
         paths.append(tmp_path / "checkpoints" / f"epoch_{epoch:03d}.pt")
         paths[-1].parent.mkdir(exist_ok=True)
-        torch.save({"model": model.net.state_dict(), "config": {"model": "tiny"}, "epoch": epoch}, paths[-1])
+        save_checkpoint(Checkpoint(model.net.state_dict(), epoch, {"model": "tiny"}, []), paths[-1])
     photos = [resize(getattr(skimage.data, name)(), (64, 64), anti_aliasing=True)
               for name in ("astronaut", "chelsea", "coffee", "rocket")]
     crops = np.stack([photo[y:y + 32, x:x + 32] for photo in photos for y in (0, 32) for x in (0, 32)])
@@ -251,6 +252,21 @@ def test_representation_command_writes_cka_and_weight_change(checkpoints, tmp_pa
     assert result["weight_change"]["conv2"] == 0.0 and result["weight_change"]["conv3"] == pytest.approx(0.5)
     assert 0 < result["weight_change"]["conv1"] < 2  # only part of conv1's parameters moved, by 2 |w|
     assert result["cka"]["conv1"] < 0.99 and result["cka"]["conv2"] < 0.99  # conv2 sees conv1's new output
+
+
+def test_representation_of_a_constant_layer_is_null_in_standard_json(checkpoints, tmp_path):
+    (first, _), probe = checkpoints
+    dead = driftlens.models.load("tiny", weights="random", seed=0)
+    with torch.no_grad():
+        for parameter in dead.module("conv1").parameters():
+            parameter.zero_()  # conv1 is constant on every image: its CKA is undefined
+    save_checkpoint(Checkpoint(dead.net.state_dict(), 3, {"model": "tiny"}, []), tmp_path / "epoch_003.pt")
+    out = tmp_path / "r.json"
+    argv = ["representation", "--first", first, "--checkpoint", str(tmp_path / "epoch_003.pt"), "--probe", probe,
+            "--layers", "conv1", "-o", str(out), "--device", "cpu", "--no-progress"]
+
+    assert main(argv) == 0
+    assert "NaN" not in out.read_text() and json.loads(out.read_text())["cka"] == {"conv1": None}
 
 
 def test_representation_command_names_an_unknown_layer(checkpoints, tmp_path, capsys):

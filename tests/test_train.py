@@ -1,5 +1,7 @@
 """Staged fine-tuning on the tiny model: config checks, freezing, checkpoints, determinism, the CLI."""
 
+import dataclasses
+import hashlib
 import json
 
 import numpy as np
@@ -10,9 +12,11 @@ from PIL import Image
 from driftlens import models
 from driftlens.cli import main
 from driftlens.data import prepare
-from driftlens.errors import ConfigError
+from driftlens.checkpoint import read_checkpoint
+from driftlens.errors import ConfigError, DivergedError
 from driftlens.models import UnknownLayerError
-from driftlens.train import Stage, TrainConfig, apply_stage, frozen_parameters, start_checkpoint, train_epoch
+from driftlens.train import (Stage, TrainConfig, apply_stage, frozen_parameters, run_epoch, start_checkpoint,
+                             train_epoch)
 
 SGD = {"epochs": 2, "cutoff": 1, "lr": 0.05, "optimizer": "sgd"}
 ADAM = {"epochs": 2, "train_from": "conv3", "lr": 0.01, "optimizer": "adam", "weight_decay": 0.001}
@@ -48,7 +52,7 @@ def _run(cfg, folder, epochs):
 
 
 def _load(path):
-    return torch.load(path, weights_only=True)
+    return dataclasses.asdict(read_checkpoint(path))
 
 
 @pytest.mark.parametrize("change, message", [
@@ -207,3 +211,60 @@ def test_cli_reports_invalid_json_in_one_line(tmp_path, capsys):
     assert main(["train-epoch", "--config-json", "{model: tiny}", "--epoch", "0",
                  "--out", str(tmp_path / "c.pt"), "--metrics", str(tmp_path / "m.json")]) == 2
     assert "--config-json: not valid JSON" in capsys.readouterr().err
+
+
+def test_identical_runs_write_byte_identical_checkpoints(config, tmp_path):
+    cfg = TrainConfig.from_dict(config)
+    first = _run(cfg, tmp_path / "a", 2)
+    second = _run(cfg, tmp_path / "b", 2)
+
+    digests = [[hashlib.sha256(path.read_bytes()).hexdigest() for path in run] for run in (first, second)]
+    assert digests[0] == digests[1]
+    assert len(set(digests[0])) == 3  # and the epochs do differ
+
+
+def test_a_diverging_epoch_stops_naming_epoch_and_step_and_writes_nothing(config, tmp_path):
+    config["stages"] = [{"epochs": 2, "lr": 1e9, "optimizer": "sgd"}]
+    cfg = TrainConfig.from_dict(config)
+    start_checkpoint(cfg, tmp_path / "e0.pt", tmp_path / "e0.json", progress=False)
+
+    with pytest.raises(DivergedError, match=r"training diverged in epoch 1, (after )?step [12] of 2: .* NaN or infinite; no checkpoint "
+                                            r"was written; lower the learning rate \(this stage's lr is 1e\+09\)"):
+        train_epoch(cfg, tmp_path / "e0.pt", tmp_path / "e1.pt", tmp_path / "e1.json", 1, progress=False)
+    assert not (tmp_path / "e1.pt").exists() and not (tmp_path / "e1.json").exists()
+
+
+def test_cli_reports_divergence_in_one_line(config, tmp_path, capsys):
+    config["stages"] = [{"epochs": 1, "lr": 1e9, "optimizer": "sgd"}]
+    common = ["train-epoch", "--config-json", json.dumps(config), "--no-progress"]
+    assert main([*common, "--epoch", "0", "--out", str(tmp_path / "c0.pt"), "--metrics", str(tmp_path / "m0.json")]) == 0
+    capsys.readouterr()
+
+    assert main([*common, "--epoch", "1", "--previous", str(tmp_path / "c0.pt"), "--out", str(tmp_path / "c1.pt"),
+                 "--metrics", str(tmp_path / "m1.json")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("driftlens: error: training diverged in epoch 1, ") and len(err.splitlines()) == 1
+    assert not (tmp_path / "c1.pt").exists() and not (tmp_path / "m1.json").exists()
+
+
+def test_a_nan_loss_is_caught_at_its_step(tiny):
+    images = torch.rand(2, 3, 32, 32)
+    batches = [(images, torch.tensor([0, 1])), (images * float("nan"), torch.tensor([0, 1])),
+               (images, torch.tensor([0, 1]))]
+    optimizer = torch.optim.SGD(tiny.parameters(), lr=0.01)
+
+    result = run_epoch(tiny, batches, optimizer, progress=False)
+
+    assert result["steps"] == 3 and result["first_nonfinite_step"] == 2
+
+
+def test_a_start_model_with_nan_weights_is_refused_naming_the_weights(config, tmp_path, tiny):
+    state = tiny.net.state_dict()
+    state["conv2.0.weight"][0] = float("nan")
+    torch.save(state, tmp_path / "nan.pt")
+    config["weights"] = str(tmp_path / "nan.pt")
+
+    with pytest.raises(DivergedError, match=r"the start model \(epoch 0\): conv2.0.weight is NaN or infinite; no "
+                                            r"checkpoint was written; check the weights '.*nan.pt'"):
+        start_checkpoint(TrainConfig.from_dict(config), tmp_path / "e0.pt", tmp_path / "e0.json", progress=False)
+    assert not (tmp_path / "e0.pt").exists()

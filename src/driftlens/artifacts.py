@@ -6,11 +6,13 @@ Every reader checks what it reads and names the file in its error.
 import json
 import re
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from driftlens.errors import ArtifactError, MissingFileError
 from driftlens.io import save_npz
 
 _EPOCH_FILE = re.compile(r"(?:epoch|noise)_(\d+)")
@@ -20,7 +22,7 @@ def epoch_of(path) -> int:
     """The epoch number in a file name such as ``epoch_012.npz``, ``noise_000.npz`` or ``epoch_003.pt``.
 
     Raises:
-        ValueError: The name is not of that form.
+        ArtifactError: The name is not of that form.
 
     Example:
         >>> epoch_of("results/demo/blocks.12/noise_012.npz")
@@ -28,12 +30,8 @@ def epoch_of(path) -> int:
     """
     match = _EPOCH_FILE.fullmatch(Path(path).stem)
     if match is None:
-        raise ValueError(f"cannot read an epoch number from {path}: expected a name like epoch_012.npz")
+        raise ArtifactError(f"cannot read an epoch number from {path}: expected a name like epoch_012.npz")
     return int(match.group(1))
-
-
-class ArtifactError(ValueError):
-    """A file is not the artifact a reader expects (another kind, another layer or epoch); the message names it."""
 
 
 META_KEY = "artifact"
@@ -71,8 +69,8 @@ def read_artifact(path, kind: str, **expected) -> tuple[dict, dict]:
         tuple[dict, dict]: The metadata and the arrays.
 
     Raises:
-        FileNotFoundError: No such file.
-        ArtifactError: Not an artifact, another kind, or metadata that differs from ``expected``.
+        MissingFileError: No such file.
+        ArtifactError: Truncated, not an artifact, another kind, or metadata that differs from ``expected``.
 
     Example:
         >>> import tempfile, os
@@ -81,15 +79,15 @@ def read_artifact(path, kind: str, **expected) -> tuple[dict, dict]:
         >>> read_artifact(path, "render row")
         Traceback (most recent call last):
         ...
-        driftlens.artifacts.ArtifactError: ... is a example artifact, not a render row
+        driftlens.errors.ArtifactError: ... is a example artifact, not a render row
     """
     if not Path(path).is_file():
-        raise FileNotFoundError(f"{path} does not exist")
+        raise MissingFileError(f"{path} does not exist")
     try:
         with np.load(path, allow_pickle=False) as data:
             arrays = {key: data[key] for key in data.files}
-    except (OSError, ValueError, zipfile.BadZipFile) as err:
-        raise ArtifactError(f"{path} is not a readable .npz file ({err})") from err
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as err:
+        raise ArtifactError(f"{path} is truncated or not an .npz file ({err})") from err
     if META_KEY not in arrays:
         raise ArtifactError(f"{path} is not a driftlens artifact (it has no {META_KEY!r} metadata); expected a {kind}")
     meta = json.loads(str(arrays.pop(META_KEY)))
@@ -150,7 +148,7 @@ def read_row(path, layer: str | None = None, epoch: int | None = None) -> Render
     """Read a render row, checking its layer and epoch when given.
 
     Raises:
-        FileNotFoundError: No such file.
+        MissingFileError: No such file.
         ArtifactError: Another kind of file, another layer or epoch, or images of the wrong shape.
 
     Example:
@@ -175,8 +173,8 @@ def read_probe(path, count=None) -> tuple[np.ndarray, np.ndarray]:
         count (int, optional): Keep only the first ``count`` images. Default: all
 
     Raises:
-        FileNotFoundError: No such file.
-        ValueError: A missing array or one of the wrong shape.
+        MissingFileError: No such file.
+        ArtifactError: A missing array or one of the wrong shape.
 
     Example:
         >>> images, labels = read_probe("results/demo/probe.npz")  # doctest: +SKIP
@@ -184,7 +182,7 @@ def read_probe(path, count=None) -> tuple[np.ndarray, np.ndarray]:
     images, labels = read_arrays(path, "images", "labels")
     images, labels = images[:count], labels[:count]
     if images.ndim != 4 or images.shape[1] != 3 or len(labels) != len(images):
-        raise ValueError(f"{path}: expected images (n, 3, S, S) and n labels, got shapes {images.shape} "
+        raise ArtifactError(f"{path}: expected images (n, 3, S, S) and n labels, got shapes {images.shape} "
                          f"and {labels.shape}")
     return images.astype(np.float32), labels
 
@@ -193,8 +191,9 @@ def read_arrays(path, *keys) -> list[np.ndarray]:
     """The named arrays of an ``.npz`` file.
 
     Raises:
-        FileNotFoundError: No such file.
-        ValueError: A key is missing (the message lists what the file has).
+        MissingFileError: No such file.
+        ArtifactError: The file is truncated or not an ``.npz``, or a key is missing (the message
+            lists what the file has).
 
     Example:
         >>> import tempfile, os
@@ -203,12 +202,38 @@ def read_arrays(path, *keys) -> list[np.ndarray]:
         [1.0, 1.0]
     """
     if not Path(path).is_file():
-        raise FileNotFoundError(f"{path} does not exist")
-    with np.load(path) as arrays:
-        missing = [key for key in keys if key not in arrays]
-        if missing:
-            raise ValueError(f"{path} has no {', '.join(missing)} array (it has: {', '.join(arrays.files)})")
-        return [arrays[key] for key in keys]
+        raise MissingFileError(f"{path} does not exist")
+    try:
+        with np.load(path) as arrays:
+            missing = [key for key in keys if key not in arrays]
+            if missing:
+                raise ArtifactError(f"{path} has no {', '.join(missing)} array (it has: {', '.join(arrays.files)})")
+            return [arrays[key] for key in keys]
+    except ArtifactError:
+        raise
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as err:
+        raise ArtifactError(f"{path} is truncated or not an .npz file ({err})") from err
+
+
+def read_json(path):
+    """A JSON artifact (metrics, representation change), parsed.
+
+    Raises:
+        MissingFileError: No such file.
+        ArtifactError: Not valid JSON (the message names the file).
+
+    Example:
+        >>> import tempfile, os
+        >>> path = os.path.join(tempfile.mkdtemp(), "m.json"); _ = open(path, "w").write('{"epoch": 3}')
+        >>> read_json(path)["epoch"]
+        3
+    """
+    if not Path(path).is_file():
+        raise MissingFileError(f"{path} does not exist")
+    try:
+        return json.loads(Path(path).read_text())
+    except json.JSONDecodeError as err:
+        raise ArtifactError(f"{path} is not valid JSON ({err})") from err
 
 
 def read_table(path, columns, kind: str):
@@ -223,8 +248,8 @@ def read_table(path, columns, kind: str):
         pandas.DataFrame: The table.
 
     Raises:
-        FileNotFoundError: No such file.
-        ValueError: A column is missing; the message names the file and the column.
+        MissingFileError: No such file.
+        ArtifactError: A column is missing; the message names the file and the column.
 
     Example:
         >>> import os, tempfile
@@ -235,10 +260,12 @@ def read_table(path, columns, kind: str):
     """
     import pandas as pd
 
+    if not Path(path).is_file():
+        raise MissingFileError(f"{path} does not exist")
     table = pd.read_csv(path)
     missing = [column for column in columns if column not in table]
     if missing:
-        raise ValueError(f"{path} is not {kind}: no column {', '.join(missing)}")
+        raise ArtifactError(f"{path} is not {kind}: no column {', '.join(missing)}")
     return table
 
 

@@ -34,6 +34,7 @@ import torch
 from scipy import stats
 
 from driftlens.artifacts import CHANGE_COLUMNS
+from driftlens.errors import ConfigError
 from driftlens.models import capture, channel_means, eval_mode
 
 ALPHA = 0.05
@@ -102,7 +103,7 @@ def relative_response(own, other, baseline) -> np.ndarray:
     """
     own, other = np.asarray(own, dtype=np.float64), np.asarray(other, dtype=np.float64)
     if len(own) < 2:
-        raise ValueError(f"relative responses need at least two seeds, got {len(own)}")
+        raise ConfigError(f"relative responses need at least two seeds, got {len(own)}")
     others_mean = (own.sum(axis=0) - own) / (len(own) - 1)
     scale = others_mean - baseline
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -312,7 +313,7 @@ def reinitialise_channels(model, layer: str, channels, seed: int = 0):
     changed = copy.deepcopy(model)
     convolutions = [m for m in changed.module(layer).modules() if isinstance(m, torch.nn.Conv2d)]
     if not convolutions:
-        raise ValueError(f"layer {layer!r} holds no convolution to re-initialise")
+        raise ConfigError(f"layer {layer!r} holds no convolution to re-initialise")
     weight = convolutions[-1].weight
     generator = torch.Generator().manual_seed(seed)
     with torch.no_grad():

@@ -14,7 +14,6 @@ Example:
 """
 
 import functools
-import json
 import math
 from pathlib import Path
 
@@ -25,6 +24,8 @@ from skimage.metrics import structural_similarity
 from tqdm import tqdm
 
 from driftlens import models
+from driftlens.artifacts import read_json
+from driftlens.errors import ArtifactError, ConfigError
 from driftlens.models.weights import WeightsUnavailableError, cache_file_for
 
 LITE0_FEATURE_LAYERS = ("stem", "blocks.2", "blocks.4", "blocks.10", "blocks.15")
@@ -82,7 +83,7 @@ class PerceptualDistance:
 
     def __init__(self, backend: str = "auto", device=None, batch_size: int = 16):
         if backend not in ("auto", "lpips", "lite0"):
-            raise ValueError(f"unknown perceptual backend {backend!r}; use auto, lpips or lite0")
+            raise ConfigError(f"unknown perceptual backend {backend!r}; use auto, lpips or lite0")
         self.device = str(device or ("cuda" if torch.cuda.is_available() else "cpu"))
         self.batch_size = batch_size
         self._lpips = _lpips_alex(self.device) if backend != "lite0" else None
@@ -227,7 +228,7 @@ def weight_change(state_a, state_b, layers) -> dict[str, float]:
         names = [name for name, tensor in state_a.items()
                  if (name == layer or name.startswith(layer + ".")) and tensor.is_floating_point()]
         if not names:
-            raise ValueError(f"no weights under layer {layer!r}")
+            raise ConfigError(f"no weights under layer {layer!r}")
         difference = reference = 0.0
         for name in names:
             a, b = state_a[name].detach().double().cpu(), _matching(state_b, name, state_a[name].shape)
@@ -239,9 +240,9 @@ def weight_change(state_a, state_b, layers) -> dict[str, float]:
 
 def _matching(state, name, shape):
     if name not in state:
-        raise ValueError(f"weight {name!r} is missing from the second state")
+        raise ArtifactError(f"weight {name!r} is missing from the second state")
     if state[name].shape != shape:
-        raise ValueError(f"weight {name!r} has shape {tuple(state[name].shape)}, expected {tuple(shape)}")
+        raise ArtifactError(f"weight {name!r} has shape {tuple(state[name].shape)}, expected {tuple(shape)}")
     return state[name].detach().double().cpu()
 
 
@@ -267,7 +268,7 @@ def pixel_scores(images, first, perceptual) -> dict:
         ([1.0, 1.0, 1.0], [0.0, 0.0, 0.0])
     """
     if images.shape != first.shape:
-        raise ValueError(f"renders of shape {images.shape} cannot be compared with epoch 0's {first.shape}")
+        raise ArtifactError(f"renders of shape {images.shape} cannot be compared with epoch 0's {first.shape}")
     pairs = [(s, t) for s in range(len(images)) for t in range(s + 1, len(images))]
     ssim_to_first = [[ssim(a, b) for a, b in zip(images[s], first[s])] for s in range(len(images))]
     ssim_noise = [[ssim(a, b) for a, b in zip(images[s], images[t])] for s, t in pairs]
@@ -344,18 +345,18 @@ def read_representation(paths) -> pd.DataFrame:
         pandas.DataFrame: Columns ``epoch``, ``layer``, ``cka``, ``weight_change``, sorted by epoch.
 
     Raises:
-        FileNotFoundError: A missing file.
-        ValueError: A file without ``epoch``, ``cka`` or ``weight_change``.
+        MissingFileError: A missing file.
+        ArtifactError: A file that is not JSON or lacks ``epoch``, ``cka`` or ``weight_change``.
 
     Example:
         >>> table = read_representation(["results/demo/representation/epoch_001.json"])  # doctest: +SKIP
     """
     rows = []
     for path in map(Path, paths):
-        record = json.loads(path.read_text())
+        record = read_json(path)
         missing = [key for key in ("epoch", "cka", "weight_change") if key not in record]
         if missing:
-            raise ValueError(f"{path} has no {', '.join(missing)}")
+            raise ArtifactError(f"{path} has no {', '.join(missing)}")
         rows += [{"epoch": record["epoch"], "layer": layer, "cka": cka,
                   "weight_change": record["weight_change"].get(layer)} for layer, cka in record["cka"].items()]
     table = pd.DataFrame(rows, columns=["epoch", "layer", "cka", "weight_change"])

@@ -1,16 +1,57 @@
-"""Errors caused by user input: the CLI reports them in one line instead of a traceback."""
+"""driftlens's own errors: a problem with the user's input, files or machine, not a bug in driftlens.
 
-from driftlens.models.layers import UnknownLayerError
-from driftlens.models.weights import WeightsUnavailableError
+The command line prints a :class:`DriftlensError` as one line (``driftlens: error: ...``, exit status 2);
+any other exception is a bug and shows its traceback. Each class also derives from the built-in
+exception that it refines, so ``except ValueError`` keeps catching a :class:`ConfigError`.
+
+Example:
+    >>> issubclass(OutOfRangeError, IndexError), issubclass(OutOfRangeError, DriftlensError)
+    (True, True)
+"""
 
 
-class ConfigError(ValueError):
+class DriftlensError(Exception):
+    """Base of the errors caused by input, files or the machine; the message says what and where."""
+
+
+class ConfigError(DriftlensError, ValueError):
     """A configuration value is missing, of the wrong type or out of range; the message names it."""
 
 
-class DownloadError(RuntimeError):
+class OutOfRangeError(ConfigError, IndexError):
+    """An index (a channel, a class, an image) outside its range; the message gives the valid range."""
+
+
+class UnknownLayerError(DriftlensError, KeyError):
+    """A layer name that the model does not have; the message lists the closest valid names."""
+
+    def __str__(self):
+        return str(self.args[0])
+
+
+class ArtifactError(DriftlensError, ValueError):
+    """A file is truncated, of the wrong kind or lacks what it should hold; the message names the file."""
+
+
+class MissingFileError(DriftlensError, FileNotFoundError):
+    """An input file or folder does not exist; the message names it and, where known, how to make it."""
+
+
+class DownloadError(DriftlensError, RuntimeError):
     """A download failed or arrived corrupt; the message names the URL and where to put the file by hand."""
 
 
-USER_ERRORS = (UnknownLayerError, WeightsUnavailableError, ConfigError, DownloadError, FileNotFoundError,
-               IndexError, ValueError)
+class WeightsUnavailableError(DriftlensError, RuntimeError):
+    """Weights could not be downloaded or read; the message says where to put the file."""
+
+
+class DivergedError(DriftlensError, ArithmeticError):
+    """Training or rendering produced a non-finite value (NaN or infinity); the message says where."""
+
+
+class DiskFullError(DriftlensError, OSError):
+    """The disk filled up while writing a file; the message names the file."""
+
+
+USER_ERRORS = (DriftlensError,)
+"""What the command line reports in one line; everything else shows its traceback."""

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import jinja2
 
-from driftlens.artifacts import read_change_table
-from driftlens.errors import ConfigError
+from driftlens.artifacts import read_change_table, read_json
+from driftlens.errors import ArtifactError, ConfigError, MissingFileError
 from driftlens.io import atomic_path
 
 FIGURES = ("before_after", "change", "training")
@@ -72,9 +72,9 @@ def build_report(exp_dir, layers, epochs) -> str:
         str: The HTML page.
 
     Raises:
-        FileNotFoundError: A required artifact is missing; the message names every missing file.
+        MissingFileError: A required artifact is missing; the message names every missing file.
         ConfigError: ``layers`` or ``epochs`` is empty, or ``epochs`` is not strictly increasing.
-        ValueError: A metrics file or change table lacks a key or column; the message names both.
+        ArtifactError: A metrics file or change table lacks a key or column; the message names both.
 
     Example:
         >>> html = build_report("results/demo", ["mixed4c"], [0, 1, 2])  # doctest: +SKIP
@@ -85,7 +85,7 @@ def build_report(exp_dir, layers, epochs) -> str:
     layers, epochs = _checked_selection(layers, epochs)
     missing = [str(path) for path in report_inputs(exp_dir, layers, epochs) if not path.is_file()]
     if missing:
-        raise FileNotFoundError(f"the report of {exp_dir} needs these missing artifacts: {', '.join(missing)}")
+        raise MissingFileError(f"the report of {exp_dir} needs these missing artifacts: {', '.join(missing)}")
     metrics = [_read_metrics(exp_dir / "metrics" / _epoch_file(epoch, "json")) for epoch in epochs]
     sections = [_layer_section(exp_dir / layer, layer, epochs) for layer in layers]
     return _template().render(
@@ -99,7 +99,7 @@ def build_report(exp_dir, layers, epochs) -> str:
         summary=_summary_cards(metrics),
         metric_columns=METRIC_COLUMNS,
         metrics=metrics,
-        config=json.dumps(json.loads((exp_dir / "config.json").read_text()), indent=2, sort_keys=True),
+        config=json.dumps(read_json(exp_dir / "config.json"), indent=2, sort_keys=True),
         versions=software_versions(),
     )
 
@@ -256,10 +256,10 @@ def _epoch_file(epoch: int, suffix: str) -> str:
 
 
 def _read_metrics(path: Path) -> dict:
-    metrics = json.loads(path.read_text())
+    metrics = read_json(path)
     absent = [key for key in METRIC_COLUMNS if key not in metrics]
     if absent:
-        raise ValueError(f"{path} lacks the key(s) {', '.join(absent)}")
+        raise ArtifactError(f"{path} lacks the key(s) {', '.join(absent)}")
     return metrics
 
 

@@ -28,8 +28,9 @@ from tqdm import tqdm
 
 from driftlens import models
 from driftlens.data import SplitDataset, read_splits
-from driftlens.errors import ConfigError
-from driftlens.io import save_json, save_torch
+from driftlens.checkpoint import Checkpoint, read_checkpoint, save_checkpoint
+from driftlens.errors import ConfigError, DivergedError
+from driftlens.io import save_json
 
 OPTIMIZERS = ("sgd", "adam")
 
@@ -353,9 +354,9 @@ def seed_epoch(seed: int, epoch: int) -> torch.Generator:
 def run_epoch(model, loader, optimizer=None, progress: bool = True, desc: str = "") -> dict:
     """One pass over ``loader``: a training epoch when given an optimizer, else an evaluation.
 
-    Loss and accuracy are accumulated on the model's device and read once at the end. A training
-    pass leaves the modes set by :func:`apply_stage` alone; an evaluation switches to eval mode
-    and runs without autograd.
+    Loss and accuracy are accumulated on the model's device and read once at the end, and so is
+    the first step whose loss is not finite (a diverging run). A training pass leaves the modes set
+    by :func:`apply_stage` alone; an evaluation switches to eval mode and runs without autograd.
 
     Args:
         model (nn.Module): The network (a :class:`~driftlens.models.ModelWrapper`).
@@ -365,7 +366,8 @@ def run_epoch(model, loader, optimizer=None, progress: bool = True, desc: str = 
         desc (str, optional): The progress bar's label. Default: ""
 
     Returns:
-        dict: ``loss`` and ``acc`` (means over images), ``images`` and ``seconds``.
+        dict: ``loss`` and ``acc`` (means over images), ``images``, ``seconds``, ``steps`` (batches) and
+        ``first_nonfinite_step`` (1-based; None when every loss was finite).
 
     Example:
         >>> tiny = models.load("tiny", weights="random")
@@ -379,9 +381,11 @@ def run_epoch(model, loader, optimizer=None, progress: bool = True, desc: str = 
     start = time.perf_counter()
     loss_sum = torch.zeros((), device=device)
     correct = torch.zeros((), device=device, dtype=torch.long)
-    count = 0
+    first_bad = torch.zeros((), device=device, dtype=torch.long)  # 0: none yet
+    count = steps = 0
     with torch.set_grad_enabled(training):
         for images, labels in tqdm(loader, desc=desc, unit="batch", leave=False, disable=not progress):
+            steps += 1
             images, labels = images.to(device, non_blocking=True), labels.to(device, non_blocking=True)
             logits = model(images)
             loss = F.cross_entropy(logits, labels)
@@ -392,7 +396,9 @@ def run_epoch(model, loader, optimizer=None, progress: bool = True, desc: str = 
             loss_sum += loss.detach() * len(labels)
             correct += (logits.argmax(1) == labels).sum()
             count += len(labels)
-    result = {"loss": loss_sum.item() / max(count, 1), "acc": correct.item() / max(count, 1), "images": count}
+            first_bad = torch.where((first_bad == 0) & ~torch.isfinite(loss.detach()), steps, first_bad)
+    result = {"loss": loss_sum.item() / max(count, 1), "acc": correct.item() / max(count, 1), "images": count,
+              "steps": steps, "first_nonfinite_step": int(first_bad) or None}
     return {**result, "seconds": time.perf_counter() - start}
 
 
@@ -442,16 +448,18 @@ def train_epoch(cfg: TrainConfig, previous, out, metrics, epoch: int, device=Non
     """
     stage_index = cfg.stage_of(epoch)
     stage = cfg.stages[stage_index]
-    checkpoint = torch.load(previous, map_location="cpu", weights_only=True)
+    checkpoint = read_checkpoint(previous)
     classes = read_splits(cfg.splits)["classes"]
-    if checkpoint.get("epoch") != epoch - 1:
-        raise ConfigError(f"{previous} holds epoch {checkpoint.get('epoch')}, not epoch {epoch - 1}")
-    if checkpoint.get("classes") != classes:
+    if checkpoint.epoch != epoch - 1:
+        raise ConfigError(f"{previous} holds epoch {checkpoint.epoch}, not epoch {epoch - 1}")
+    if checkpoint.classes != classes:
         raise ConfigError(f"the classes of {previous} differ from those of {cfg.splits}")
-    model = models.load(cfg.model, weights=str(previous)).to(resolve_device(device))
+    if checkpoint.model_name != cfg.model:
+        raise ConfigError(f"{previous} holds a {checkpoint.model_name}, but the config trains a {cfg.model}")
+    model = models.from_checkpoint(checkpoint).to(resolve_device(device))
     optimizer = make_optimizer(apply_stage(model, stage), stage)
-    if checkpoint.get("stage") == stage_index:
-        optimizer.load_state_dict(checkpoint["optimizer"])
+    if checkpoint.stage == stage_index:
+        optimizer.load_state_dict(checkpoint.optimizer)
     generator = seed_epoch(cfg.seed, epoch)
     loader = _loader(cfg, "train", model.device, shuffle=True, generator=generator)
     trained = run_epoch(model, loader, optimizer, progress, f"epoch {epoch} train")
@@ -485,10 +493,10 @@ def _loader(cfg: TrainConfig, split: str, device, shuffle=False, generator=None)
 def _finish_epoch(cfg, model, optimizer, stage_index, epoch, classes, out, metrics, trained, progress):
     val = run_epoch(model, _loader(cfg, "val", model.device), progress=progress, desc=f"epoch {epoch} val")
     test = run_epoch(model, _loader(cfg, "test", model.device), progress=progress, desc=f"epoch {epoch} test")
-    save_torch({"model": {k: v.cpu() for k, v in model.net.state_dict().items()},
-                "optimizer": optimizer.state_dict() if optimizer else None,
-                "rng": _rng_states(), "epoch": epoch, "stage": stage_index,
-                "config": cfg.to_dict(), "classes": list(classes)}, out)
+    _check_finite(cfg, model, stage_index, epoch, trained, {"validation": val, "test": test})
+    save_checkpoint(Checkpoint(model=model.net.state_dict(), epoch=epoch, config=cfg.to_dict(), classes=list(classes),
+                               stage=stage_index, optimizer=optimizer.state_dict() if optimizer else None,
+                               rng=_rng_states()), out)
     trained = trained or dict.fromkeys(("loss", "acc", "images", "seconds"))
     save_json({"epoch": epoch, "stage": stage_index, "train_loss": trained["loss"], "train_acc": trained["acc"],
                "val_loss": val["loss"], "val_acc": val["acc"], "test_acc": test["acc"],
@@ -497,9 +505,32 @@ def _finish_epoch(cfg, model, optimizer, stage_index, epoch, classes, out, metri
                "lr": cfg.stages[stage_index].lr if stage_index is not None else None}, metrics)
 
 
+def _check_finite(cfg, model, stage_index, epoch: int, trained: dict | None, evaluated: dict) -> None:
+    """Stop before anything is written when a loss, weight or statistic is NaN or infinite (a diverged epoch)."""
+    if trained is None:  # epoch 0: the start model as loaded
+        after, advice = "the start model (epoch 0)", f"no checkpoint was written; check the weights {cfg.weights!r}"
+    else:
+        where = f"training diverged in epoch {epoch}"
+        after = f"{where}, after step {trained['steps']} of {trained['steps']}"
+        advice = (f"no checkpoint was written; lower the learning rate (this stage's lr is "
+                  f"{cfg.stages[stage_index].lr:g}) and run again")
+        if trained["first_nonfinite_step"] is not None:
+            raise DivergedError(f"{where}, step {trained['first_nonfinite_step']} of {trained['steps']}: the "
+                                f"training loss is NaN or infinite; {advice}")
+    for name, tensor in model.net.state_dict().items():
+        if tensor.is_floating_point() and not torch.isfinite(tensor).all():
+            raise DivergedError(f"{after}: {name} is NaN or infinite; {advice}")
+    for split, result in evaluated.items():
+        if not np.isfinite(result["loss"]):
+            raise DivergedError(f"{after}: the {split} loss is NaN or infinite; {advice}")
+
+
 def _rng_states() -> dict:
-    """Random generator states, as tensors and plain Python values (loadable with ``weights_only``)."""
-    kind, key, position, has_gauss, gauss = np.random.get_state()
-    return {"torch": torch.get_rng_state(), "python": random.getstate(),
-            "numpy": [kind, torch.from_numpy(key.astype(np.int64)), position, has_gauss, gauss],
-            "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None}
+    """Random generator states as tensors (loadable with ``weights_only``); a record, not used to resume."""
+    _, key, position, _, _ = np.random.get_state()
+    _, python_state, _ = random.getstate()
+    return {"torch": torch.get_rng_state(),
+            "python": torch.tensor(python_state, dtype=torch.int64),
+            "numpy": torch.from_numpy(key.astype(np.int64)),
+            "numpy_position": torch.tensor(position),
+            "cuda": torch.stack(torch.cuda.get_rng_state_all()) if torch.cuda.is_available() else None}

@@ -2,11 +2,11 @@
 
 import numpy as np
 import pytest
-import torch
 from PIL import Image
 
 import driftlens
 from driftlens.cli import main
+from driftlens.checkpoint import Checkpoint, save_checkpoint
 
 
 @pytest.fixture
@@ -55,7 +55,7 @@ def test_attribute_rejects_a_bad_target(photos, tmp_path, capsys):
 @pytest.fixture
 def checkpoint_and_probe(tmp_path, tiny):
     checkpoint = tmp_path / "epoch_001.pt"
-    torch.save({"model": tiny.net.state_dict(), "config": {"model": "tiny"}}, checkpoint)
+    save_checkpoint(Checkpoint(tiny.net.state_dict(), 1, {"model": "tiny"}, []), checkpoint)
     probe = tmp_path / "probe.npz"
     np.savez(probe, images=np.random.default_rng(0).random((3, 3, 32, 32), dtype=np.float32), labels=[0, 5, 9])
     return checkpoint, probe

@@ -1,6 +1,9 @@
 """The user's own class-per-folder images: splits, and corrupt files named or skipped."""
 
 import logging
+import shutil
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -8,6 +11,8 @@ from PIL import Image
 
 from driftlens.cli import main
 from driftlens.data import UnreadableImageError, prepare, read_splits
+from driftlens.data.splits import write_splits
+from driftlens.errors import ConfigError
 
 
 @pytest.fixture
@@ -48,15 +53,46 @@ def test_a_corrupt_image_is_named(photos):
     assert not (photos / "splits.json").exists()
 
 
-def test_skip_corrupt_leaves_it_out_and_logs_the_count(photos, caplog):
+def test_skip_corrupt_leaves_it_out_and_logs_every_skipped_file(photos, caplog):
     (photos / "cat" / "5.png").write_text("not an image")
+    (photos / "dog" / "2.png").write_text("not an image either")
 
     with caplog.at_level(logging.WARNING):
         record = read_splits(prepare("imagefolder", photos, skip_corrupt=True))
 
     paths = [path for split in ("train", "val", "test") for path, _ in record[split]]
-    assert len(paths) == 15 and not any(path.endswith("cat/5.png") for path in paths)
-    assert "skipped 1 unreadable images" in caplog.text
+    assert len(paths) == 14 and not any(path.endswith(("cat/5.png", "dog/2.png")) for path in paths)
+    assert "skipped 2 unreadable images" in caplog.text
+    assert f"cannot read image {photos / 'cat' / '5.png'}" in caplog.text
+    assert f"cannot read image {photos / 'dog' / '2.png'}" in caplog.text
+
+
+def test_the_cli_writes_the_skipped_files_to_its_error_stream_the_rules_log(photos, tmp_path):
+    (photos / "cat" / "5.png").write_text("not an image")
+
+    result = subprocess.run([sys.executable, "-m", "driftlens.cli", "prepare-data", "--dataset", "imagefolder",
+                             "--root", str(tmp_path / "out"), "--source", str(photos), "--skip-corrupt"],
+                            capture_output=True, text=True)
+
+    assert result.returncode == 0, result.stderr
+    assert "skipped 1 unreadable images" in result.stderr
+    assert f"cannot read image {photos / 'cat' / '5.png'}" in result.stderr
+
+
+def test_a_single_class_is_refused_at_prepare_time(photos):
+    shutil.rmtree(photos / "dog")
+
+    with pytest.raises(ConfigError, match=r"has 1 class \(cat\): fine-tuning a classifier needs at least two"):
+        prepare("imagefolder", photos)
+    assert not (photos / "splits.json").exists()
+
+
+def test_a_split_without_an_example_of_a_class_is_refused(tmp_path):
+    items = {"train": [("a.png", 0), ("b.png", 1)], "val": [("c.png", 0), ("d.png", 1)], "test": [("e.png", 0)]}
+
+    with pytest.raises(ConfigError, match="the test split of data set toy in .* has no example of class 'dog'"):
+        write_splits(tmp_path, "toy", ["cat", "dog"], items)
+    assert not (tmp_path / "splits.json").exists()
 
 
 def test_a_class_too_small_to_split_is_named(photos):

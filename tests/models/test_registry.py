@@ -1,3 +1,5 @@
+import json
+
 import numpy as np
 import pytest
 import torch
@@ -5,6 +7,9 @@ from PIL import Image
 from skimage import data
 
 from driftlens import models
+from driftlens.checkpoint import Checkpoint, save_checkpoint
+from driftlens.errors import ArtifactError, MissingFileError
+from driftlens.models import registry
 
 
 def _photo(name, size=224):
@@ -60,17 +65,37 @@ def test_state_dict_file_round_trip(tmp_path, tiny):
 
 
 def test_checkpoint_round_trip(tmp_path, tiny):
-    torch.save({"model": tiny.net.state_dict(), "config": {"model": "tiny"}}, tmp_path / "epoch_001.pt")
+    save_checkpoint(Checkpoint(tiny.net.state_dict(), 1, {"model": "tiny"}, []), tmp_path / "epoch_001.pt")
     loaded = models.from_checkpoint(tmp_path / "epoch_001.pt")
     x = torch.rand(1, 3, 32, 32)
     with torch.no_grad():
         assert torch.equal(loaded(x), tiny.eval()(x))
 
 
-@pytest.mark.parametrize("content", [b"not a checkpoint", None])
-def test_bad_weights_file_is_named(tmp_path, content):
+@pytest.mark.parametrize("content, error", [(b"not a checkpoint", ArtifactError), (None, MissingFileError)])
+def test_bad_weights_file_is_named(tmp_path, content, error):
     path = tmp_path / "w.pt"
     if content is not None:
         path.write_bytes(content)
-    with pytest.raises(models.WeightsUnavailableError, match="w.pt"):
+    with pytest.raises(error, match="w.pt"):
         models.load("tiny", weights=str(path))
+
+
+def test_weights_that_do_not_fit_the_model_are_named(tmp_path):
+    torch.save({"conv1.0.weight": torch.ones(2)}, tmp_path / "w.pt")
+    with pytest.raises(ArtifactError, match="the weights in .*w.pt do not fit this model"):
+        models.load("tiny", weights=str(tmp_path / "w.pt"))
+
+
+def test_the_packaged_layer_tables_match_the_architectures():
+    """The workflow checks configs against this table without importing torch: it must never go stale."""
+    tables = json.loads(registry.LAYER_TABLES.read_text())
+    assert sorted(tables) == models.available()
+    for name in models.available():
+        assert tables[name] == registry.layer_table(name), "rewrite it: driftlens.models.registry.write_layer_tables()"
+
+
+def test_the_architecture_needs_no_weights_and_knows_the_shapes(tiny):
+    architecture = models.architecture("tiny")
+    assert architecture.output_shapes(["conv3"]) == tiny.output_shapes(["conv3"])
+    assert registry.layer_table("tiny")["conv3"] == 16 and registry.layer_table("tiny")["logits"] == 10

@@ -6,6 +6,7 @@ import torch
 from PIL import Image
 
 import driftlens
+from driftlens.checkpoint import Checkpoint, save_checkpoint
 from driftlens.cli import main
 
 
@@ -38,7 +39,7 @@ def test_layers_from_stdin_make_the_rows_of_a_labelled_grid(tmp_path, monkeypatc
 
 def test_a_checkpoint_names_its_own_model(tmp_path):
     model = driftlens.models.load("tiny", weights="random", num_classes=3)
-    torch.save({"model": model.net.state_dict(), "config": {"model": "tiny"}}, tmp_path / "epoch_001.pt")
+    save_checkpoint(Checkpoint(model.net.state_dict(), 1, {"model": "tiny"}, []), tmp_path / "epoch_001.pt")
     assert main(["render", "--checkpoint", str(tmp_path / "epoch_001.pt"), "--layers", "logits", "--channels", "2",
                  "--steps", "2", "--size", "16", "--quiet", "--raw", str(tmp_path / "r.npz"),
                  "-o", str(tmp_path / "g.png")]) == 0
@@ -54,3 +55,47 @@ def test_bad_input_is_one_line_and_nothing_is_written(tmp_path, capsys, args, me
     assert _render(args, tmp_path) == 2
     assert message in capsys.readouterr().err
     assert not (tmp_path / "grid.png").exists()
+
+
+@pytest.mark.parametrize("option, value, message", [
+    ("--steps", "0", "argument --steps: must be a positive integer, got 0"),
+    ("--steps", "-1", "argument --steps: must be a positive integer, got -1"),
+    ("--size", "0", "argument --size: must be a positive integer, got 0"),
+    ("--columns", "0", "argument --columns: must be a positive integer, got 0"),
+])
+def test_non_positive_steps_and_sizes_are_refused_before_rendering(tmp_path, capsys, option, value, message):
+    with pytest.raises(SystemExit) as exited:
+        _render(["--layers", "conv1", option, value], tmp_path)
+    assert exited.value.code == 2
+    assert capsys.readouterr().err.splitlines()[-1] == f"driftlens render: error: {message}"
+    assert not (tmp_path / "grid.png").exists()
+
+
+def test_nan_weights_stop_rendering_in_one_line(tmp_path, capsys):
+    model = driftlens.models.load("tiny", weights="random")
+    state = model.net.state_dict()
+    state["conv1.0.weight"][0, 0, 0, 0] = float("nan")
+    torch.save(state, tmp_path / "nan.pt")
+
+    assert main(["render", "--model", "tiny", "--weights", str(tmp_path / "nan.pt"), "--layers", "conv2",
+                 "--channels", "0", "--steps", "3", "--size", "16", "--quiet", "-o", str(tmp_path / "g.png")]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert err[-1] == "driftlens: error: rendering diverged: the objective became nan at step 1 " \
+                      "(are the model's weights finite?)"
+    assert not (tmp_path / "g.png").exists()
+
+
+def test_a_failed_render_leaves_the_old_png_and_npz_pair_together(tmp_path, monkeypatch):
+    raw = tmp_path / "row.npz"
+    assert _render(["--layers", "conv3", "--channels", "0", "--raw", str(raw)], tmp_path) == 0
+    before = (tmp_path / "grid.png").read_bytes(), raw.read_bytes()
+
+    def killed(*args, **kwargs):
+        raise KeyboardInterrupt  # the job is stopped after the .png was written, before the .npz
+
+    monkeypatch.setattr(np, "savez_compressed", killed)
+    with pytest.raises(KeyboardInterrupt):
+        _render(["--layers", "conv3", "--channels", "0", "--seed", "1", "--raw", str(raw)], tmp_path)
+
+    assert ((tmp_path / "grid.png").read_bytes(), raw.read_bytes()) == before
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["grid.png", "row.npz"]

@@ -1,7 +1,10 @@
 # Helpers shared by the rules: experiment look-ups, epoch lists, command-line arguments.
+import functools
+import importlib.util
 import json
 import re
 import shlex
+from pathlib import Path
 
 
 wildcard_constraints:
@@ -31,9 +34,71 @@ def check_config():
         if isinstance(listed, list) and max(listed, default=0) > last_epoch(name):
             raise ValueError(f"experiments.{name}.visualize.epochs: {max(listed)} is after the last epoch "
                              f"({last_epoch(name)})")
+        check_layers(name)
     for name, data in config["datasets"].items():
         if data["kind"] == "imagefolder" and not data["source"]:
             raise ValueError(f"datasets.{name}.source: an imagefolder data set needs a source folder")
+        if data["skip_corrupt"] and data["kind"] != "imagefolder":
+            raise ValueError(f"datasets.{name}.skip_corrupt: only imagefolder data sets take it")
+
+
+@functools.lru_cache(maxsize=None)
+def channel_counts(model, layers):
+    """{layer: channel count} from the model's architecture alone (no weights loaded), cached; an unknown
+    layer raises driftlens's UnknownLayerError, whose message is the one the command line gives."""
+    from driftlens.models import architecture
+
+    network = architecture(model)
+    for layer in layers:
+        network.resolve(layer)
+    return {layer: shape[0] for layer, shape in network.output_shapes(list(layers)).items()}
+
+
+def packaged_layer_table(model):
+    """{layer or alias: channels} of a zoo model from driftlens's packaged table, read without importing torch."""
+    package = Path(importlib.util.find_spec("driftlens").origin).parent
+    return json.loads((package / "models" / "layer_tables.json").read_text()).get(model, {})
+
+
+def layers_look_right(exp):
+    """True when the packaged table confirms every layer and channel of an experiment (the fast path)."""
+    table, vis = packaged_layer_table(exp["model"]), exp["visualize"]
+    named = [*vis["layers"], exp["attribution"]["layer"] or vis["layers"][0],
+             *(stage["train_from"] for stage in exp["stages"] if "train_from" in stage)]
+    wanted = vis["channels"]["top_k"] - 1 if isinstance(vis["channels"], dict) else max(vis["channels"])
+    return all(layer in table for layer in named) and all(wanted < table[layer] for layer in vis["layers"])
+
+
+def check_layers(name):
+    """Layer names and channels of an experiment against its model, at parse time, with the CLI's messages.
+    The packaged table confirms a good config in milliseconds; anything it does not confirm is checked on
+    the architecture itself (built without weights), which raises the command line's error."""
+    if layers_look_right(experiment(name)):
+        return
+    from driftlens.errors import DriftlensError
+    from driftlens.models import architecture
+    from driftlens.models.wrapper import check_channel, check_top_k
+
+    exp, key = experiment(name), f"experiments.{name}"
+    vis, model = exp["visualize"], exp["model"]
+    other_layers = {f"{key}.stages[{i}].train_from": stage["train_from"]
+                    for i, stage in enumerate(exp["stages"]) if "train_from" in stage}
+    if exp["attribution"]["layer"]:
+        other_layers[f"{key}.attribution.layer"] = exp["attribution"]["layer"]
+    where = f"{key}.visualize.layers"  # the key named by an error
+    try:
+        counts = channel_counts(model, tuple(vis["layers"]))
+        for where, layer in other_layers.items():
+            architecture(model).resolve(layer)
+        where = f"{key}.visualize.channels"
+        for layer, count in counts.items():
+            if isinstance(vis["channels"], dict):
+                check_top_k(layer, count, vis["channels"]["top_k"])
+            else:
+                for channel in vis["channels"]:
+                    check_channel(model, layer, count, channel)
+    except DriftlensError as err:
+        raise ValueError(f"{where}: {err}") from None
 
 
 def last_epoch(name):

@@ -16,6 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from driftlens.errors import ConfigError, OutOfRangeError
 from driftlens.models import capture, channel_means, eval_mode
 
 # Modules that only pool, drop or reshape: Grad-CAM's default layer is never one of these.
@@ -66,7 +67,7 @@ def parse_target(target, batch_size: int):
     if classes is not None and classes.dim() == 0:
         classes = classes.expand(batch_size)
     if classes is None or classes.dim() != 1 or classes.dtype.is_floating_point or len(classes) != batch_size:
-        raise ValueError(f"target must be a class index, {batch_size} class indices (one per image), "
+        raise ConfigError(f"target must be a class index, {batch_size} class indices (one per image), "
                          f"a (layer, channel) pair or None; got {target!r}")
     return classes.long()
 
@@ -126,14 +127,14 @@ def forward_scores(model, inputs: torch.Tensor, target, layers=()):
     classes = target.to(logits.device)
     if classes.min() < 0 or classes.max() >= logits.shape[1]:
         bad = classes[(classes < 0) | (classes >= logits.shape[1])][0].item()
-        raise IndexError(f"class {bad} is out of range for {model.name}, which has {logits.shape[1]} classes")
+        raise OutOfRangeError(f"class {bad} is out of range for {model.name}, which has {logits.shape[1]} classes")
     return logits.gather(1, classes[:, None]).squeeze(1), acts
 
 
 def _channel_scores(model, activation, target: LayerChannel) -> torch.Tensor:
     channels = activation.shape[1]
     if not 0 <= target.channel < channels:
-        raise IndexError(f"channel {target.channel} is out of range for layer {target.layer!r} of {model.name}, "
+        raise OutOfRangeError(f"channel {target.channel} is out of range for layer {target.layer!r} of {model.name}, "
                          f"which has {channels} channels (0..{channels - 1})")
     return channel_means(activation)[:, target.channel]
 
@@ -207,7 +208,7 @@ def default_cam_layer(model, shapes=None) -> str:
         shape = tuple(shapes.get(name, ()))
         if len(shape) == 3 and shape[1] * shape[2] > 1 and not isinstance(model.module(name), _NOT_CONV_LIKE):
             return name
-    raise ValueError(f"{model.name} has no layer with a spatial output; pass the Grad-CAM layer explicitly")
+    raise ConfigError(f"{model.name} has no layer with a spatial output; pass the Grad-CAM layer explicitly")
 
 
 def baseline_like(baseline, inputs: torch.Tensor) -> torch.Tensor:

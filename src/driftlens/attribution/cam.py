@@ -11,6 +11,7 @@ import torch.nn.functional as F
 
 from driftlens.attribution.base import Attribution, LayerChannel, default_cam_layer, forward_scores, upsample
 from driftlens.attribution.gradients import GuidedBackprop, reduce_channels
+from driftlens.errors import ConfigError
 
 
 class GradCAM(Attribution):
@@ -54,11 +55,11 @@ class GradCAM(Attribution):
         """
         layer, scores, activation = self._forward(model, inputs.detach().requires_grad_(True), target)
         if activation.dim() != 4:
-            raise ValueError(f"Grad-CAM needs a layer with a spatial output; {layer!r} of {model.name} "
+            raise ConfigError(f"Grad-CAM needs a layer with a spatial output; {layer!r} of {model.name} "
                              f"outputs shape {tuple(activation.shape)}")
         (grad,) = torch.autograd.grad(scores.sum(), activation, allow_unused=True)
         if grad is None:
-            raise ValueError(f"the target {target} does not depend on layer {layer!r} of {model.name}; "
+            raise ConfigError(f"the target {target} does not depend on layer {layer!r} of {model.name}; "
                              f"choose a Grad-CAM layer that comes before the target")
         weights = grad.mean((2, 3), keepdim=True)
         return F.relu((weights * activation).sum(1))

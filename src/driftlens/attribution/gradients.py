@@ -23,6 +23,7 @@ from torch.overrides import TorchFunctionMode
 from tqdm.auto import tqdm
 
 from driftlens.attribution.base import Attribution, baseline_like, copies_per_pass, stacked_gradients
+from driftlens.errors import ConfigError
 
 REDUCTIONS = {
     "abs_max": lambda grads: grads.abs().amax(1),
@@ -52,7 +53,7 @@ def reduce_channels(grads: torch.Tensor, how: str = "abs_max") -> torch.Tensor:
 
 def _reduction(how: str):
     if how not in REDUCTIONS:
-        raise ValueError(f"unknown channel reduction {how!r}; choose one of {', '.join(REDUCTIONS)}")
+        raise ConfigError(f"unknown channel reduction {how!r}; choose one of {', '.join(REDUCTIONS)}")
     return REDUCTIONS[how]
 
 
@@ -236,7 +237,7 @@ class SmoothGrad(Gradient):
                  seed: int = 0, batch_size: int = 32, progress: bool = False):
         super().__init__(reduce, guided)
         if samples < 1:
-            raise ValueError(f"samples must be at least 1, got {samples}")
+            raise ConfigError(f"samples must be at least 1, got {samples}")
         self.samples, self.noise, self.seed = samples, noise, seed
         self.batch_size, self.progress = batch_size, progress
 
@@ -292,7 +293,7 @@ class IntegratedGradients(Gradient):
                  progress: bool = False):
         super().__init__(reduce, guided=False)
         if steps < 1:
-            raise ValueError(f"steps must be at least 1, got {steps}")
+            raise ConfigError(f"steps must be at least 1, got {steps}")
         self.steps, self.baseline, self.batch_size, self.progress = steps, baseline, batch_size, progress
 
     def gradients(self, model, inputs, target):

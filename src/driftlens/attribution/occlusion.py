@@ -4,6 +4,7 @@ import torch
 from tqdm.auto import tqdm
 
 from driftlens.attribution.base import Attribution, baseline_like, copies_per_pass, forward_scores, repeat_target
+from driftlens.errors import ConfigError
 
 
 def window_starts(side: int, window: int, stride: int) -> list[int]:
@@ -52,7 +53,7 @@ class Occlusion(Attribution):
         window = self.window or max(1, min(height, width) // 8)
         stride = self.stride or max(1, window // 2)
         if not 0 < window <= min(height, width) or stride < 1:
-            raise ValueError(f"occlusion window {window} and stride {stride} do not fit {height} x {width} images")
+            raise ConfigError(f"occlusion window {window} and stride {stride} do not fit {height} x {width} images")
         corners = [(y, x) for y in window_starts(height, window, stride) for x in window_starts(width, window, stride)]
         per_pass = copies_per_pass(self.batch_size, len(inputs))
         chunks = [corners[i:i + per_pass] for i in range(0, len(corners), per_pass)]

@@ -48,6 +48,8 @@ def build_parser(command=None) -> argparse.ArgumentParser:
         'driftlens'
     """
     parser = argparse.ArgumentParser(prog="driftlens", description=__doc__.splitlines()[0])
+    parser.add_argument("--debug", action="store_true",
+                        help="show the full traceback of every error, not only of unexpected ones")
     subparsers = parser.add_subparsers(dest="command", required=True)
     modules = [COMMANDS[command]] if command in COMMANDS else sorted(set(COMMANDS.values()))
     for module in modules:
@@ -88,15 +90,21 @@ def limit_threads(threads: int | None) -> None:
 def main(argv=None) -> int:
     """Run the command line; bad input ends with ``driftlens: error: ...`` and exit status 2.
 
+    Only driftlens's own errors (:mod:`driftlens.errors`) are reported in one line; anything else
+    is a bug and shows its traceback. ``driftlens --debug ...`` shows the traceback of every error.
+
     Example:
         >>> main(["layers", "tiny"])  # doctest: +SKIP
     """
     argv = sys.argv[1:] if argv is None else list(argv)
-    args = build_parser(argv[0] if argv else None).parse_args(argv)
+    command = next((arg for arg in argv if not arg.startswith("-")), None)
+    args = build_parser(command).parse_args(argv)
     try:
         limit_threads(args.threads)
         return args.func(args) or 0
     except USER_ERRORS as err:
+        if args.debug:
+            raise
         print(f"driftlens: error: {err}", file=sys.stderr)
         return 2
     except BrokenPipeError:  # e.g. `driftlens layers googlenet | head`

@@ -10,6 +10,7 @@ from driftlens.attribution import METHODS, attribute, method_options
 from driftlens.attribution.base import predicted_classes
 from driftlens.attribution.overlay import overlay
 from driftlens.cli._imaging import add_model_arguments, model_from_args, read_images
+from driftlens.cli._options import positive_int
 from driftlens.errors import ConfigError
 from driftlens.figures import image_grid
 from driftlens.io import save_image
@@ -22,7 +23,7 @@ def add_parser(subparsers):
     parser.add_argument("--method", default="gradcam", choices=list(METHODS), help="default: gradcam")
     parser.add_argument("--target", help="class index, or LAYER:CHANNEL (default: each image's predicted class)")
     parser.add_argument("--layer", help="Grad-CAM layer (default: the last conv-like layer before the pooling)")
-    parser.add_argument("--size", type=int, help="image side in pixels (default: the model's input size)")
+    parser.add_argument("--size", type=positive_int, help="image side in pixels (default: the model's input size)")
     parser.add_argument("-o", "--output", required=True, help="PNG to write")
     parser.set_defaults(func=run)
 

@@ -6,6 +6,7 @@ import pandas as pd
 from driftlens.artifacts import epoch_of, read_probe
 from driftlens.attribution.drift import rank_correlation
 from driftlens.attribution.overlay import overlay
+from driftlens.errors import ArtifactError
 from driftlens.figures import image_grid
 from driftlens.io import atomic_path, save_image
 
@@ -30,7 +31,7 @@ def run_grid(args):
     for path in args.maps:
         with np.load(path) as maps:
             if args.method not in maps:
-                raise ValueError(f"{path} has no {args.method!r} maps (it has: {', '.join(maps.files)})")
+                raise ArtifactError(f"{path} has no {args.method!r} maps (it has: {', '.join(maps.files)})")
             rows.append(overlay(images[: len(maps[args.method])], maps[args.method]))
         epochs.append(epoch_of(path))
     columns = [f"class {label}" for label in labels[: len(rows[0])]]

@@ -12,6 +12,7 @@ from driftlens.artifacts import read_probe
 from driftlens.attribution import METHODS
 from driftlens.attribution.drift import maps_for_checkpoint
 from driftlens.attribution.overlay import overlay
+from driftlens.cli._options import positive_int
 from driftlens.figures import image_grid
 from driftlens.io import save_image, save_npz
 
@@ -23,7 +24,7 @@ def add_parser(subparsers):
     parser.add_argument("--methods", nargs="+", default=["gradcam", "smoothgrad"], choices=list(METHODS),
                         help="default: gradcam smoothgrad")
     parser.add_argument("--layer", help="Grad-CAM layer (default: the last conv-like layer before the pooling)")
-    parser.add_argument("--count", type=int, help="use only the first COUNT probe images (default: all)")
+    parser.add_argument("--count", type=positive_int, help="use only the first COUNT probe images (default: all)")
     parser.add_argument("-o", "--output", required=True, help="npz to write: one (n,S,S) array in [0, 1] per method")
     parser.add_argument("--png", help="also write the overlays, one row per method, as this PNG")
     add_device(parser)

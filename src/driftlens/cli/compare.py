@@ -14,7 +14,7 @@ Example:
 """
 
 # The library modules are imported in the run functions: every `driftlens` call builds all parsers.
-from driftlens.cli._options import add_device, add_progress, comma_list, device_of
+from driftlens.cli._options import add_device, add_progress, comma_list, device_of, positive_int
 
 
 def add_parser(subparsers):
@@ -25,7 +25,7 @@ def add_parser(subparsers):
     parser.add_argument("--checkpoint", required=True, metavar="PT", help="the checkpoint to compare")
     parser.add_argument("--probe", required=True, metavar="NPZ", help="probe images (probe.npz)")
     parser.add_argument("--layers", required=True, type=comma_list(), help="comma-separated, e.g. mixed3b,mixed4c")
-    parser.add_argument("--batch-size", type=int, default=32, help="images per forward pass (default: 32)")
+    parser.add_argument("--batch-size", type=positive_int, default=32, help="images per forward pass (default: 32)")
     parser.add_argument("--rows", nargs="*", default=[], metavar="NPZ", help="the checkpoint's render rows")
     parser.add_argument("--first-rows", nargs="*", default=[], metavar="NPZ", help="epoch 0's rows, same layers")
     parser.add_argument("--responses", metavar="NPZ", help="write the unit responses here (needs the rows)")
@@ -37,6 +37,8 @@ def add_parser(subparsers):
 
 def run(args):
     """Write the representation-change JSON of one checkpoint (and its unit responses)."""
+    import math
+
     import torch
 
     from driftlens import compare, models
@@ -50,6 +52,8 @@ def run(args):
     probe = read_probe(args.probe)[0]
     change = compare.representation_change(first, model, torch.from_numpy(probe), args.layers, args.batch_size,
                                            progress=not args.no_progress)
+    # CKA is undefined (NaN) for a layer that is constant on the probe images; JSON has no NaN: null
+    change["cka"] = {layer: None if math.isnan(value) else value for layer, value in change["cka"].items()}
     save_json({"epoch": model.epoch, **change}, args.output)
     if args.responses:
         if not args.rows or len(args.rows) != len(args.first_rows):

@@ -5,6 +5,7 @@ Example:
 """
 
 from driftlens.cli._imaging import add_model_arguments, model_from_args, read_images
+from driftlens.cli._options import positive_int
 from driftlens.deepdream import deep_dream
 from driftlens.io import save_image
 
@@ -14,10 +15,10 @@ def add_parser(subparsers):
     parser.add_argument("image", help="image file")
     add_model_arguments(parser, default_model="efficientnet_lite0")
     parser.add_argument("--layer", required=True, help="layer whose activations are amplified")
-    parser.add_argument("--size", type=int, help="image side in pixels (default: the model's input size)")
-    parser.add_argument("--octaves", type=int, default=4, help="default: 4")
+    parser.add_argument("--size", type=positive_int, help="image side in pixels (default: the model's input size)")
+    parser.add_argument("--octaves", type=positive_int, default=4, help="default: 4")
     parser.add_argument("--scale", type=float, default=1.4, help="size ratio between octaves (default: 1.4)")
-    parser.add_argument("--steps", type=int, default=10, help="gradient steps per octave (default: 10)")
+    parser.add_argument("--steps", type=positive_int, default=10, help="gradient steps per octave (default: 10)")
     parser.add_argument("--step-size", type=float, default=0.01, help="default: 0.01")
     parser.add_argument("--seed", type=int, default=0, help="default: 0")
     parser.add_argument("-o", "--output", required=True, help="PNG to write")

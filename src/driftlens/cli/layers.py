@@ -1,6 +1,7 @@
 """``driftlens layers MODEL``: one layer per line with its output shape, in forward order."""
 
 from driftlens import models
+from driftlens.cli._options import positive_int
 
 
 def add_parser(subparsers):
@@ -8,7 +9,7 @@ def add_parser(subparsers):
     parser.add_argument("model", choices=models.available())
     parser.add_argument("--weights", default="random",
                         help="imagenet, random or a state-dict file; shapes do not depend on it (default: random)")
-    parser.add_argument("--size", type=int, help="input side in pixels (default: the model's own)")
+    parser.add_argument("--size", type=positive_int, help="input side in pixels (default: the model's own)")
     parser.set_defaults(func=run)
 
 

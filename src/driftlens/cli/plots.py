@@ -7,8 +7,9 @@ Example:
     driftlens plot-training --metrics results/demo/metrics/epoch_*.json -o results/demo/training.png
 """
 
-import json
 from pathlib import Path
+
+from driftlens.errors import ConfigError
 
 # The library modules are imported in the run functions: every `driftlens` call builds all parsers.
 
@@ -61,8 +62,10 @@ def _layer_and_path(item) -> tuple[str, str]:
 def _read_metrics(paths):
     import pandas as pd
 
-    records = [json.loads(Path(path).read_text()) for path in paths]
+    from driftlens.artifacts import read_json
+
+    records = [read_json(path) for path in paths]
     missing = [path for path, record in zip(paths, records) if "epoch" not in record]
     if missing:
-        raise ValueError(f"no epoch in {', '.join(map(str, missing))}")
+        raise ConfigError(f"no epoch in {', '.join(map(str, missing))}")
     return pd.DataFrame(records).sort_values("epoch", ignore_index=True)

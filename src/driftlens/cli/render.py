@@ -11,9 +11,10 @@ import numpy as np
 import torch
 
 from driftlens import models
+from driftlens.cli._options import positive_int
 from driftlens.errors import ConfigError
 from driftlens.figures import image_grid
-from driftlens.io import save_image, save_npz
+from driftlens.io import atomic_paths, to_pil
 from driftlens.optvis import METHODS, visualize_channels
 from driftlens.optvis.objectives import channel, per_image
 from driftlens.optvis.render import validate
@@ -38,10 +39,10 @@ def add_parser(subparsers):
                         help="comma-separated layer names, or - to read them from standard input "
                              "(first word of each line, as `driftlens layers` prints)")
     parser.add_argument("--channels", help="comma-separated channels, the same for every layer")
-    parser.add_argument("--columns", type=int, default=5, help="without --channels: the first N channels (default: 5)")
+    parser.add_argument("--columns", type=positive_int, default=5, help="without --channels: the first N channels (default: 5)")
     parser.add_argument("--method", choices=sorted(METHODS), default="lucid", help="default: lucid")
-    parser.add_argument("--steps", type=int, default=512, help="optimisation steps (default: 512)")
-    parser.add_argument("--size", type=int, default=128, help="image side in pixels (default: 128)")
+    parser.add_argument("--steps", type=positive_int, default=512, help="optimisation steps (default: 512)")
+    parser.add_argument("--size", type=positive_int, default=128, help="image side in pixels (default: 128)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     parser.add_argument("--device", help="torch device (default: cuda if available, else cpu)")
     parser.add_argument("--no-labels", action="store_true", help="no layer and channel labels on the grid")
@@ -74,9 +75,10 @@ def run(args):
         rows.append(visualize_channels(model, layer, channels, method=args.method, steps=args.steps, size=args.size,
                                        seed=args.seed, progress=not args.quiet))
     labels = {} if args.no_labels else {"row_labels": layers, "col_labels": channels}
-    save_image(image_grid(rows, **labels), args.output)
-    if args.raw:
-        save_npz(args.raw, images=np.stack(rows), layers=np.array(layers), channels=np.array(channels))
+    with atomic_paths(args.output, *([args.raw] if args.raw else [])) as paths:  # the .png and .npz: both or neither
+        to_pil(image_grid(rows, **labels)).save(paths[0])
+        if args.raw:
+            np.savez_compressed(paths[1], images=np.stack(rows), layers=np.array(layers), channels=np.array(channels))
 
 
 def read_layers(spec: str, stdin) -> list[str]:

@@ -5,6 +5,7 @@ Example:
 """
 
 from driftlens.cli._imaging import add_model_arguments, model_from_args, read_images
+from driftlens.cli._options import positive_int
 from driftlens.io import save_image
 from driftlens.style_transfer import DEFAULT_LR, style_transfer
 
@@ -14,8 +15,8 @@ def add_parser(subparsers):
     parser.add_argument("content", help="content image file")
     parser.add_argument("style", help="style image file")
     add_model_arguments(parser, default_model="efficientnet_lite0")
-    parser.add_argument("--size", type=int, help="image side in pixels (default: the model's input size)")
-    parser.add_argument("--steps", type=int, default=200, help="optimiser steps (default: 200)")
+    parser.add_argument("--size", type=positive_int, help="image side in pixels (default: the model's input size)")
+    parser.add_argument("--steps", type=positive_int, default=200, help="optimiser steps (default: 200)")
     parser.add_argument("--optimizer", choices=list(DEFAULT_LR), default="adam", help="default: adam")
     parser.add_argument("--lr", type=float, help="learning rate (default: 0.02 for adam, 1 for lbfgs)")
     parser.add_argument("--content-layer", help="default: per model")

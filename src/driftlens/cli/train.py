@@ -3,6 +3,7 @@
 import json
 from pathlib import Path
 
+from driftlens.cli._options import non_negative_int
 from driftlens.errors import ConfigError
 from driftlens.train import TrainConfig, start_checkpoint, train_epoch
 
@@ -12,7 +13,7 @@ def add_parser(subparsers):
     config = parser.add_mutually_exclusive_group(required=True)
     config.add_argument("--config", type=Path, help="training config, a JSON file")
     config.add_argument("--config-json", help="training config as inline JSON")
-    parser.add_argument("--epoch", type=int, required=True, help="epoch to produce; 0 is the start model")
+    parser.add_argument("--epoch", type=non_negative_int, required=True, help="epoch to produce; 0 is the start model")
     parser.add_argument("--out", required=True, help="checkpoint to write, e.g. results/x/checkpoints/epoch_001.pt")
     parser.add_argument("--metrics", required=True, help="metrics JSON to write, e.g. results/x/metrics/epoch_001.json")
     parser.add_argument("--previous", help="checkpoint of epoch N-1 (required for N > 0)")

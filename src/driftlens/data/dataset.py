@@ -5,6 +5,7 @@ from torch.utils.data import Dataset
 
 from driftlens.data.images import image_transform, load_image
 from driftlens.data.splits import SPLITS, read_splits
+from driftlens.errors import ConfigError
 
 
 class SplitDataset(Dataset):
@@ -32,7 +33,7 @@ class SplitDataset(Dataset):
 
     def __init__(self, splits_file, split: str, image_size: int, augment: bool = False):
         if split not in SPLITS:
-            raise ValueError(f"unknown split {split!r}; one of {', '.join(SPLITS)}")
+            raise ConfigError(f"unknown split {split!r}; one of {', '.join(SPLITS)}")
         record = read_splits(splits_file)
         self.classes = record["classes"]
         self.items = [(path, label) for path, label in record[split]]
@@ -74,7 +75,7 @@ def probe_images(splits_file, n: int, image_size: int, split: str = "val") -> tu
     """
     data = SplitDataset(splits_file, split, image_size)
     if n > len(data):
-        raise ValueError(f"the {split} split of {splits_file} has {len(data)} images, fewer than the {n} asked for")
+        raise ConfigError(f"the {split} split of {splits_file} has {len(data)} images, fewer than the {n} asked for")
     by_class = [[i for i, (_, label) in enumerate(data.items) if label == c] for c in range(len(data.classes))]
     round_robin = [members[rank] for rank in range(max(map(len, by_class))) for members in by_class
                    if rank < len(members)]

@@ -12,7 +12,7 @@ import scipy.io
 
 from driftlens.data.download import extract, fetch
 from driftlens.data.splits import stratified_split, write_splits
-from driftlens.errors import DownloadError
+from driftlens.errors import DownloadError, MissingFileError
 
 ARCHIVE_URL = "https://www.robots.ox.ac.uk/~vgg/data/flowers/17/17flowers.tgz"
 ARCHIVE_MD5 = "b59a65d8d1a99cd66944d474e1289eab"
@@ -57,7 +57,7 @@ def prepare_flowers17(root, source=None, url=None, split_seed: int = 0) -> Path:
     files = [image_dir / f"image_{n:04d}.jpg" for n in range(1, NUM_IMAGES + 1)]
     missing = [path for path in files if not path.is_file()]
     if missing:
-        raise FileNotFoundError(f"{image_dir} lacks {len(missing)} of the {NUM_IMAGES} Flowers17 images, "
+        raise MissingFileError(f"{image_dir} lacks {len(missing)} of the {NUM_IMAGES} Flowers17 images, "
                                 f"e.g. {missing[0].name}")
     labels = [index // IMAGES_PER_CLASS for index in range(NUM_IMAGES)]
     if datasplits is not None:
@@ -103,11 +103,11 @@ def _obtain(root: Path, source, url: str) -> tuple[Path, Path | None]:
     source = Path(source)
     if source.is_dir():
         if not (source / "jpg").is_dir():
-            raise FileNotFoundError(f"Flowers17 source folder {source} has no jpg/ folder")
+            raise MissingFileError(f"Flowers17 source folder {source} has no jpg/ folder")
         return source / "jpg", _if_file(source / "datasplits.mat")
     if source.is_file():
         return extract(source, root, "jpg"), _if_file(source.parent / "datasplits.mat")
-    raise FileNotFoundError(f"Flowers17 source {source} does not exist")
+    raise MissingFileError(f"Flowers17 source {source} does not exist")
 
 
 def _try_fetch_datasplits(url: str, root: Path) -> Path | None:

@@ -8,6 +8,7 @@ from tqdm import tqdm
 
 from driftlens.data.images import UnreadableImageError, load_image
 from driftlens.data.splits import stratified_split, write_splits
+from driftlens.errors import MissingFileError
 
 log = logging.getLogger(__name__)
 
@@ -23,7 +24,7 @@ def prepare_imagefolder(root, source=None, split_seed: int = 0, skip_corrupt: bo
         source (str or Path, optional): A read-only image tree used in place (absolute paths in the
             split file). Default: None
         split_seed (int, optional): Seed of the stratified split. Default: 0
-        skip_corrupt (bool, optional): Leave unreadable images out (their count is logged) instead
+        skip_corrupt (bool, optional): Leave unreadable images out (each is logged) instead
             of failing. Default: False
         progress (bool, optional): Show a progress bar. Default: True
 
@@ -32,15 +33,19 @@ def prepare_imagefolder(root, source=None, split_seed: int = 0, skip_corrupt: bo
 
     Raises:
         UnreadableImageError: An image cannot be decoded (the message names it), unless ``skip_corrupt``.
-        FileNotFoundError: No class folders, or a class folder without images.
+        MissingFileError: No class folders, or a class folder without images.
 
     Example:
         >>> prepare_imagefolder("resources/mine", source="~/photos/by_class")  # doctest: +SKIP
         PosixPath('resources/mine/splits.json')
     """
     folder = Path(source if source is not None else root).expanduser()
-    classes, class_to_idx = find_classes(folder)
-    samples = readable(make_dataset(folder, class_to_idx, IMG_EXTENSIONS), skip_corrupt, progress)
+    try:
+        classes, class_to_idx = find_classes(folder)
+        samples = make_dataset(folder, class_to_idx, IMG_EXTENSIONS)
+    except FileNotFoundError as err:  # torchvision's messages name the folder
+        raise MissingFileError(f"image folder {folder}: {err}") from err
+    samples = readable(samples, skip_corrupt, progress)
     parts = stratified_split([label for _, label in samples], seed=split_seed)
     items = {split: [samples[i] for i in indices] for split, indices in parts.items()}
     return write_splits(root, "imagefolder", classes, items)
@@ -51,7 +56,7 @@ def readable(samples: list[tuple[str, int]], skip_corrupt: bool = False, progres
 
     Args:
         samples (list[tuple[str, int]]): Image paths and labels.
-        skip_corrupt (bool, optional): Drop unreadable images and log how many, instead of raising.
+        skip_corrupt (bool, optional): Drop unreadable images and log each of them, instead of raising.
             Default: False
         progress (bool, optional): Show a progress bar. Default: True
 
@@ -76,5 +81,5 @@ def readable(samples: list[tuple[str, int]], skip_corrupt: bool = False, progres
             continue
         kept.append((path, label))
     if skipped:
-        log.warning("skipped %d unreadable images, e.g. %s", len(skipped), skipped[0])
+        log.warning("skipped %d unreadable images:\n  %s", len(skipped), "\n  ".join(skipped))
     return kept

@@ -4,8 +4,10 @@ import torch
 from PIL import Image, UnidentifiedImageError
 from torchvision.transforms import v2
 
+from driftlens.errors import ArtifactError
 
-class UnreadableImageError(ValueError):
+
+class UnreadableImageError(ArtifactError):
     """An image file that is missing, truncated or not an image; the message names the file."""
 
 

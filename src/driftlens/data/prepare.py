@@ -5,6 +5,7 @@ from pathlib import Path
 from driftlens.data.flowers17 import prepare_flowers17
 from driftlens.data.imagefolder import prepare_imagefolder
 from driftlens.data.textures import prepare_textures
+from driftlens.errors import ConfigError
 
 DATASETS = ("textures", "flowers17", "imagefolder")
 
@@ -35,7 +36,7 @@ def prepare(dataset: str, root, source=None, url=None, split_seed: int = 0, skip
         'splits.json'
     """
     if dataset not in DATASETS:
-        raise ValueError(f"unknown dataset {dataset!r}; one of {', '.join(DATASETS)}")
+        raise ConfigError(f"unknown dataset {dataset!r}; one of {', '.join(DATASETS)}")
     _refuse_unused(dataset, source=source, url=url, skip_corrupt=skip_corrupt)
     if dataset == "textures":
         return prepare_textures(root, split_seed)
@@ -50,4 +51,4 @@ _TAKES = {"textures": set(), "flowers17": {"source", "url"}, "imagefolder": {"so
 def _refuse_unused(dataset: str, **options) -> None:
     unused = [name for name, value in options.items() if value and name not in _TAKES[dataset]]
     if unused:
-        raise ValueError(f"dataset {dataset!r} does not take {', '.join(unused)}")
+        raise ConfigError(f"dataset {dataset!r} does not take {', '.join(unused)}")

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from driftlens.errors import ConfigError
+from driftlens.errors import ArtifactError, ConfigError, MissingFileError
 from driftlens.io import save_json
 
 SPLITS = ("train", "val", "test")
@@ -73,11 +73,17 @@ def write_splits(root, dataset: str, classes: list[str], items: dict[str, list[t
     Returns:
         Path: The split file.
 
+    Raises:
+        ConfigError: Fewer than two classes, or a split without an example of some class (a
+            classifier cannot learn, or be judged on, a class it never sees).
+
     Example:
         >>> import tempfile
-        >>> write_splits(tempfile.mkdtemp(), "toy", ["a"], {"train": [], "val": [], "test": []}).name
+        >>> items = {split: [(f"{split}_a.png", 0), (f"{split}_b.png", 1)] for split in SPLITS}
+        >>> write_splits(tempfile.mkdtemp(), "toy", ["a", "b"], items).name
         'splits.json'
     """
+    check_classes(f"{dataset} in {root}", classes, items)
     root = Path(root).resolve()
     record = {"dataset": dataset, "classes": list(classes)}
     for split in SPLITS:
@@ -85,6 +91,29 @@ def write_splits(root, dataset: str, classes: list[str], items: dict[str, list[t
     target = root / SPLITS_FILE
     save_json(record, target)
     return target
+
+
+def check_classes(dataset: str, classes: list[str], items: dict[str, list[tuple]]) -> None:
+    """Require at least two classes and an example of every class in every split.
+
+    Raises:
+        ConfigError: The message names the data set, and the split and class that lack examples.
+
+    Example:
+        >>> check_classes("toy", ["cat"], {"train": [("a.png", 0)], "val": [("b.png", 0)], "test": [("c.png", 0)]})
+        Traceback (most recent call last):
+            ...
+        driftlens.errors.ConfigError: data set toy has 1 class (cat): fine-tuning a classifier needs at least two
+    """
+    if len(classes) < 2:
+        raise ConfigError(f"data set {dataset} has {len(classes)} class{'es' if len(classes) != 1 else ''} "
+                          f"({', '.join(classes) or 'none'}): fine-tuning a classifier needs at least two")
+    for split in SPLITS:
+        present = {int(label) for _, label in items[split]}
+        missing = [name for label, name in enumerate(classes) if label not in present]
+        if missing:
+            raise ConfigError(f"the {split} split of data set {dataset} has no example of class "
+                              f"{', '.join(map(repr, missing))}: every class needs images in train, val and test")
 
 
 def read_splits(path) -> dict:
@@ -97,19 +126,25 @@ def read_splits(path) -> dict:
         dict: As written by :func:`write_splits`, with every path made absolute.
 
     Raises:
-        FileNotFoundError: No such file (the message says how to make one).
+        MissingFileError: No such file (the message says how to make one).
+        ArtifactError: Not valid JSON.
         ConfigError: A key is missing or a label is out of range.
 
     Example:
         >>> import tempfile
-        >>> path = write_splits(tempfile.mkdtemp(), "toy", ["a"], {"train": [("x.png", 0)], "val": [], "test": []})
-        >>> read_splits(path)["train"][0][0].endswith("x.png")
+        >>> items = {split: [(f"{split}_a.png", 0), (f"{split}_b.png", 1)] for split in SPLITS}
+        >>> path = write_splits(tempfile.mkdtemp(), "toy", ["a", "b"], items)
+        >>> read_splits(path)["train"][0][0].endswith("train_a.png")
         True
     """
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"split file {path} does not exist; make it with `driftlens prepare-data`")
-    record = json.loads(path.read_text())
+        raise MissingFileError(f"split file {path} does not exist; make it with `driftlens prepare-data`")
+    try:
+        record = json.loads(path.read_text())
+    except json.JSONDecodeError as err:
+        raise ArtifactError(f"split file {path} is not valid JSON ({err}); make it again with "
+                            f"`driftlens prepare-data`") from err
     for key in ("dataset", "classes", *SPLITS):
         if key not in record:
             raise ConfigError(f"split file {path} has no {key!r} entry")

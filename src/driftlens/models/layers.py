@@ -4,14 +4,9 @@ import difflib
 
 from torch import nn
 
+from driftlens.errors import UnknownLayerError
+
 _CONTAINERS = (nn.Sequential, nn.ModuleList)
-
-
-class UnknownLayerError(KeyError):
-    """A layer name that the model does not have; the message lists the closest valid names."""
-
-    def __str__(self):
-        return str(self.args[0])
 
 
 def list_layer_paths(net: nn.Module) -> list[str]:

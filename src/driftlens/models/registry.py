@@ -1,11 +1,15 @@
 """The model zoo: ``load(name, weights)`` for the supported networks."""
 
 from dataclasses import dataclass, field
-from functools import partial
+from functools import lru_cache, partial
 from pathlib import Path
 from typing import Callable
 
 import torch
+
+from driftlens.checkpoint import Checkpoint, read_checkpoint
+from driftlens.errors import ArtifactError, ConfigError
+from driftlens.io import save_json
 from driftlens.models.efficientnet_lite import EfficientNetLite0, load_imagenet_lite0
 from driftlens.models.tiny import TinyCNN
 from driftlens.models.weights import load_torchvision, read_state_dict
@@ -91,65 +95,137 @@ def load(name: str, weights: str = "imagenet", num_classes: int | None = None, s
         ModelWrapper: In eval mode, on the CPU.
 
     Raises:
-        ValueError: Unknown model name, or ``imagenet`` for a model that has no such weights.
+        ConfigError: Unknown model name, or ``imagenet`` for a model that has no such weights.
         WeightsUnavailableError: Weights cannot be downloaded or read.
+        ArtifactError: A weights file is not readable safely, or its weights do not fit the model.
 
     Example:
         >>> model = load("efficientnet_lite0", weights="imagenet")
         >>> model.input_size, model.num_classes
         (224, 1000)
     """
-    if name not in MODELS:
-        raise ValueError(f"unknown model {name!r}; available: {', '.join(available())}")
-    spec = MODELS[name]
+    spec = _spec(name)
     torch.manual_seed(seed)
     if weights == "imagenet":
         if spec.imagenet is None:
-            raise ValueError(f"model {name!r} has no ImageNet weights; use weights='random' or a file")
+            raise ConfigError(f"model {name!r} has no ImageNet weights; use weights='random' or a file")
         net = spec.imagenet()
     elif weights == "random":
         net = spec.random()
     else:
-        net = _from_file(spec, Path(weights))
+        net = _from_state(spec, read_state_dict(weights), weights)
     model = ModelWrapper(net, name, spec.input_size, spec.head, spec.mean, spec.std, spec.aliases)
     if num_classes is not None and weights in ("imagenet", "random") and num_classes != model.num_classes:
         model.replace_head(num_classes)
     return model.eval()
 
 
-def _from_file(spec: ModelSpec, path: Path) -> torch.nn.Module:
-    state = read_state_dict(path)
+def _spec(name: str) -> ModelSpec:
+    if name not in MODELS:
+        raise ConfigError(f"unknown model {name!r}; available: {', '.join(available())}")
+    return MODELS[name]
+
+
+def _from_state(spec: ModelSpec, state: dict, source) -> torch.nn.Module:
     net = spec.random()
     head_weight = state.get(f"{spec.head}.weight")
     if head_weight is not None:
         wrapper = ModelWrapper(net, "tmp", spec.input_size, spec.head)
         if head_weight.shape[0] != wrapper.num_classes:
             wrapper.replace_head(head_weight.shape[0])
-    net.load_state_dict(state)
+    try:
+        net.load_state_dict(state)
+    except RuntimeError as err:
+        raise ArtifactError(f"the weights in {source} do not fit this model: {str(err).splitlines()[0]}") from err
     return net
 
 
-def from_checkpoint(path) -> ModelWrapper:
-    """Rebuild the model saved in a driftlens training checkpoint.
+@lru_cache(maxsize=None)
+def architecture(name: str) -> ModelWrapper:
+    """The network of the zoo with uninitialised weights, for its layer names and shapes only.
 
-    A checkpoint is a dict with ``model`` (the network's state dict) and ``config`` (holding the
-    ``model`` name); see :mod:`driftlens.train`.
+    Nothing is downloaded, read or randomly initialised (the network is built on PyTorch's meta
+    device, then given empty CPU memory), so this is fast even for large networks; the result is
+    cached per name. Never use its outputs as values.
 
     Args:
-        path (str or Path): ``results/{exp}/checkpoints/epoch_NNN.pt``.
+        name (str): One of :func:`available`.
+
+    Returns:
+        ModelWrapper: In eval mode, on the CPU, with garbage weights.
+
+    Raises:
+        ConfigError: Unknown model name.
+
+    Example:
+        >>> architecture("googlenet").output_shapes(["mixed4c"])
+        {'mixed4c': (512, 14, 14)}
+    """
+    spec = _spec(name)
+    with torch.device("meta"):
+        net = spec.random()
+    net = net.to_empty(device="cpu")
+    return ModelWrapper(net, name, spec.input_size, spec.head, spec.mean, spec.std, spec.aliases).eval()
+
+
+LAYER_TABLES = Path(__file__).with_name("layer_tables.json")
+"""Packaged ``{model: {layer name or alias: channels}}`` of every zoo model, as :func:`layer_table` gives.
+
+It lets the workflow check a config's layers and channels without importing torch; a test keeps it
+equal to the architectures (rewrite it with :func:`write_layer_tables`)."""
+
+
+def layer_table(name: str) -> dict[str, int]:
+    """The channel count of every layer of a zoo model, by module path and by alias, from its architecture.
+
+    Args:
+        name (str): One of :func:`available`.
+
+    Returns:
+        dict[str, int]: Layer name or alias to the channel count (first dimension) of its output.
+
+    Example:
+        >>> layer_table("tiny")["conv3"], layer_table("tiny")["logits"]
+        (16, 10)
+    """
+    model = architecture(name)
+    names = [path for path, _ in model.net.named_modules() if path] + sorted(model.aliases)
+    return {layer: shape[0] for layer, shape in model.output_shapes(names).items()}
+
+
+def write_layer_tables(path=LAYER_TABLES) -> None:
+    """Write :data:`LAYER_TABLES` (the layer table of every zoo model), after a change to the zoo.
+
+    Example:
+        >>> write_layer_tables()  # doctest: +SKIP
+    """
+    save_json({name: layer_table(name) for name in available()}, path)
+
+
+def from_checkpoint(checkpoint) -> ModelWrapper:
+    """Rebuild the model saved in a driftlens training checkpoint (see :mod:`driftlens.checkpoint`).
+
+    Args:
+        checkpoint (str, Path or Checkpoint): ``results/{exp}/checkpoints/epoch_NNN.pt``, or a
+            checkpoint already read with :func:`~driftlens.checkpoint.read_checkpoint`.
 
     Returns:
         ModelWrapper: In eval mode, on the CPU, with the checkpoint's classifier size; ``epoch`` holds
             the checkpoint's epoch.
 
+    Raises:
+        MissingFileError: No such file.
+        ArtifactError: Not a driftlens checkpoint, truncated, or with weights that do not fit its model.
+
     Example:
         >>> model = from_checkpoint("results/demo/checkpoints/epoch_001.pt")  # doctest: +SKIP
     """
-    checkpoint = torch.load(path, map_location="cpu", weights_only=False)
-    try:
-        name = checkpoint["config"]["model"]
-    except (KeyError, TypeError) as err:
-        raise ValueError(f"{path} is not a driftlens checkpoint (no config.model)") from err
-    model = load(name, weights=str(path))
-    model.epoch = checkpoint.get("epoch")
+    source = f"the checkpoint of epoch {checkpoint.epoch}" if isinstance(checkpoint, Checkpoint) else checkpoint
+    if not isinstance(checkpoint, Checkpoint):
+        checkpoint = read_checkpoint(checkpoint)
+    name = checkpoint.model_name
+    spec = _spec(name)
+    net = _from_state(spec, checkpoint.model, source)
+    model = ModelWrapper(net, name, spec.input_size, spec.head, spec.mean, spec.std, spec.aliases).eval()
+    model.epoch = checkpoint.epoch
     return model

@@ -7,9 +7,8 @@ from urllib.parse import urlparse
 
 import torch
 
-
-class WeightsUnavailableError(RuntimeError):
-    """Weights could not be downloaded or read; the message says where to put the file."""
+from driftlens.checkpoint import Checkpoint, is_checkpoint, load_tensors
+from driftlens.errors import WeightsUnavailableError
 
 
 def cache_file_for(url: str) -> Path:
@@ -53,10 +52,14 @@ def load_torchvision(builder, weights_enum, **kwargs):
 
 
 def read_state_dict(path) -> dict:
-    """Read a state dict from a file: a plain state dict or a driftlens checkpoint (its ``model``).
+    """Read a state dict from a file: a plain state dict or a driftlens checkpoint (its model's state).
+
+    The file is read once, with ``weights_only=True`` (see :func:`driftlens.checkpoint.load_tensors`).
 
     Raises:
-        WeightsUnavailableError: The file is missing or not a state dict.
+        MissingFileError: The file does not exist.
+        ArtifactError: The file is truncated, not a torch file, or holds objects that are not loaded.
+        WeightsUnavailableError: The file holds no state dict of tensors.
 
     Example:
         >>> import tempfile, torch
@@ -64,15 +67,9 @@ def read_state_dict(path) -> dict:
         >>> list(read_state_dict(path))
         ['w']
     """
-    path = Path(path)
-    if not path.is_file():
-        raise WeightsUnavailableError(f"weights file {path} does not exist")
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:
-        raise WeightsUnavailableError(f"weights file {path} is not a readable state dict: {err}") from err
-    if isinstance(state, dict) and isinstance(state.get("model"), dict):
-        state = state["model"]
+    state = load_tensors(path, "a state dict or a driftlens checkpoint")
+    if is_checkpoint(state):
+        state = Checkpoint.from_record(state, path).model
     if not isinstance(state, dict) or not all(torch.is_tensor(v) for v in state.values()):
         raise WeightsUnavailableError(f"weights file {path} does not hold a state dict of tensors")
     return state

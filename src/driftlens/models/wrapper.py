@@ -3,6 +3,7 @@
 import torch
 from torch import nn
 
+from driftlens.errors import OutOfRangeError
 from driftlens.models.capture import capture
 from driftlens.models.layers import list_layer_paths, resolve_layer
 from driftlens.models.modes import eval_mode
@@ -129,13 +130,49 @@ class ModelWrapper(nn.Module):
         return {name: tuple(acts[name].shape[1:]) for name in layers if name in acts}
 
     def check_channel(self, layer: str, channel: int, size=None) -> None:
-        """Raise ``IndexError`` naming the layer and its channel count if ``channel`` is out of range.
+        """Raise :class:`~driftlens.errors.OutOfRangeError` (an ``IndexError``) if ``channel`` is out of range.
 
         Example:
             >>> import driftlens
             >>> driftlens.models.load("tiny", weights="random").check_channel("conv1", 3)
         """
-        channels = self.output_shapes([layer], size)[layer][0]
-        if not 0 <= channel < channels:
-            raise IndexError(f"channel {channel} is out of range for layer {layer!r} of {self.name}, "
-                             f"which has {channels} channels (0..{channels - 1})")
+        check_channel(self.name, layer, self.output_shapes([layer], size)[layer][0], channel)
+
+
+def check_channel(model_name: str, layer: str, channels: int, channel: int) -> None:
+    """Require ``0 <= channel < channels``; the error names the layer and its channel count.
+
+    Args:
+        model_name (str): For the message.
+        layer (str): For the message.
+        channels (int): The layer's channel count.
+        channel (int): The index to check.
+
+    Raises:
+        OutOfRangeError: ``channel`` is out of range.
+
+    Example:
+        >>> check_channel("tiny", "conv1", 8, 8)
+        Traceback (most recent call last):
+            ...
+        driftlens.errors.OutOfRangeError: channel 8 is out of range for layer 'conv1' of tiny, which has 8 channels (0..7)
+    """
+    if not 0 <= channel < channels:
+        raise OutOfRangeError(f"channel {channel} is out of range for layer {layer!r} of {model_name}, "
+                              f"which has {channels} channels (0..{channels - 1})")
+
+
+def check_top_k(layer: str, channels: int, k: int) -> None:
+    """Require ``1 <= k <= channels`` for choosing the ``k`` most active channels of a layer.
+
+    Raises:
+        OutOfRangeError: ``k`` is out of range; the message names the layer and its channel count.
+
+    Example:
+        >>> check_top_k("conv1", 8, 9)
+        Traceback (most recent call last):
+            ...
+        driftlens.errors.OutOfRangeError: k=9 is not between 1 and the 8 channels of layer 'conv1'
+    """
+    if not 1 <= k <= channels:
+        raise OutOfRangeError(f"k={k} is not between 1 and the {channels} channels of layer {layer!r}")

@@ -25,6 +25,7 @@ import torchvision.transforms.functional as TF
 from torchvision.transforms import InterpolationMode
 from tqdm.auto import tqdm
 
+from driftlens.errors import ConfigError
 from driftlens.optvis.param import FFTImage, PixelImage
 from driftlens.optvis.render import RenderResult, progress_bar, render
 from driftlens.optvis.transforms import crop_or_pad, standard_transforms
@@ -238,13 +239,13 @@ def visualize(model, objectives, method: str = "lucid", size: int = 128, steps: 
         (1, 32, 32, 3)
     """
     if method not in METHODS:
-        raise ValueError(f"unknown method {method!r}; available: {', '.join(METHODS)}")
+        raise ConfigError(f"unknown method {method!r}; available: {', '.join(METHODS)}")
     objectives = list(objectives)
     if not objectives:
-        raise ValueError("no objectives to visualise")
+        raise ConfigError("no objectives to visualise")
     image_seeds = list(image_seeds) if image_seeds is not None else [seed + k for k in range(len(objectives))]
     if len(image_seeds) != len(objectives):
-        raise ValueError(f"{len(image_seeds)} image seeds for {len(objectives)} objectives")
+        raise ConfigError(f"{len(image_seeds)} image seeds for {len(objectives)} objectives")
     return METHODS[method](model, objectives, size, steps, image_seeds, seed=seed, snapshot_steps=snapshot_steps,
                            progress=progress)
 

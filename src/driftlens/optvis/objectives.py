@@ -18,6 +18,8 @@ from operator import index
 import torch
 import torch.nn.functional as F
 
+from driftlens.errors import ConfigError, OutOfRangeError
+
 
 @dataclass(frozen=True)
 class Target:
@@ -128,7 +130,7 @@ def _select(activation: torch.Tensor, image):
     if image is None:
         return activation
     if not 0 <= image < activation.shape[0]:
-        raise IndexError(f"the objective targets image {image} but the batch holds {activation.shape[0]} images")
+        raise OutOfRangeError(f"the objective targets image {image} but the batch holds {activation.shape[0]} images")
     return activation[image:image + 1]
 
 
@@ -251,7 +253,7 @@ def direction(layer: str, vector, image: int | None = None) -> Objective:
     def score(acts, image):
         maps = _spatial(_select(acts[layer], image))
         if maps.shape[1] != unit.numel():
-            raise ValueError(f"direction has {unit.numel()} components but layer {layer!r} has {maps.shape[1]} channels")
+            raise ConfigError(f"direction has {unit.numel()} components but layer {layer!r} has {maps.shape[1]} channels")
         return torch.einsum("bchw,c->bhw", maps, unit.to(maps)).mean(dim=(1, 2)).sum()
 
     return Objective(score, [Target(layer)], f"direction({layer})").on_image(image)

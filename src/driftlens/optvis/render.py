@@ -16,12 +16,13 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from driftlens.errors import DivergedError, OutOfRangeError
 from driftlens.models import capture, eval_mode
 from driftlens.optvis.objectives import Objective, per_image
 from driftlens.optvis.transforms import compose
 
 
-class NonFiniteError(FloatingPointError):
+class NonFiniteError(DivergedError, FloatingPointError):
     """The objective or the image became NaN or infinite; the message names the step."""
 
 
@@ -134,7 +135,7 @@ def validate(model, objective: Objective, size: int) -> None:
             continue
         channels = shapes[target.layer][0]
         if not 0 <= target.channel < channels:
-            raise IndexError(f"channel {target.channel} is out of range for layer {target.layer!r} of {model.name}, "
+            raise OutOfRangeError(f"channel {target.channel} is out of range for layer {target.layer!r} of {model.name}, "
                              f"which has {channels} channels (0..{channels - 1})")
 
 
@@ -159,9 +160,10 @@ def _adam(parameters):
 
 def _check_finite(loss, images, step):
     if not torch.isfinite(loss):
-        raise NonFiniteError(f"the objective became {loss.item()} at step {step}")
+        raise NonFiniteError(f"rendering diverged: the objective became {loss.item()} at step {step} "
+                             f"(are the model's weights finite?)")
     if not torch.isfinite(images).all():
-        raise NonFiniteError(f"the images hold NaN or infinite values at step {step}")
+        raise NonFiniteError(f"rendering diverged: the images hold NaN or infinite values at step {step}")
 
 
 class _ForwardDone(Exception):

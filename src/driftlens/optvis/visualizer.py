@@ -12,8 +12,10 @@ import torch
 from PIL import Image
 from tqdm.auto import tqdm
 
+from driftlens.errors import ConfigError
 from driftlens.io import atomic_path, to_uint8
 from driftlens.models import channel_means, eval_mode
+from driftlens.models.wrapper import check_top_k
 from driftlens.optvis.methods import visualize
 from driftlens.optvis.objectives import channel
 from driftlens.optvis.render import layer_outputs
@@ -80,7 +82,7 @@ def visualize_units(model, units: dict, seeds, method: str = "lucid", steps: int
         dict[str, np.ndarray]: Layer to ``(len(seeds), len(channels), size, size, 3)`` float32 in [0, 1].
 
     Raises:
-        ValueError: No units, no seeds, or repeated seeds.
+        ConfigError: No units, no seeds, or repeated seeds.
 
     Example:
         >>> import driftlens
@@ -92,10 +94,10 @@ def visualize_units(model, units: dict, seeds, method: str = "lucid", steps: int
     """
     seeds = list(seeds)
     if not seeds or len(set(seeds)) != len(seeds):
-        raise ValueError(f"seeds must be distinct and at least one, got {seeds}")
+        raise ConfigError(f"seeds must be distinct and at least one, got {seeds}")
     images = [(s, layer, k) for s in range(len(seeds)) for layer, channels in units.items() for k in range(len(channels))]
     if not images:
-        raise ValueError("no units to visualise")
+        raise ConfigError("no units to visualise")
     max_batch = max_batch or batch_limit(model, size)
     chunks = [images[start:start + max_batch] for start in range(0, len(images), max_batch)]
     rows = {layer: np.empty((len(seeds), len(channels), size, size, 3), np.float32) for layer, channels in units.items()}
@@ -164,9 +166,8 @@ def top_channels(model, layer: str, images, k: int) -> list[int]:
             total = means.sum(dim=0) if total is None else total + means.sum(dim=0)
             count += len(means)
     if total is None:
-        raise ValueError("top_channels got no images")
-    if not 1 <= k <= total.numel():
-        raise ValueError(f"k={k} is not between 1 and the {total.numel()} channels of layer {layer!r}")
+        raise ConfigError("top_channels got no images")
+    check_top_k(layer, total.numel(), k)
     return torch.topk(total / count, k).indices.tolist()
 
 
