@@ -7,12 +7,12 @@ import sys
 import numpy as np
 import pandas as pd
 import pytest
-import torch
 from PIL import Image
 
 import driftlens
 from driftlens import change
 from driftlens.artifacts import CHANGE_COLUMNS, read_responses, read_row
+from driftlens.checkpoint import Checkpoint, save_checkpoint
 from driftlens.cli import main
 
 LAYERS = ["conv2.0", "conv3.0"]
@@ -26,8 +26,7 @@ def run(tmp_path_factory):
     first = driftlens.models.load("tiny", weights="random", seed=3)
     later = change.reinitialise_channels(first, "conv3.0", [1], seed=1)
     for epoch, model in enumerate((first, later)):
-        torch.save({"model": model.net.state_dict(), "config": {"model": "tiny"}, "epoch": epoch},
-                   root / f"epoch_{epoch:03d}.pt")
+        save_checkpoint(Checkpoint(model.net.state_dict(), epoch, {"model": "tiny"}, []), root / f"epoch_{epoch:03d}.pt")
     for layer in LAYERS:
         (root / layer).mkdir()
         (root / layer / "channels.txt").write_text("0,1,2,3\n")

@@ -212,7 +212,7 @@ def test_render_row_round_trip_and_wrong_files_are_named(tmp_path):
     with pytest.raises(artifacts.ArtifactError, match="r.npz is a unit responses artifact, not a render row"):
         artifacts.read_row(tmp_path / "r.npz")
     (tmp_path / "broken.npz").write_bytes(b"PK\x03\x04 truncated")
-    with pytest.raises(artifacts.ArtifactError, match="broken.npz is not a readable .npz file"):
+    with pytest.raises(artifacts.ArtifactError, match="broken.npz is truncated or not an .npz file"):
         artifacts.read_row(tmp_path / "broken.npz")
 
 
