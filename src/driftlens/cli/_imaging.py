@@ -16,8 +16,9 @@ def add_model_arguments(parser, default_model: str | None = None) -> None:
         >>> parser.parse_args(["--model", "tiny"]).weights
         'imagenet'
     """
-    parser.add_argument("--model", choices=models.available(), default=default_model,
-                        help="zoo model" + (f" (default: {default_model})" if default_model else ""))
+    parser.add_argument("--model", default=default_model,
+                        help="zoo model, torchvision model or timm:<name>"
+                             + (f" (default: {default_model})" if default_model else ""))
     parser.add_argument("--weights", default="imagenet",
                         help="imagenet, random or a state-dict file (default: imagenet)")
     parser.add_argument("--checkpoint", help="a driftlens training checkpoint; replaces --model and --weights")

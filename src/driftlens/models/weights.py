@@ -45,11 +45,37 @@ def load_torchvision(builder, weights_enum, **kwargs):
     except OSError as err:  # URLError is an OSError
         raise WeightsUnavailableError(
             f"could not get ImageNet weights {weights_enum} ({type(err).__name__}: {err}).\n"
-            f"Download {url}\nand place it at {target}\n"
-            f"(a partial or corrupt file there must be deleted first)") from err
+            f"On a machine with internet run `driftlens fetch EXPERIMENT`, or download {url}\n"
+            f"and place it at {target} (a partial or corrupt file there must be deleted first),\n"
+            f"or set `experiments.<name>.weights` in config.yaml to a state-dict file") from err
     except (RuntimeError, EOFError, pickle.UnpicklingError) as err:
         raise WeightsUnavailableError(
             f"the cached weights file {target} could not be read ({err}); delete it and retry") from err
+
+
+def load_timm(name: str):
+    """Build a timm model with its default pretrained weights, from the Hugging Face cache or a download.
+
+    Args:
+        name (str): The timm model name (``resnet10t``).
+
+    Raises:
+        WeightsUnavailableError: Offline with nothing cached, or a failed download; the message says
+            how to fetch the weights ahead of time.
+
+    Example:
+        >>> net = load_timm("resnet10t")  # doctest: +SKIP
+    """
+    import timm
+    from huggingface_hub.constants import HF_HUB_CACHE
+
+    try:
+        return timm.create_model(name, pretrained=True)
+    except Exception as err:  # timm and huggingface_hub raise many kinds for offline, missing and corrupt files
+        raise WeightsUnavailableError(
+            f"could not get the pretrained weights of timm:{name} ({type(err).__name__}: {err}).\n"
+            f"On a machine with internet run `driftlens fetch EXPERIMENT` (they go to {HF_HUB_CACHE}; "
+            f"set HF_HUB_OFFLINE=1 on offline nodes),\nor set `experiments.<name>.weights` to a state-dict file") from err
 
 
 def read_state_dict(path) -> dict:

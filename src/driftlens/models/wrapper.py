@@ -21,11 +21,15 @@ class ModelWrapper(nn.Module):
         net (nn.Module): The network; it receives normalised ``(B, 3, H, W)`` input.
         name (str): A short name used in messages and file names.
         input_size (int): The side of the square input the network was trained at.
-        head (str): Module path of the final classifier (``fc``, ``classifier.6``).
+        head (str or None): Module path of the final classifier (``fc``, ``classifier.6``); None takes
+            the last ``nn.Linear`` of the module tree, or the last ``nn.Conv2d`` if it has none
+            (SqueezeNet).
         mean (tuple[float, float, float], optional): Per-channel mean. Default: ImageNet's
         std (tuple[float, float, float], optional): Per-channel std. Default: ImageNet's
         aliases (dict[str, str], optional): Extra names for module paths (``mixed4c`` ->
             ``inception4c``). ``logits`` always names ``head``. Default: None
+        prefix_tokens (int, optional): Leading non-patch tokens of a vision transformer's token
+            layers, dropped when they are read as maps (:mod:`driftlens.models.tokens`). Default: 0
 
     Example:
         >>> import torch
@@ -36,13 +40,15 @@ class ModelWrapper(nn.Module):
         torch.Size([1, 2])
     """
 
-    def __init__(self, net, name, input_size, head, mean=IMAGENET_MEAN, std=IMAGENET_STD, aliases=None):
+    def __init__(self, net, name, input_size, head, mean=IMAGENET_MEAN, std=IMAGENET_STD, aliases=None,
+                 prefix_tokens: int = 0):
         super().__init__()
         self.net = net
         self.name = name
         self.input_size = input_size
-        self.head = head
-        self.aliases = {**(aliases or {}), "logits": head}
+        self.head = head or find_head(net)
+        self.prefix_tokens = prefix_tokens
+        self.aliases = {**(aliases or {}), "logits": self.head}
         self.register_buffer("mean", torch.tensor(mean).view(1, 3, 1, 1), persistent=False)
         self.register_buffer("std", torch.tensor(std).view(1, 3, 1, 1), persistent=False)
         for module in net.modules():
@@ -92,7 +98,8 @@ class ModelWrapper(nn.Module):
     @property
     def num_classes(self) -> int:
         """Number of outputs of the classifier."""
-        return self.module("logits").out_features
+        head = self.module("logits")
+        return head.out_features if isinstance(head, nn.Linear) else head.out_channels
 
     def replace_head(self, num_classes: int) -> None:
         """Put a fresh linear classifier with ``num_classes`` outputs in place of the old one.
@@ -106,7 +113,9 @@ class ModelWrapper(nn.Module):
         old = self.module("logits")
         parent_path, _, attr = self.head.rpartition(".")
         parent = self.net.get_submodule(parent_path) if parent_path else self.net
-        setattr(parent, attr, nn.Linear(old.in_features, num_classes).to(old.weight.device))
+        new = (nn.Linear(old.in_features, num_classes) if isinstance(old, nn.Linear)
+               else nn.Conv2d(old.in_channels, num_classes, kernel_size=1))
+        setattr(parent, attr, new.to(old.weight.device))
 
     @torch.no_grad()
     def output_shapes(self, layers=None, size=None) -> dict[str, tuple[int, ...]]:
@@ -143,3 +152,20 @@ class ModelWrapper(nn.Module):
         if not 0 <= channel < channels:
             raise IndexError(f"channel {channel} is out of range for layer {layer!r} of {self.name}, "
                              f"which has {channels} channels (0..{channels - 1})")
+
+
+def find_head(net: nn.Module) -> str:
+    """Module path of a network's classifier: its last ``nn.Linear``, else its last ``nn.Conv2d``.
+
+    Raises:
+        ValueError: The network has neither.
+
+    Example:
+        >>> find_head(nn.Sequential(nn.Conv2d(3, 4, 3), nn.Flatten(), nn.Linear(4, 2)))
+        '2'
+    """
+    for kind in (nn.Linear, nn.Conv2d):
+        paths = [path for path, module in net.named_modules() if isinstance(module, kind)]
+        if paths:
+            return paths[-1]
+    raise ValueError(f"{type(net).__name__} has no nn.Linear or nn.Conv2d classifier to use as its head")
