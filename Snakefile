@@ -3,7 +3,10 @@
 #   snakemake --cores 4 results/flowers17/mixed4c/merged.png   # the paper figure
 # Rules live in workflow/rules/; the config is validated against workflow/schemas/config.schema.yaml.
 
+from snakemake.exceptions import WorkflowError
 from snakemake.utils import min_version, validate
+
+from driftlens.errors import schema_error_message
 
 min_version("8.0")
 
@@ -11,7 +14,10 @@ min_version("8.0")
 configfile: "config.yaml"
 
 
-validate(config, "workflow/schemas/config.schema.yaml", set_default=True)
+try:
+    validate(config, "workflow/schemas/config.schema.yaml", set_default=True)
+except WorkflowError as err:  # name the bad key first, not after a dump of the schema
+    raise WorkflowError(schema_error_message(err)) from None
 
 
 include: "workflow/rules/common.smk"

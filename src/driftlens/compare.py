@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 import torch
 from skimage.metrics import structural_similarity
-from tqdm import tqdm
+from driftlens.progress import bar as progress_bar
 
 from driftlens import models
 from driftlens.artifacts import read_row, read_table
@@ -284,7 +284,7 @@ def layer_similarity_table(npz_paths_by_epoch, noise_paths_by_epoch=None, percep
     first = read_row(first_path)
     first_images, channels = first.images, first.channels
     rows, previous = [], None
-    for epoch in tqdm(epochs, desc="similarity", unit="epoch", disable=not progress):
+    for epoch in progress_bar(epochs, desc="similarity", unit="epoch", disable=not progress):
         images = _read_matching(npz_paths_by_epoch[epoch], first_path, first_images, channels)
         columns = {"epoch": epoch, "channel": channels, "perceptual_metric": perceptual.name}
         columns["ssim_to_first"], columns["perceptual_to_first"] = _scores(images, first_images, perceptual)
@@ -333,7 +333,8 @@ def layer_features(model, images, layers, batch_size: int = 32, progress: bool =
     """
     batches = {layer: [] for layer in layers}
     with models.capture(model, layers) as activations:
-        for start in tqdm(range(0, len(images), batch_size), desc="features", unit="batch", disable=not progress):
+        starts = range(0, len(images), batch_size)
+        for start in progress_bar(starts, desc="features", unit="batch", disable=not progress):
             model(images[start:start + batch_size].to(model.device))
             for layer in layers:
                 batches[layer].append(activations[layer].flatten(1))

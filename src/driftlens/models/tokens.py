@@ -37,7 +37,7 @@ def token_grid(tokens: int, prefix: int) -> tuple[int, int] | None:
     """``(prefix tokens to drop, grid side)`` for ``tokens`` tokens, or None when they form no square grid.
 
     Example:
-        >>> token_grid(197, 1), token_grid(196, 1), token_grid(10, 1)
+        >>> token_grid(197, 1), token_grid(196, 1), token_grid(12, 1)
         ((1, 14), (0, 14), None)
     """
     for drop in dict.fromkeys((prefix, 0)):

@@ -23,7 +23,7 @@ import math
 import torch
 import torchvision.transforms.functional as TF
 from torchvision.transforms import InterpolationMode
-from tqdm.auto import tqdm
+from driftlens.progress import bar as progress_bar
 
 from driftlens.optvis.param import FFTImage, PixelImage
 from driftlens.optvis.render import RenderResult, render
@@ -189,7 +189,7 @@ def erhan(model, objectives, size, steps, seeds, seed=0, snapshot_steps=(), prog
     images = _uniform_noise(sides[0], seeds, 150 / 255, 180 / 255)
     result = RenderResult(images=None)
     done = 0
-    with tqdm(total=steps, disable=not progress, desc="render", leave=False) as bar:
+    with progress_bar(total=steps, disable=not progress, desc="render", leave=False) as bar:
         for side, count in zip(sides, stage_steps):
             images = _blur(_resize(images, side), blur_sigma) if images.shape[-1] != side else images
             stage = render(model, objectives, PixelImage.from_images(images, sigmoid=False), steps=count,

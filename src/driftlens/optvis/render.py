@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import torch
-from tqdm.auto import tqdm
+from driftlens.progress import Bar, bar as progress_bar
 
 from driftlens.models import capture
 from driftlens.optvis.objectives import Objective, per_image
@@ -255,10 +255,10 @@ def channels_last(model):
 
 @contextmanager
 def _progress(progress, steps):
-    if isinstance(progress, tqdm):
+    if isinstance(progress, Bar):
         yield progress
         return
-    bar = tqdm(total=steps, disable=not progress, desc="render", leave=False)
+    bar = progress_bar(total=steps, disable=not progress, desc="render", leave=False)
     try:
         yield bar
     finally:
