@@ -58,7 +58,8 @@ class PerceptualDistance:
     """Perceptual distance between images: LPIPS where it can run offline, else a Lite0 feature distance.
 
     ``lpips-alex`` is LPIPS (Zhang et al., 2018) with its AlexNet trunk; it is used when the ``lpips``
-    package is installed and torchvision's AlexNet weights are already in torch's cache. Otherwise,
+    package is installed (the ``lpips`` extra) and its trunk, torchvision's AlexNet weights, is already
+    in torch's cache (``driftlens fetch EXPERIMENT`` puts it there; it is never downloaded here). Otherwise,
     ``lite0-feature-distance`` applies the LPIPS recipe without its learned weights to the offline
     ImageNet EfficientNet-Lite0: the features of :data:`LITE0_FEATURE_LAYERS` are unit-normalised
     along channels, their squared differences summed over channels, averaged over positions, then
@@ -90,8 +91,9 @@ class PerceptualDistance:
         self.batch_size = batch_size
         self._lpips = _lpips_alex(self.device) if backend != "lite0" else None
         if backend == "lpips" and self._lpips is None:
-            raise WeightsUnavailableError("LPIPS needs the lpips package and torchvision's AlexNet weights in "
-                                          f"{cache_file_for(_alexnet_url())}")
+            raise WeightsUnavailableError("LPIPS needs the lpips package (pip install 'driftlens[lpips]') and its "
+                                          f"AlexNet trunk in {cache_file_for(lpips_backbone_url())} "
+                                          "(`driftlens fetch EXPERIMENT` downloads it)")
         self.name = "lpips-alex" if self._lpips is not None else "lite0-feature-distance"
         self._lite0 = _lite0(self.device) if self._lpips is None else None
 
@@ -141,7 +143,15 @@ def _lite0(device: str):
     return models.load("efficientnet_lite0", weights="imagenet").to(device).requires_grad_(False)
 
 
-def _alexnet_url() -> str:
+def lpips_backbone_url() -> str:
+    """URL of LPIPS-Alex's trunk weights (torchvision's AlexNet), which ``driftlens fetch`` puts in torch's cache.
+
+    LPIPS's own linear layers ship inside the ``lpips`` package; only this trunk is downloaded.
+
+    Example:
+        >>> lpips_backbone_url().rsplit("/", 1)[-1]
+        'alexnet-owt-7be5be79.pth'
+    """
     from torchvision.models import AlexNet_Weights
 
     return AlexNet_Weights.IMAGENET1K_V1.url
@@ -154,7 +164,7 @@ def _lpips_alex(device: str):
         import lpips
     except ImportError:
         return None
-    if not cache_file_for(_alexnet_url()).is_file():  # never try a download: it hangs or fails offline
+    if not cache_file_for(lpips_backbone_url()).is_file():  # never try a download: it hangs or fails offline
         return None
     try:
         return lpips.LPIPS(net="alex", verbose=False).to(device).eval().requires_grad_(False)

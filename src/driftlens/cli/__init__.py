@@ -17,6 +17,7 @@ from driftlens.errors import USER_ERRORS
 
 COMMANDS = {
     "layers": "layers",
+    "fetch": "fetch",
     "render": "render",
     "select-channels": "channels",
     "prepare-data": "prepare_data",

@@ -90,4 +90,7 @@ def extract(archive, folder, member: str) -> Path:
 
 
 def _by_hand(url: str, target: Path) -> str:
-    return f"Download {url} by hand and place it at {target}, or point `--source` at a local copy."
+    # Data sets are prepared in resources/{name}/, so the folder names the config entry.
+    return (f"On a machine with internet run `driftlens fetch EXPERIMENT`, or download {url} by hand and place it "
+            f"at {target},\nor set `datasets.{target.parent.name}.source` in config.yaml to a local copy "
+            f"(`--source` on the command line).")

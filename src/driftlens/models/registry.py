@@ -10,7 +10,7 @@ import torch
 from driftlens.models.efficientnet_lite import EfficientNetLite0, load_imagenet_lite0
 from driftlens.models.tiny import TinyCNN
 from driftlens.models.tokens import prefix_tokens
-from driftlens.models.weights import load_timm, load_torchvision, read_state_dict
+from driftlens.models.weights import download_file, download_timm, load_timm, load_torchvision, read_state_dict
 from driftlens.models.wrapper import IMAGENET_MEAN, IMAGENET_STD, ModelWrapper
 
 TIMM_PREFIX = "timm:"
@@ -28,6 +28,8 @@ class ModelSpec:
 
     ``random()`` builds it untrained; ``imagenet()`` builds it with ImageNet weights. ``head`` None
     means the last linear (or convolutional) module, see :func:`~driftlens.models.wrapper.find_head`.
+    ``download(mirror)`` puts the ImageNet weights into the cache ``imagenet()`` reads and returns the
+    file; None when they need no download (they ship in a package, or there are none).
     """
 
     random: Callable[[], torch.nn.Module]
@@ -37,6 +39,7 @@ class ModelSpec:
     mean: tuple = IMAGENET_MEAN
     std: tuple = IMAGENET_STD
     aliases: dict = field(default_factory=dict)
+    download: Callable[[str | None], Path] | None = None
 
 
 def _torchvision(builder: str, weights: str, input_size, head, aliases=None, **random_kwargs) -> ModelSpec:
@@ -44,7 +47,14 @@ def _torchvision(builder: str, weights: str, input_size, head, aliases=None, **r
     # With weights, torchvision sets (and refuses overrides of) aux_logits and transform_input itself.
     return ModelSpec(random=partial(_build_torchvision, builder, None, **random_kwargs),
                      imagenet=partial(_build_torchvision, builder, weights),
-                     input_size=input_size, head=head, aliases=aliases or {})
+                     input_size=input_size, head=head, aliases=aliases or {},
+                     download=lambda mirror: download_file(_imagenet1k(weights).url, mirror))
+
+
+def _imagenet1k(weights: str):
+    import torchvision.models as tvm
+
+    return getattr(tvm, weights).IMAGENET1K_V1
 
 
 def _build_torchvision(builder: str, weights: str | None, **kwargs) -> torch.nn.Module:
@@ -52,8 +62,7 @@ def _build_torchvision(builder: str, weights: str | None, **kwargs) -> torch.nn.
 
     if weights is None:
         return getattr(tvm, builder)(weights=None, **kwargs)
-    weights_enum = getattr(tvm, weights).IMAGENET1K_V1
-    return load_torchvision(getattr(tvm, builder), weights_enum, **kwargs)
+    return load_torchvision(getattr(tvm, builder), _imagenet1k(weights), **kwargs)
 
 
 MODELS: dict[str, ModelSpec] = {
@@ -95,7 +104,8 @@ def torchvision_spec(name: str) -> ModelSpec:
     preset = weights.transforms()
     return ModelSpec(random=partial(tvm.get_model, name, weights=None),
                      imagenet=partial(load_torchvision, partial(tvm.get_model, name), weights),
-                     input_size=preset.crop_size[0], head=None, mean=tuple(preset.mean), std=tuple(preset.std))
+                     input_size=preset.crop_size[0], head=None, mean=tuple(preset.mean), std=tuple(preset.std),
+                     download=partial(download_file, weights.url))
 
 
 def timm_spec(name: str) -> ModelSpec:
@@ -123,7 +133,8 @@ def timm_spec(name: str) -> ModelSpec:
                      imagenet=partial(load_timm, name) if cfg else None,
                      input_size=cfg.input_size[-1] if cfg else 224,
                      head=classifier[0] if isinstance(classifier, (tuple, list)) else classifier,
-                     mean=tuple(cfg.mean) if cfg else IMAGENET_MEAN, std=tuple(cfg.std) if cfg else IMAGENET_STD)
+                     mean=tuple(cfg.mean) if cfg else IMAGENET_MEAN, std=tuple(cfg.std) if cfg else IMAGENET_STD,
+                     download=(lambda mirror: download_timm(name)) if cfg else None)
 
 
 def available() -> list[str]:
