@@ -30,7 +30,7 @@ rule attribution_grid:
         probe="results/{exp}/probe.npz",
         maps=lambda w: [f"results/{w.exp}/attribution/epoch_{tag(e)}.npz" for e in visual_epochs(w.exp)],
     output:
-        report("results/{exp}/attribution/merged.png", caption="../report/attribution.rst", category="{exp}"),
+        report("results/{exp}/attribution/merged.png", caption="../report/attribution_merged.rst", category="{exp}"),
     params:
         method=lambda w: experiment(w.exp)["attribution"]["methods"][0],
     log:
@@ -46,10 +46,11 @@ rule attribution_grid:
 
 rule attribution_drift:
     input:
-        lambda w: [f"results/{w.exp}/attribution/epoch_{tag(e)}.npz" for e in visual_epochs(w.exp)],
+        maps=lambda w: [f"results/{w.exp}/attribution/epoch_{tag(e)}.npz" for e in visual_epochs(w.exp)],
+        metrics=lambda w: metrics_files(w.exp),
     output:
         table="results/{exp}/attribution/drift.csv",
-        png=report("results/{exp}/attribution/drift.png", caption="../report/attribution.rst", category="{exp}"),
+        png=report("results/{exp}/attribution/drift.png", caption="../report/attribution_drift.rst", category="{exp}"),
     log:
         "logs/{exp}/attribution/drift.log",
     benchmark:
@@ -57,4 +58,5 @@ rule attribution_drift:
     conda:
         "../../envs/driftlens.yaml"
     shell:
-        "driftlens attribution-drift --maps {input} -o {output.table} --png {output.png} > {log} 2>&1"
+        "driftlens attribution-drift --maps {input.maps} --metrics {input.metrics} -o {output.table}"
+        " --png {output.png} > {log} 2>&1"
