@@ -1,5 +1,6 @@
 """torchvision models by name and timm models (``timm:<name>``): layers, heads, weights, stages, transformer tokens."""
 
+import numpy as np
 import pytest
 import torch
 import torchvision
@@ -69,6 +70,15 @@ def test_vit_grad_cam_at_a_block_is_a_patch_map_that_depends_on_the_image(vit):
     with models.capture(vit, ["blocks.10"], detach=False) as acts:  # the captured maps carry gradients
         logits = vit(images[:1])
     assert torch.autograd.grad(logits[0, 3], acts["blocks.10"])[0].abs().sum() > 0
+
+
+def test_vit_renders_channels_and_picks_a_default_grad_cam_layer(vit):
+    from driftlens.attribution.cam import default_cam_layer
+    from driftlens.optvis.visualizer import visualize_channels
+
+    images = visualize_channels(vit, "blocks.6", [0, 5], steps=3, size=224, progress=False)
+    assert images.shape == (2, 224, 224, 3) and not np.allclose(images[0], images[1])
+    assert default_cam_layer(vit, vit.output_shapes()) == "norm"  # the last patch map before the pooled head
 
 
 # --- timm CNN and torchvision by name --------------------------------------------------------------
