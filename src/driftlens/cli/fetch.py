@@ -66,7 +66,7 @@ def _dataset_files(name: str, dataset: dict, resources: Path, mirror):
         yield f"data set {name}", Path(source), f"a local copy (datasets.{name}.source)"
     elif kind == "flowers17":
         url = f"{mirror.rstrip('/')}/{flowers17.ARCHIVE_URL.rsplit('/', 1)[1]}" if mirror else None
-        start = time.time()
+        start = time.time_ns()
         for path in flowers17.download(resources / name, url):
             yield f"data set {name}: {path.name}", path, _status(path, start, f"MD5 {calculate_md5(path)}")
     else:
@@ -89,12 +89,13 @@ def _weights_files(experiment: dict, mirror):
 
 
 def _weights(what: str, download, mirror):
-    start = time.time()
+    start = time.time_ns()
     path = download(mirror)
     return what, path, _status(path, start, f"SHA-256 {sha256_of(path)}" if path.is_file() else "")
 
 
-def _status(path: Path, start: float, checksum: str) -> str:
-    new = path.exists() and path.stat().st_mtime >= start - 1
+def _status(path: Path, start: int, checksum: str) -> str:
+    # Downloads are moved into place when complete, so a file written since ``start`` was fetched now.
+    new = path.exists() and path.stat().st_mtime_ns >= start
     size = f"{path.stat().st_size / 1e6:.1f} MB" if path.is_file() else ""
     return ", ".join(part for part in ("downloaded" if new else "already there", size, checksum) if part)
