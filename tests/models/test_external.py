@@ -49,6 +49,11 @@ def test_vit_layers_are_maps_of_the_patch_grid(vit):
                       "head": (1000,)}
 
 
+def test_a_vit_at_a_size_it_cannot_take_is_a_clear_error(vit):
+    with pytest.raises(ValueError, match="cannot take 128 x 128 px input.*its own size is 224"):
+        vit.output_shapes(["blocks.0"], size=128)
+
+
 def test_vit_channel_objective_reads_the_token_feature(vit):
     image = torch.rand(1, 3, 224, 224)
     tokens = {}

@@ -125,6 +125,9 @@ class ModelWrapper(nn.Module):
             layers (list[str], optional): Which layers. Default: all of :meth:`layer_names`
             size (int, optional): Input side. Default: ``input_size``
 
+        Raises:
+            ValueError: The network cannot take input of that size (the message says its own).
+
         Example:
             >>> import driftlens
             >>> driftlens.models.load("tiny", weights="random").output_shapes(["conv3"])
@@ -137,6 +140,9 @@ class ModelWrapper(nn.Module):
         try:
             with capture(self, layers) as acts:
                 self(torch.zeros(1, 3, size, size, device=self.device))
+        except (AssertionError, RuntimeError) as err:  # e.g. a ViT built for one input size
+            raise ValueError(f"{self.name} cannot take {size} x {size} px input ({err}); its own size is "
+                             f"{self.input_size}") from err
         finally:
             self.train(was_training)
         return {name: tuple(acts[name].shape[1:]) for name in layers if name in acts}
