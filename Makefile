@@ -17,7 +17,7 @@ $(BIN)/driftlens: pyproject.toml
 setup: $(BIN)/driftlens
 
 demo: setup
-	$(BIN)/snakemake --cores $(CORES)
+	$(BIN)/snakemake --profile workflow/profiles/default --cores $(CORES)
 
 test: setup
 	$(BIN)/pytest
