@@ -11,7 +11,7 @@ export PATH := $(abspath $(BIN)):$(PATH)
 $(BIN)/driftlens: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[test,slurm]'
+	$(BIN)/pip install -q -e '.[test,slurm,timm,lpips]'
 	touch $@
 
 setup: $(BIN)/driftlens
