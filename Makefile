@@ -11,13 +11,13 @@ export PATH := $(abspath $(BIN)):$(PATH)
 $(BIN)/driftlens: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[test,slurm]'
+	$(BIN)/pip install -q -e '.[test,slurm,timm,lpips]'
 	touch $@
 
 setup: $(BIN)/driftlens
 
 demo: setup
-	$(BIN)/snakemake --cores $(CORES)
+	$(BIN)/snakemake --profile workflow/profiles/default --cores $(CORES)
 
 test: setup
 	$(BIN)/pytest

@@ -5,7 +5,10 @@
 
 import os
 
+from snakemake.exceptions import WorkflowError
 from snakemake.utils import min_version, validate
+
+from driftlens.errors import schema_error_message
 
 min_version("8.0")
 
@@ -17,7 +20,10 @@ configfile: "config.yaml"
 os.environ.setdefault("DRIFTLENS_SOURCE", workflow.basedir)
 
 
-validate(config, "workflow/schemas/config.schema.yaml", set_default=True)
+try:
+    validate(config, "workflow/schemas/config.schema.yaml", set_default=True)
+except WorkflowError as err:  # name the bad key first, not after a dump of the schema
+    raise WorkflowError(schema_error_message(err)) from None
 
 
 include: "workflow/rules/common.smk"

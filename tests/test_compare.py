@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 import skimage.data
 import torch
+import torchvision
 from skimage.transform import resize
 
 import driftlens
@@ -110,12 +111,35 @@ def test_lpips_is_only_built_when_its_trunk_weights_are_cached(monkeypatch, tmp_
     monkeypatch.setenv("TORCH_HOME", str(tmp_path))
     build = compare._lpips_alex.__wrapped__
     assert build("cpu") is None and not built  # no download is ever attempted
-    weights = driftlens.models.weights.cache_file_for(compare._alexnet_url())
+    weights = driftlens.models.weights.cache_file_for(compare.lpips_backbone_url())
     weights.parent.mkdir(parents=True)
     weights.touch()
     assert isinstance(build("cpu"), torch.nn.Identity) and built[0]["net"] == "alex"
     monkeypatch.setitem(sys.modules, "lpips", None)  # not installed
     assert build("cpu") is None
+
+
+def test_real_lpips_runs_on_the_backbone_in_the_cache(monkeypatch, tmp_path, small_cat):
+    pytest.importorskip("lpips")
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
+    target = driftlens.models.weights.cache_file_for(compare.lpips_backbone_url())
+    target.parent.mkdir(parents=True)
+    other = noisy(small_cat, 0.2)
+
+    def lpips_with_backbone(seed):
+        torch.manual_seed(seed)
+        torch.save(torchvision.models.alexnet(weights=None).state_dict(), target)
+        compare._lpips_alex.cache_clear()
+        try:
+            distance = compare.PerceptualDistance(device="cpu")
+        finally:
+            compare._lpips_alex.cache_clear()
+        return distance.name, distance(np.stack([small_cat, small_cat]), np.stack([small_cat, other]))
+
+    name, values = lpips_with_backbone(0)
+    assert name == "lpips-alex"
+    assert values[0] == pytest.approx(0, abs=1e-6) and values[1] > 0
+    assert lpips_with_backbone(1)[1][1] != pytest.approx(values[1], rel=1e-3)  # the cached trunk is the one used
 
 
 # --- linear CKA -------------------------------------------------------------------------------------

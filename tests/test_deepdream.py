@@ -1,5 +1,6 @@
 """DeepDream: the layer objective rises, the image stays valid, runs are seeded and the model is untouched."""
 
+import numpy as np
 import pytest
 import skimage.data
 import torch
@@ -68,14 +69,20 @@ def test_dream_runs_on_the_offline_lite0(photo):
     assert after > before
 
 
-def test_dream_command_writes_the_dreamt_image(tmp_path, photo):
+def test_dream_command_keeps_the_aspect_ratio_and_size_unless_told(tmp_path):
     from PIL import Image
 
     from driftlens.cli import main
     from driftlens.io import save_image
 
-    save_image(photo.permute(1, 2, 0).numpy(), tmp_path / "cat.png")
-    out = tmp_path / "dream.png"
-    assert main(["dream", "--model", "tiny", "--weights", "random", "--layer", "conv3", "--octaves", "2",
-                 "--steps", "2", str(tmp_path / "cat.png"), "-o", str(out)]) == 0
-    assert Image.open(out).size == (32, 32)
+    wide = F.interpolate(torch.from_numpy(skimage.data.chelsea()).permute(2, 0, 1)[None].float() / 255,
+                         size=(24, 40), mode="bilinear", antialias=True)[0]
+    save_image(wide.permute(1, 2, 0).numpy(), tmp_path / "cat.png")
+    args = ["dream", "--model", "tiny", "--weights", "random", "--layer", "conv3", "--octaves", "2", "--steps", "2",
+            str(tmp_path / "cat.png")]
+    assert main([*args, "-o", str(tmp_path / "own.png")]) == 0
+    assert main([*args, "--size", "60", "-o", str(tmp_path / "large.png")]) == 0
+    assert Image.open(tmp_path / "own.png").size == (40, 24)
+    assert Image.open(tmp_path / "large.png").size == (60, 36)
+    dreamt = np.asarray(Image.open(tmp_path / "own.png"), dtype=float) / 255
+    assert np.abs(dreamt - wide.permute(1, 2, 0).numpy()).mean() > 1e-3  # dreamt, not copied

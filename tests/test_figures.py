@@ -90,19 +90,36 @@ def test_attribution_drift_gets_its_panel_beside_the_accuracy():
     assert accuracy.get_position().x1 < drift.get_position().x0  # side by side, not stacked
 
 
+def test_attribution_drift_plot_has_integer_epochs_and_stage_lines():
+    fig = figures.plot_attribution_drift(drift_table(), pd.DataFrame(metrics_records()))
+    ax = fig.axes[0]
+    ticks = [tick for tick in ax.get_xticks() if EPOCHS[0] <= tick <= EPOCHS[-1]]
+    assert ticks and all(float(tick).is_integer() for tick in ticks)
+    stage_lines = [line for line in ax.get_lines() if line.get_linestyle() == "--" and line.get_color() == "gray"]
+    assert [line.get_xdata()[0] for line in stage_lines] == [1.5]  # stage 1 starts at epoch 2
+    assert [text.get_text() for text in ax.get_legend().get_texts()] == ["gradcam", "smoothgrad",
+                                                                         "new training stage"]
+    assert not [line for line in figures.plot_attribution_drift(drift_table()).axes[0].get_lines()
+                if line.get_color() == "gray"]
+
+
 def test_plot_change_says_when_inputs_are_missing():
     fig = figures.plot_change({"blocks.4": change_table(0)})
     texts = [text.get_text() for ax in fig.axes for text in ax.texts]
     assert "no representation files given" in texts and "no val_acc in the metrics" in texts
 
 
-def test_plot_training_shows_train_and_validation_curves():
-    fig = figures.plot_training(pd.DataFrame(metrics_records()))
+def test_plot_training_shows_train_validation_and_test_curves():
+    records = [{**record, "test_acc": 0.2 + 0.1 * record["epoch"]} for record in metrics_records()]
+    fig = figures.plot_training(pd.DataFrame(records))
     loss, accuracy = fig.axes
     legend = [text.get_text() for text in loss.get_legend().get_texts()]
     assert legend == ["training", "validation", "new training stage"]
+    assert [text.get_text() for text in accuracy.get_legend().get_texts()] == ["training", "validation", "test",
+                                                                               "new training stage"]
     assert np.isnan(loss.get_lines()[0].get_ydata()[0])  # no training loss before training
     assert accuracy.get_lines()[1].get_ydata().tolist() == pytest.approx([0.3, 0.45, 0.6, 0.75])
+    assert accuracy.get_lines()[2].get_ydata().tolist() == pytest.approx([0.2, 0.3, 0.4, 0.5])
     assert loss.get_xlabel() == "epoch" and accuracy.get_ylabel() == "accuracy"
 
 

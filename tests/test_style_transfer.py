@@ -94,9 +94,11 @@ def test_style_command_writes_the_styled_image(tmp_path, content, style):
     from driftlens.cli import main
     from driftlens.io import save_image
 
-    for name, image in (("content.png", content), ("style.png", style)):
-        save_image(image.permute(1, 2, 0).numpy(), tmp_path / name)
-    out = tmp_path / "styled.png"
-    assert main(["style", "--model", "tiny", "--weights", "random", "--steps", "2", str(tmp_path / "content.png"),
-                 str(tmp_path / "style.png"), "-o", str(out)]) == 0
-    assert Image.open(out).size == (32, 32)
+    save_image(content[:, 4:28].permute(1, 2, 0).numpy(), tmp_path / "content.png")  # 32 wide, 24 high
+    save_image(style.permute(1, 2, 0).numpy(), tmp_path / "style.png")
+    args = ["style", "--model", "tiny", "--weights", "random", "--steps", "2", str(tmp_path / "content.png"),
+            str(tmp_path / "style.png")]
+    assert main([*args, "-o", str(tmp_path / "own.png")]) == 0
+    assert main([*args, "--size", "48", "-o", str(tmp_path / "large.png")]) == 0
+    assert Image.open(tmp_path / "own.png").size == (32, 24)
+    assert Image.open(tmp_path / "large.png").size == (48, 36)

@@ -159,6 +159,20 @@ def test_an_epoch_trains_only_the_unfrozen_part(config, tmp_path):
                             "seconds", "images_per_s", "lr"}
 
 
+def test_a_timm_model_trains_in_stages_and_comes_back_from_its_checkpoint(config, tmp_path):
+    pytest.importorskip("timm")
+    stage = {"epochs": 1, "train_from": "layer4", "lr": 0.05, "optimizer": "sgd"}
+    cfg = TrainConfig.from_dict({**config, "model": "timm:resnet10t", "stages": [stage]})
+    first, second = _run(cfg, tmp_path, 1)
+
+    before, after = _load(first)["model"], _load(second)["model"]
+    assert torch.equal(before["layer3.0.conv1.weight"], after["layer3.0.conv1.weight"])
+    assert not torch.equal(before["layer4.0.conv1.weight"], after["layer4.0.conv1.weight"])
+    model = models.from_checkpoint(second)
+    assert model.name == "timm:resnet10t" and model.num_classes == 2
+    assert torch.equal(model.net.fc.weight, after["fc.weight"])
+
+
 def test_re_running_an_epoch_gives_a_bit_identical_checkpoint(config, tmp_path):
     cfg = TrainConfig.from_dict(config)
     paths = _run(cfg, tmp_path, 3)

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 import torch
 from skimage.metrics import structural_similarity
-from tqdm import tqdm
+from driftlens.progress import bar as progress_bar
 
 from driftlens import models
 from driftlens.artifacts import read_json
@@ -56,7 +56,8 @@ class PerceptualDistance:
     """Perceptual distance between images: LPIPS where it can run offline, else a Lite0 feature distance.
 
     ``lpips-alex`` is LPIPS (Zhang et al., 2018) with its AlexNet trunk; it is used when the ``lpips``
-    package is installed and torchvision's AlexNet weights are already in torch's cache. Otherwise,
+    package is installed (the ``lpips`` extra) and its trunk, torchvision's AlexNet weights, is already
+    in torch's cache (``driftlens fetch EXPERIMENT`` puts it there; it is never downloaded here). Otherwise,
     ``lite0-feature-distance`` applies the LPIPS recipe without its learned weights to the offline
     ImageNet EfficientNet-Lite0: the features of :data:`LITE0_FEATURE_LAYERS` are unit-normalised
     along channels, their squared differences summed over channels, averaged over positions, then
@@ -88,8 +89,9 @@ class PerceptualDistance:
         self.batch_size = batch_size
         self._lpips = _lpips_alex(self.device) if backend != "lite0" else None
         if backend == "lpips" and self._lpips is None:
-            raise WeightsUnavailableError("LPIPS needs the lpips package and torchvision's AlexNet weights in "
-                                          f"{cache_file_for(_alexnet_url())}")
+            raise WeightsUnavailableError("LPIPS needs the lpips package (pip install 'driftlens[lpips]') and its "
+                                          f"AlexNet trunk in {cache_file_for(lpips_backbone_url())} "
+                                          "(`driftlens fetch EXPERIMENT` downloads it)")
         self.name = "lpips-alex" if self._lpips is not None else "lite0-feature-distance"
         self._lite0 = _lite0(self.device) if self._lpips is None else None
 
@@ -139,7 +141,15 @@ def _lite0(device: str):
     return models.load("efficientnet_lite0", weights="imagenet").to(device).requires_grad_(False)
 
 
-def _alexnet_url() -> str:
+def lpips_backbone_url() -> str:
+    """URL of LPIPS-Alex's trunk weights (torchvision's AlexNet), which ``driftlens fetch`` puts in torch's cache.
+
+    LPIPS's own linear layers ship inside the ``lpips`` package; only this trunk is downloaded.
+
+    Example:
+        >>> lpips_backbone_url().rsplit("/", 1)[-1]
+        'alexnet-owt-7be5be79.pth'
+    """
     from torchvision.models import AlexNet_Weights
 
     return AlexNet_Weights.IMAGENET1K_V1.url
@@ -152,7 +162,7 @@ def _lpips_alex(device: str):
         import lpips
     except ImportError:
         return None
-    if not cache_file_for(_alexnet_url()).is_file():  # never try a download: it hangs or fails offline
+    if not cache_file_for(lpips_backbone_url()).is_file():  # never try a download: it hangs or fails offline
         return None
     try:
         return lpips.LPIPS(net="alex", verbose=False).to(device).eval().requires_grad_(False)
@@ -300,7 +310,8 @@ def layer_features(model, images, layers, batch_size: int = 32, progress: bool =
     """
     batches = {layer: [] for layer in layers}
     with models.capture(model, layers) as activations:
-        for start in tqdm(range(0, len(images), batch_size), desc="features", unit="batch", disable=not progress):
+        starts = range(0, len(images), batch_size)
+        for start in progress_bar(starts, desc="features", unit="batch", disable=not progress):
             model(images[start:start + batch_size].to(model.device))
             for layer in layers:
                 batches[layer].append(activations[layer].flatten(1))

@@ -9,7 +9,7 @@ across layers and models.
 
 import torch
 import torch.nn.functional as F
-from tqdm.auto import tqdm
+from driftlens.progress import bar as progress_bar
 
 from driftlens.models import eval_mode
 from driftlens.models import capture
@@ -91,7 +91,7 @@ def deep_dream(model, image: torch.Tensor, layer: str, octaves: int = 4, scale: 
     generator = torch.Generator().manual_seed(seed)
     sizes = octave_sizes(*base.shape[-2:], octaves, scale)
     detail = torch.zeros_like(_resize(base, sizes[0]))
-    with eval_mode(model), tqdm(total=octaves * steps, desc=f"deepdream {layer}", disable=not progress) as bar:
+    with eval_mode(model), progress_bar(total=octaves * steps, desc=f"deepdream {layer}", disable=not progress) as bar:
         for size in sizes:
             octave_base = _resize(base, size)
             dream = (octave_base + _resize(detail, size)).clamp(0, 1)

@@ -149,12 +149,12 @@ def plot_change(change, representation=None, metrics=None, attribution=None) -> 
 
 
 def plot_training(metrics) -> Figure:
-    """Training and validation loss and accuracy against epochs.
+    """Training and validation loss, and training, validation and test accuracy against epochs.
 
     Args:
         metrics (pandas.DataFrame): One row per epoch with ``epoch``, ``train_loss``, ``val_loss``,
-            ``train_acc``, ``val_acc`` (NaN where not measured, e.g. training at epoch 0) and
-            optionally ``stage``.
+            ``train_acc``, ``val_acc`` (NaN where not measured, e.g. training at epoch 0), and
+            optionally ``test_acc`` and ``stage``.
 
     Returns:
         matplotlib.figure.Figure: Not attached to pyplot; save it with :func:`save_figure`.
@@ -169,7 +169,8 @@ def plot_training(metrics) -> Figure:
     fig = Figure(figsize=(11, 4), layout="constrained")
     loss_axis, accuracy_axis = fig.subplots(1, 2, sharex=True)
     _plot_columns(loss_axis, metrics, {"train_loss": "training", "val_loss": "validation"}, "Loss", "loss")
-    _plot_columns(accuracy_axis, metrics, {"train_acc": "training", "val_acc": "validation"}, "Accuracy", "accuracy")
+    _plot_columns(accuracy_axis, metrics, {"train_acc": "training", "val_acc": "validation", "test_acc": "test"},
+                  "Accuracy", "accuracy")
     for ax in (loss_axis, accuracy_axis):
         _finish_axis(ax, metrics)
     return fig
@@ -256,11 +257,16 @@ def _finish_axis(ax, metrics):
     ax.grid(alpha=0.3)
 
 
-def plot_attribution_drift(table) -> Figure:
+def plot_attribution_drift(table, metrics=None) -> Figure:
     """Mean rank correlation of attribution maps to epoch 0 against epochs, one line per method.
+
+    Integer epoch ticks; dashed vertical lines mark where a new training stage starts, as in
+    :func:`plot_change`.
 
     Args:
         table (pandas.DataFrame): Columns ``epoch, method, image, spearman`` (``driftlens attribution-drift``).
+        metrics (pandas.DataFrame, optional): Per-epoch metrics with ``epoch`` and ``stage``, for the
+            stage lines. Default: None
 
     Returns:
         matplotlib.figure.Figure: The plot; the band spans the images' min..max.
@@ -272,7 +278,10 @@ def plot_attribution_drift(table) -> Figure:
         'Spearman ρ to epoch 0'
     """
     fig = Figure(figsize=(6, 3.5), layout="constrained")
-    _plot_attribution(fig.add_subplot(), table)
+    ax = fig.add_subplot()
+    _plot_attribution(ax, table)
+    ax.legend(handles=ax.get_lines() + _stage_handles(metrics))
+    _finish_axis(ax, metrics)
     return fig
 
 

@@ -7,7 +7,7 @@ those of the style image.
 
 import torch
 import torch.nn.functional as F
-from tqdm.auto import tqdm
+from driftlens.progress import bar as progress_bar
 
 from driftlens.models import eval_mode
 from driftlens.errors import ConfigError
@@ -164,7 +164,7 @@ def style_transfer(model, content: torch.Tensor, style: torch.Tensor, steps: int
             image.grad = torch.autograd.grad(loss, image)[0]
             return loss
 
-        with tqdm(range(steps), desc="style transfer", disable=not progress) as bar:
+        with progress_bar(range(steps), desc="style transfer", disable=not progress) as bar:
             for _ in bar:
                 bar.set_postfix(loss=f"{opt.step(closure).item():.4g}")
     return image.detach().clamp(0, 1)

@@ -24,7 +24,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import DataLoader
-from tqdm import tqdm
+from driftlens.progress import bar as progress_bar
 
 from driftlens import models
 from driftlens.data import SplitDataset, read_splits
@@ -384,7 +384,7 @@ def run_epoch(model, loader, optimizer=None, progress: bool = True, desc: str = 
     first_bad = torch.zeros((), device=device, dtype=torch.long)  # 0: none yet
     count = steps = 0
     with torch.set_grad_enabled(training):
-        for images, labels in tqdm(loader, desc=desc, unit="batch", leave=False, disable=not progress):
+        for images, labels in progress_bar(loader, desc=desc, unit="batch", leave=False, disable=not progress):
             steps += 1
             images, labels = images.to(device, non_blocking=True), labels.to(device, non_blocking=True)
             logits = model(images)

@@ -98,3 +98,29 @@ def test_attribution_maps_of_a_checkpoint_match_the_library(checkpoint_and_probe
         expected = driftlens.attribution.drift.maps_for_checkpoint(tiny, p["images"], p["labels"], ["gradcam"])
     with np.load(out) as maps:
         assert np.allclose(maps["gradcam"], expected["gradcam"], atol=1e-6)
+
+
+def test_attribution_figures_name_the_classes_of_the_probe_set(checkpoint_and_probe, tmp_path, monkeypatch):
+    from driftlens.cli import attribution_figures, attribution_maps
+
+    checkpoint, probe = checkpoint_and_probe
+    names = [f"flower{i}" for i in range(10)]
+    with np.load(probe) as arrays:
+        np.savez(probe, images=arrays["images"], labels=arrays["labels"], classes=np.array(names))
+    columns = []
+
+    def grid(rows, row_labels, col_labels):
+        columns.append(col_labels)
+        return Image.new("RGB", (4, 4))
+
+    monkeypatch.setattr(attribution_figures, "image_grid", grid)
+    monkeypatch.setattr(attribution_maps, "image_grid", grid)
+    maps = tmp_path / "attribution" / "epoch_001.npz"
+    maps.parent.mkdir()
+    assert main(["attribution-maps", "--checkpoint", str(checkpoint), "--probe", str(probe), "--methods", "gradcam",
+                 "-o", str(maps), "--png", str(tmp_path / "row.png")]) == 0
+    assert main(["attribution-grid", "--probe", str(probe), "--maps", str(maps), "-o", str(tmp_path / "g.png")]) == 0
+    assert columns == [["flower0", "flower5", "flower9"]] * 2
+    old_probe = tmp_path / "old_probe.npz"  # written before probe files held class names
+    np.savez(old_probe, images=np.zeros((1, 3, 4, 4)), labels=[5])
+    assert attribution_figures.class_names(old_probe, [5]) == ["class 5"]

@@ -1,6 +1,9 @@
 """Fixtures for the data tests: small generated image trees and archives."""
 
+import functools
+import http.server
 import tarfile
+import threading
 
 import numpy as np
 import pytest
@@ -37,3 +40,37 @@ def small_archive(tmp_path):
 def full_archive(tmp_path_factory):
     """A Flowers17-shaped archive of 1360 tiny images (shared by the tests: do not write beside it)."""
     return _make_flowers_archive(tmp_path_factory.mktemp("archive") / "17flowers.tgz", 1360)
+
+
+class _Handler(http.server.SimpleHTTPRequestHandler):
+    """Serves a folder; while ``truncate`` is set, announces the full length but sends only half."""
+
+    truncate = False
+
+    def copyfile(self, source, outputfile):
+        if type(self).truncate:
+            data = source.read()
+            outputfile.write(data[: len(data) // 2])
+        else:
+            super().copyfile(source, outputfile)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def serve():
+    """Starts servers of a folder on 127.0.0.1: ``serve(folder)`` gives (base URL, handler class)."""
+    servers = []
+
+    def start(folder):
+        handler = type("Handler", (_Handler,), {"truncate": False})
+        httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(handler, directory=str(folder)))
+        threading.Thread(target=httpd.serve_forever, daemon=True).start()
+        servers.append(httpd)
+        return f"http://127.0.0.1:{httpd.server_address[1]}", handler
+
+    yield start
+    for httpd in servers:
+        httpd.shutdown()
+        httpd.server_close()

@@ -1,9 +1,6 @@
 """Downloads from a local HTTP server: checksums, truncated transfers, retries, offline messages."""
 
-import functools
-import http.server
 import logging
-import threading
 
 import pytest
 from torchvision.datasets.utils import calculate_md5
@@ -11,40 +8,6 @@ from torchvision.datasets.utils import calculate_md5
 from driftlens.data import flowers17, prepare, read_splits
 from driftlens.data.download import extract, fetch
 from driftlens.errors import DownloadError
-
-
-class _Handler(http.server.SimpleHTTPRequestHandler):
-    """Serves a folder; while ``truncate`` is set, announces the full length but sends only half."""
-
-    truncate = False
-
-    def copyfile(self, source, outputfile):
-        if type(self).truncate:
-            data = source.read()
-            outputfile.write(data[: len(data) // 2])
-        else:
-            super().copyfile(source, outputfile)
-
-    def log_message(self, *args):
-        pass
-
-
-@pytest.fixture
-def serve():
-    """Starts servers of a folder on 127.0.0.1: ``serve(folder)`` gives (base URL, handler class)."""
-    servers = []
-
-    def start(folder):
-        handler = type("Handler", (_Handler,), {"truncate": False})
-        httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(handler, directory=str(folder)))
-        threading.Thread(target=httpd.serve_forever, daemon=True).start()
-        servers.append(httpd)
-        return f"http://127.0.0.1:{httpd.server_address[1]}", handler
-
-    yield start
-    for httpd in servers:
-        httpd.shutdown()
-        httpd.server_close()
 
 
 @pytest.fixture
@@ -144,3 +107,4 @@ def test_offline_flowers17_names_the_url_and_where_to_put_the_file(tmp_path):
 
     message = str(info.value)
     assert url in message and str(root / "17flowers.tgz") in message and "--source" in message
+    assert "`datasets.flowers17.source`" in message and "driftlens fetch" in message

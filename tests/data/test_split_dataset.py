@@ -80,6 +80,15 @@ def test_probe_images_are_fixed_and_class_balanced(textures):
     assert np.bincount(labels.numpy()).tolist() == [2, 2, 2, 2, 1, 1, 1, 1]
 
 
+def test_probe_command_stores_the_class_names(textures, tmp_path):
+    from driftlens.cli import main
+    from driftlens.data import read_splits
+
+    assert main(["probe", "--splits", str(textures), "--count", "4", "--size", "16", "-o", str(tmp_path / "p.npz")]) == 0
+    with np.load(tmp_path / "p.npz") as probe:
+        assert probe["classes"].tolist() == read_splits(textures)["classes"] and len(probe["labels"]) == 4
+
+
 def test_asking_for_more_probes_than_images_is_an_error(textures):
     with pytest.raises(ValueError, match="has 80 images, fewer than the 81"):
         probe_images(textures, 81, image_size=32)

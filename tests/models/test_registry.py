@@ -46,7 +46,7 @@ def test_every_model_builds_random_and_knows_its_input(name):
 
 
 def test_unknown_model_lists_available():
-    with pytest.raises(ValueError, match="available: .*googlenet"):
+    with pytest.raises(ValueError, match="zoo .*googlenet"):
         models.load("googlenet2")
 
 

@@ -32,7 +32,7 @@ rule attribution_grid:
         probe=lambda w: artifact("probe", w.exp),
         maps=lambda w: [artifact("attribution_maps", w.exp, e) for e in visual_epochs(w.exp)],
     output:
-        report(artifact("attribution_grid"), caption="../report/attribution.rst", category="{exp}"),
+        report(artifact("attribution_grid"), caption="../report/attribution_merged.rst", category="{exp}"),
     params:
         method=lambda w: experiment(w.exp)["attribution"]["methods"][0],
     log:
@@ -48,10 +48,11 @@ rule attribution_grid:
 
 rule attribution_drift:
     input:
-        lambda w: [artifact("attribution_maps", w.exp, e) for e in visual_epochs(w.exp)],
+        maps=lambda w: [artifact("attribution_maps", w.exp, e) for e in visual_epochs(w.exp)],
+        metrics=lambda w: metrics_files(w.exp),
     output:
         table=artifact("attribution_drift"),
-        png=report(artifact("attribution_drift_png"), caption="../report/attribution.rst", category="{exp}"),
+        png=report(artifact("attribution_drift_png"), caption="../report/attribution_drift.rst", category="{exp}"),
     log:
         "logs/{exp}/attribution/drift.log",
     benchmark:
@@ -59,4 +60,5 @@ rule attribution_drift:
     conda:
         "../../envs/driftlens.yaml"
     shell:
-        "driftlens attribution-drift --maps {input} -o {output.table} --png {output.png} --threads {threads} > {log} 2>&1"
+        "driftlens attribution-drift --maps {input.maps} --metrics {input.metrics} -o {output.table}"
+        " --png {output.png} --threads {threads} > {log} 2>&1"

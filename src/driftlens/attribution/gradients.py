@@ -20,7 +20,7 @@ from contextlib import nullcontext
 import torch
 import torch.nn.functional as F
 from torch.overrides import TorchFunctionMode
-from tqdm.auto import tqdm
+from driftlens.progress import bar as progress_bar
 
 from driftlens.attribution.base import Attribution, baseline_like, copies_per_pass, stacked_gradients
 from driftlens.errors import ConfigError
@@ -246,7 +246,7 @@ class SmoothGrad(Gradient):
         spread = self.noise * (inputs.amax((1, 2, 3)) - inputs.amin((1, 2, 3))).view(1, -1, 1, 1, 1)
         total = torch.zeros_like(inputs)
         chunks = torch.arange(self.samples).split(copies_per_pass(self.batch_size, len(inputs)))
-        for chunk in tqdm(chunks, desc="smoothgrad", disable=not self.progress):
+        for chunk in progress_bar(chunks, desc="smoothgrad", disable=not self.progress):
             noise = torch.randn((len(chunk), *inputs.shape), generator=generator, device=inputs.device)
             total += self._gradients_of(model, inputs + spread * noise, target).sum(0)
         return total / self.samples
@@ -303,7 +303,7 @@ class IntegratedGradients(Gradient):
         weights[[0, -1]] /= 2
         total = torch.zeros_like(inputs)
         chunks = torch.arange(self.steps + 1).split(copies_per_pass(self.batch_size, len(inputs)))
-        for chunk in tqdm(chunks, desc="integrated gradients", disable=not self.progress):
+        for chunk in progress_bar(chunks, desc="integrated gradients", disable=not self.progress):
             alpha = alphas[chunk].view(-1, 1, 1, 1, 1)
             grads = self._gradients_of(model, baseline + alpha * (inputs - baseline), target)
             total += (weights[chunk].view(-1, 1, 1, 1, 1) * grads).sum(0)

@@ -1,7 +1,7 @@
 """Occlusion (Zeiler & Fergus, 2014): how much the score drops when a square of the image is covered."""
 
 import torch
-from tqdm.auto import tqdm
+from driftlens.progress import bar as progress_bar
 
 from driftlens.attribution.base import Attribution, baseline_like, copies_per_pass, forward_scores, repeat_target
 from driftlens.errors import ConfigError
@@ -62,7 +62,7 @@ class Occlusion(Attribution):
         count = torch.zeros(height, width, device=inputs.device)
         with torch.no_grad():
             reference, _ = forward_scores(model, inputs, target)
-            for chunk in tqdm(chunks, desc="occlusion", disable=not self.progress):
+            for chunk in progress_bar(chunks, desc="occlusion", disable=not self.progress):
                 drops = reference - self._occluded_scores(model, inputs, baseline, target, chunk, window)
                 for drop, (y, x) in zip(drops, chunk):
                     total[:, y:y + window, x:x + window] += drop[:, None, None]

@@ -17,6 +17,7 @@ from driftlens.errors import USER_ERRORS, ConfigError
 
 COMMANDS = {
     "layers": "layers",
+    "fetch": "fetch",
     "render": "render",
     "render-checkpoint": "render_checkpoint",
     "change": "change",

@@ -2,6 +2,9 @@
 
 import torch
 
+from PIL import Image
+from torchvision.transforms.v2.functional import pil_to_tensor
+
 from driftlens import models
 from driftlens.cli._options import add_device, device_of
 from driftlens.data.images import image_transform, load_image
@@ -17,8 +20,9 @@ def add_model_arguments(parser, default_model: str | None = None) -> None:
         >>> parser.parse_args(["--model", "tiny"]).weights
         'imagenet'
     """
-    parser.add_argument("--model", choices=models.available(), default=default_model,
-                        help="zoo model" + (f" (default: {default_model})" if default_model else ""))
+    parser.add_argument("--model", default=default_model,
+                        help="zoo model, torchvision model or timm:<name>"
+                             + (f" (default: {default_model})" if default_model else ""))
     parser.add_argument("--weights", default="imagenet",
                         help="imagenet, random or a state-dict file (default: imagenet)")
     parser.add_argument("--checkpoint", help="a driftlens training checkpoint; replaces --model and --weights")
@@ -60,3 +64,27 @@ def read_images(paths, size: int) -> torch.Tensor:
     """
     transform = image_transform(size)
     return torch.stack([transform(load_image(path, size)) for path in paths])
+
+
+def read_image(path, longest: int | None = None) -> torch.Tensor:
+    """An image file as ``(3, H, W)`` in [0, 1], whole: its aspect ratio kept, its size too unless ``longest``.
+
+    Args:
+        path (str or Path): The image file.
+        longest (int, optional): Resize (Lanczos) so that the longer side has this many pixels.
+            Default: the file's own size
+
+    Raises:
+        UnreadableImageError: The file is missing or not an image (the message names it).
+
+    Example:
+        >>> import tempfile, os
+        >>> path = os.path.join(tempfile.mkdtemp(), "x.png"); Image.new("RGB", (40, 30)).save(path)
+        >>> read_image(path).shape, read_image(path, longest=20).shape
+        (torch.Size([3, 30, 40]), torch.Size([3, 15, 20]))
+    """
+    image = load_image(path, longest)
+    if longest is not None:
+        scale = longest / max(image.size)
+        image = image.resize(tuple(max(1, round(side * scale)) for side in image.size), Image.LANCZOS)
+    return pil_to_tensor(image).float() / 255

@@ -13,7 +13,7 @@ from driftlens.io import atomic_path, save_image
 
 def add_parser(subparsers):
     grid = subparsers.add_parser("attribution-grid", help="overlays of one method: rows = epochs, columns = images")
-    grid.add_argument("--probe", required=True, help="npz with the probe `images` and `labels`")
+    grid.add_argument("--probe", required=True, help="npz with the probe `images`, `labels` and class names `classes`")
     grid.add_argument("--maps", nargs="+", required=True, help="epoch_NNN.npz files of `driftlens attribution-maps`")
     grid.add_argument("--method", default="gradcam", help="which map of the npz files to show (default: gradcam)")
     grid.add_argument("-o", "--output", required=True, help="PNG to write")
@@ -22,6 +22,8 @@ def add_parser(subparsers):
     drift.add_argument("--maps", nargs="+", required=True, help="epoch_NNN.npz files, the first is the reference")
     drift.add_argument("-o", "--output", required=True, help="CSV to write: epoch, method, image, spearman")
     drift.add_argument("--png", help="also plot the mean correlation per method against epochs")
+    drift.add_argument("--metrics", nargs="*", default=[], metavar="JSON",
+                       help="metrics/epoch_NNN.json files: mark where training stages start in the plot")
     drift.set_defaults(func=run_drift)
 
 
@@ -34,8 +36,30 @@ def run_grid(args):
                 raise ArtifactError(f"{path} has no {args.method!r} maps (it has: {', '.join(maps.files)})")
             rows.append(overlay(images[: len(maps[args.method])], maps[args.method]))
         epochs.append(epoch_of(path))
-    columns = [f"class {label}" for label in labels[: len(rows[0])]]
+    columns = class_names(args.probe, labels[: len(rows[0])])
     save_image(image_grid(rows, [f"epoch {e}" for e in epochs], columns), args.output)
+
+
+def class_names(probe, labels) -> list[str]:
+    """The class name of each label, from the probe file's ``classes`` (``class N`` where it has none).
+
+    Args:
+        probe (str or Path): The probe ``.npz`` of ``driftlens probe``.
+        labels (sequence of int): Labels to name.
+
+    Returns:
+        list[str]: One name per label.
+
+    Example:
+        >>> import tempfile, os
+        >>> path = os.path.join(tempfile.mkdtemp(), "probe.npz")
+        >>> np.savez(path, classes=np.array(["daisy", "tulip"]))
+        >>> class_names(path, [1, 0])
+        ['tulip', 'daisy']
+    """
+    with np.load(probe) as arrays:
+        classes = [str(name) for name in arrays["classes"]] if "classes" in arrays else None
+    return [classes[label] if classes else f"class {label}" for label in labels]
 
 
 def drift_table(paths) -> pd.DataFrame:
@@ -66,6 +90,8 @@ def run_drift(args):
     with atomic_path(args.output) as tmp:
         table.to_csv(tmp, index=False)
     if args.png:
+        from driftlens.cli.plots import read_metrics
         from driftlens.figures import plot_attribution_drift, save_figure
 
-        save_figure(plot_attribution_drift(table), args.png)
+        metrics = read_metrics(args.metrics) if args.metrics else None
+        save_figure(plot_attribution_drift(table, metrics), args.png)

@@ -13,6 +13,7 @@ from driftlens.attribution import METHODS
 from driftlens.attribution.drift import maps_for_checkpoint
 from driftlens.attribution.overlay import overlay
 from driftlens.cli._options import positive_int
+from driftlens.cli.attribution_figures import class_names
 from driftlens.figures import image_grid
 from driftlens.io import save_image, save_npz
 
@@ -38,4 +39,4 @@ def run(args):
     save_npz(args.output, **maps)
     if args.png:
         rows = [overlay(images, maps[name]) for name in args.methods]
-        save_image(image_grid(rows, args.methods, [f"label {label}" for label in labels]), args.png)
+        save_image(image_grid(rows, args.methods, class_names(args.probe, labels)), args.png)

@@ -6,7 +6,8 @@ from driftlens.cli._options import positive_int
 
 def add_parser(subparsers):
     parser = subparsers.add_parser("layers", help="list a model's layers and their output shapes")
-    parser.add_argument("model", choices=models.available())
+    parser.add_argument("model", help=f"a zoo model ({', '.join(models.available())}), any torchvision "
+                                      "classification model (mobilenet_v3_small) or timm:<name>")
     parser.add_argument("--weights", default="random",
                         help="imagenet, random or a state-dict file; shapes do not depend on it (default: random)")
     parser.add_argument("--size", type=positive_int, help="input side in pixels (default: the model's own)")

@@ -42,7 +42,7 @@ def run_change(args):
 
     change = {layer: read_change_table(path) for layer, path in map(_layer_and_path, args.change)}
     representation = compare.read_representation(args.representation) if args.representation else None
-    metrics = _read_metrics(args.metrics) if args.metrics else None
+    metrics = read_metrics(args.metrics) if args.metrics else None
     attribution = read_drift_table(args.attribution_drift) if args.attribution_drift else None
     figures.save_figure(figures.plot_change(change, representation, metrics, attribution), args.output)
 
@@ -51,7 +51,7 @@ def run_training(args):
     """Write training.png from the metrics files."""
     from driftlens import figures
 
-    figures.save_figure(figures.plot_training(_read_metrics(args.metrics)), args.output)
+    figures.save_figure(figures.plot_training(read_metrics(args.metrics)), args.output)
 
 
 def _layer_and_path(item) -> tuple[str, str]:
@@ -59,7 +59,12 @@ def _layer_and_path(item) -> tuple[str, str]:
     return layer or Path(path).parent.name, path
 
 
-def _read_metrics(paths):
+def read_metrics(paths):
+    """The ``metrics/epoch_NNN.json`` files as one table, sorted by epoch.
+
+    Example:
+        >>> read_metrics(["results/demo/metrics/epoch_000.json"])  # doctest: +SKIP
+    """
     import pandas as pd
 
     from driftlens.artifacts import read_json

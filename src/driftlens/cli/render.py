@@ -34,7 +34,7 @@ def add_parser(subparsers):
     source = parser.add_mutually_exclusive_group()
     source.add_argument("--weights", help="imagenet, random or a state-dict file (default: imagenet)")
     source.add_argument("--checkpoint", help="a driftlens training checkpoint (it names its model)")
-    parser.add_argument("--model", choices=models.available(), help="model name (not needed with --checkpoint)")
+    parser.add_argument("--model", help="zoo model, torchvision model or timm:<name> (not needed with --checkpoint)")
     parser.add_argument("--layers", required=True,
                         help="comma-separated layer names, or - to read them from standard input "
                              "(first word of each line, as `driftlens layers` prints)")

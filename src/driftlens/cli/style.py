@@ -4,7 +4,7 @@ Example:
     driftlens style content.jpg style.jpg -o styled.png --steps 300
 """
 
-from driftlens.cli._imaging import add_model_arguments, model_from_args, read_images
+from driftlens.cli._imaging import add_model_arguments, model_from_args, read_image
 from driftlens.cli._options import positive_int
 from driftlens.io import save_image
 from driftlens.style_transfer import DEFAULT_LR, style_transfer
@@ -15,7 +15,9 @@ def add_parser(subparsers):
     parser.add_argument("content", help="content image file")
     parser.add_argument("style", help="style image file")
     add_model_arguments(parser, default_model="efficientnet_lite0")
-    parser.add_argument("--size", type=positive_int, help="image side in pixels (default: the model's input size)")
+    parser.add_argument("--size", type=positive_int,
+                        help="longer side of the result in pixels; the content's aspect ratio is kept (default: the "
+                             "content image's own size). The style image is scaled to the same longer side")
     parser.add_argument("--steps", type=positive_int, default=200, help="optimiser steps (default: 200)")
     parser.add_argument("--optimizer", choices=list(DEFAULT_LR), default="adam", help="default: adam")
     parser.add_argument("--lr", type=float, help="learning rate (default: 0.02 for adam, 1 for lbfgs)")
@@ -30,7 +32,8 @@ def add_parser(subparsers):
 
 def run(args):
     model = model_from_args(args)
-    content, style = read_images([args.content, args.style], args.size or model.input_size)
+    content = read_image(args.content, args.size)
+    style = read_image(args.style, max(content.shape[1:]))
     styled = style_transfer(model, content, style, steps=args.steps, optimizer=args.optimizer, lr=args.lr,
                             content_layer=args.content_layer, style_layers=args.style_layers,
                             style_weight=args.style_weight, init=args.init, seed=args.seed)

@@ -1,20 +1,23 @@
 """Downloading and unpacking archives: checksummed, restartable, never a partial file under the final name."""
 
+import http.client
 import os
 import shutil
 import tempfile
+import urllib.request
 from pathlib import Path
 
-from torchvision.datasets.utils import calculate_md5, check_integrity, download_url, extract_archive
+from torchvision.datasets.utils import calculate_md5, check_integrity, extract_archive
 
 from driftlens.errors import DownloadError
+from driftlens.progress import bar as progress_bar
 
 
 def fetch(url: str, target, md5: str) -> Path:
     """Download ``url`` to ``target`` unless a file with the right MD5 is already there.
 
-    The transfer goes to ``target.part`` (through torchvision's ``download_url``) and is renamed to
-    ``target`` only after its MD5 matched, so an interrupted or corrupt transfer never leaves a file
+    The transfer goes to ``target.part`` (with a progress bar) and is renamed to ``target`` only
+    after its MD5 matched, so an interrupted or corrupt transfer never leaves a file
     under the final name. A complete ``.part`` left by a killed run is used as is; any other is
     downloaded again from the start.
 
@@ -38,19 +41,30 @@ def fetch(url: str, target, md5: str) -> Path:
     if check_integrity(target, md5):
         return target
     part = target.with_name(target.name + ".part")
-    try:
-        download_url(url, target.parent, part.name, md5=md5)
-    except OSError as err:  # URLError and connection resets are OSErrors
-        part.unlink(missing_ok=True)
-        raise DownloadError(f"could not download {url} ({type(err).__name__}: {err}).\n"
-                            f"{_by_hand(url, target)}") from err
-    except RuntimeError as err:  # torchvision's "File not found or corrupted."
-        actual = calculate_md5(part) if part.is_file() else "of no file"
-        part.unlink(missing_ok=True)
+    if not check_integrity(part, md5):
+        try:
+            _download(url, part)
+        except (OSError, http.client.HTTPException) as err:  # URLError, resets and short reads
+            part.unlink(missing_ok=True)
+            reason = "the transfer was truncated" if isinstance(err, http.client.IncompleteRead) else type(err).__name__
+            raise DownloadError(f"could not download {url} ({reason}: {err}).\n{_by_hand(url, target)}") from err
+    actual = calculate_md5(part)
+    if actual != md5:
+        part.unlink()
         raise DownloadError(f"checksum mismatch for {url}: MD5 {actual}, expected {md5} "
-                            f"(the transfer was truncated or the file differs).\n{_by_hand(url, target)}") from err
+                            f"(the transfer was truncated or the file differs).\n{_by_hand(url, target)}")
     os.replace(part, target)
     return target
+
+
+def _download(url: str, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with urllib.request.urlopen(url, timeout=60) as response, open(path, "wb") as out:
+        total = int(response.headers.get("Content-Length") or 0) or None
+        with progress_bar(total=total, unit="B", unit_scale=True, desc=path.name.removesuffix(".part")) as bar:
+            while chunk := response.read(1 << 20):
+                out.write(chunk)
+                bar.update(len(chunk))
 
 
 def extract(archive, folder, member: str) -> Path:
@@ -90,4 +104,7 @@ def extract(archive, folder, member: str) -> Path:
 
 
 def _by_hand(url: str, target: Path) -> str:
-    return f"Download {url} by hand and place it at {target}, or point `--source` at a local copy."
+    # Data sets are prepared in resources/{name}/, so the folder names the config entry.
+    return (f"On a machine with internet run `driftlens fetch EXPERIMENT`, or download {url} by hand and place it "
+            f"at {target},\nor set `datasets.{target.parent.name}.source` in config.yaml to a local copy "
+            f"(`--source` on the command line).")

@@ -69,6 +69,32 @@ def prepare_flowers17(root, source=None, url=None, split_seed: int = 0) -> Path:
     return write_splits(root, "flowers17", CLASSES, items)
 
 
+def download(root, url=None) -> list[Path]:
+    """Download ``17flowers.tgz`` (MD5-checked) into ``root``, and ``datasplits.mat`` if its server has it.
+
+    What :func:`prepare_flowers17` then unpacks without a network; ``driftlens fetch`` calls this
+    on a machine with internet ahead of an offline run.
+
+    Args:
+        root (str or Path): The dataset folder, e.g. ``resources/flowers17``.
+        url (str, optional): Archive URL instead of the official one. Default: None
+
+    Returns:
+        list[Path]: The archive, then ``datasplits.mat`` if it was available.
+
+    Raises:
+        DownloadError: Offline or a failed/corrupt download of the archive.
+
+    Example:
+        >>> download("resources/flowers17")  # doctest: +SKIP
+        [PosixPath('resources/flowers17/17flowers.tgz'), PosixPath('resources/flowers17/datasplits.mat')]
+    """
+    root, url = Path(root), url or ARCHIVE_URL
+    archive = _fetch_archive(root, url)
+    splits = _try_fetch_datasplits(_datasplits_url(url), root)
+    return [archive] + ([splits] if splits else [])
+
+
 def official_split(datasplits, split_seed: int = 0) -> dict[str, list[int]]:
     """Image indices (0-based) of one of the three official splits in ``datasplits.mat``.
 
@@ -98,8 +124,8 @@ def _obtain(root: Path, source, url: str) -> tuple[Path, Path | None]:
     if source is None:
         image_dir = root / "jpg"
         if not image_dir.is_dir():  # unpacked folders appear in one rename, so an existing one is complete
-            extract(fetch(url, root / "17flowers.tgz", ARCHIVE_MD5), root, "jpg")
-        return image_dir, _try_fetch_datasplits(url.rsplit("/", 1)[0] + "/datasplits.mat", root)
+            extract(_fetch_archive(root, url), root, "jpg")
+        return image_dir, _try_fetch_datasplits(_datasplits_url(url), root)
     source = Path(source)
     if source.is_dir():
         if not (source / "jpg").is_dir():
@@ -108,6 +134,14 @@ def _obtain(root: Path, source, url: str) -> tuple[Path, Path | None]:
     if source.is_file():
         return extract(source, root, "jpg"), _if_file(source.parent / "datasplits.mat")
     raise MissingFileError(f"Flowers17 source {source} does not exist")
+
+
+def _fetch_archive(root: Path, url: str) -> Path:
+    return fetch(url, root / "17flowers.tgz", ARCHIVE_MD5)
+
+
+def _datasplits_url(archive_url: str) -> str:
+    return archive_url.rsplit("/", 1)[0] + "/datasplits.mat"
 
 
 def _try_fetch_datasplits(url: str, root: Path) -> Path | None:

@@ -4,7 +4,7 @@ import logging
 from pathlib import Path
 
 from torchvision.datasets.folder import IMG_EXTENSIONS, find_classes, make_dataset
-from tqdm import tqdm
+from driftlens.progress import bar as progress_bar
 
 from driftlens.data.images import UnreadableImageError, load_image
 from driftlens.data.splits import stratified_split, write_splits
@@ -71,7 +71,7 @@ def readable(samples: list[tuple[str, int]], skip_corrupt: bool = False, progres
         []
     """
     kept, skipped = [], []
-    for path, label in tqdm(samples, desc="checking images", unit="img", disable=not progress):
+    for path, label in progress_bar(samples, desc="checking images", unit="img", disable=not progress):
         try:
             load_image(path, size=32)
         except UnreadableImageError as err:

@@ -4,12 +4,16 @@ from contextlib import contextmanager
 
 import torch
 
+from driftlens.models.tokens import maps_to_tokens, tokens_to_maps
+
 
 @contextmanager
 def capture(model, layers, detach: bool = True):
     """Record the outputs of ``layers`` while the body runs forward passes.
 
-    Every hook is removed when the block exits, also when it raises.
+    Every hook is removed when the block exits, also when it raises. Transformer token outputs
+    ``(B, N, C)`` are recorded as ``(B, C, h, w)`` maps by the rule of :mod:`driftlens.models.tokens`;
+    outputs that are not tensors (tuples, named outputs) are not recorded.
 
     Args:
         model (ModelWrapper): The wrapped model (anything with ``.module(name)``).
@@ -33,16 +37,27 @@ def capture(model, layers, detach: bool = True):
     handles = []
     try:
         for name, module in modules.items():
-            handles.append(module.register_forward_hook(_recorder(activations, name, detach)))
+            hook = _recorder(activations, name, detach, getattr(model, "prefix_tokens", 0))
+            handles.append(module.register_forward_hook(hook))
         yield activations
     finally:
         for handle in handles:
             handle.remove()
 
 
-def _recorder(store, name, detach):
+def _recorder(store, name, detach, prefix):
     def hook(_module, _inputs, output):
-        store[name] = output.detach() if detach else output
+        if not torch.is_tensor(output):
+            return None
+        maps = tokens_to_maps(output, prefix) if output.dim() == 3 else None
+        if maps is None:
+            store[name] = output.detach() if detach else output
+            return None
+        if detach:
+            store[name] = maps.detach()
+            return None
+        store[name] = maps
+        return maps_to_tokens(maps, output)  # the rest of the pass goes through the maps (for Grad-CAM)
 
     return hook
 

@@ -1,19 +1,22 @@
-"""The model zoo: ``load(name, weights)`` for the supported networks."""
+"""The model zoo: ``load(name, weights)`` for the zoo, any torchvision classification model and timm models."""
 
+import difflib
 from dataclasses import dataclass, field
 from functools import lru_cache, partial
 from pathlib import Path
 from typing import Callable
 
 import torch
-
+from driftlens.models.efficientnet_lite import EfficientNetLite0, load_imagenet_lite0
+from driftlens.models.tiny import TinyCNN
 from driftlens.checkpoint import Checkpoint, read_checkpoint
 from driftlens.errors import ArtifactError, ConfigError
 from driftlens.io import save_json
-from driftlens.models.efficientnet_lite import EfficientNetLite0, load_imagenet_lite0
-from driftlens.models.tiny import TinyCNN
-from driftlens.models.weights import load_torchvision, read_state_dict
-from driftlens.models.wrapper import ModelWrapper
+from driftlens.models.tokens import prefix_tokens
+from driftlens.models.weights import download_file, download_timm, load_timm, load_torchvision, read_state_dict
+from driftlens.models.wrapper import IMAGENET_MEAN, IMAGENET_STD, ModelWrapper
+
+TIMM_PREFIX = "timm:"
 
 # lucid's InceptionV1 names for torchvision's GoogLeNet modules.
 GOOGLENET_ALIASES = {
@@ -26,16 +29,20 @@ GOOGLENET_ALIASES = {
 class ModelSpec:
     """How to build one network of the zoo.
 
-    ``random()`` builds it untrained; ``imagenet()`` builds it with ImageNet weights.
+    ``random()`` builds it untrained; ``imagenet()`` builds it with ImageNet weights. ``head`` None
+    means the last linear (or convolutional) module, see :func:`~driftlens.models.wrapper.find_head`.
+    ``download(mirror)`` puts the ImageNet weights into the cache ``imagenet()`` reads and returns the
+    file; None when they need no download (they ship in a package, or there are none).
     """
 
     random: Callable[[], torch.nn.Module]
     imagenet: Callable[[], torch.nn.Module] | None
     input_size: int
-    head: str
-    mean: tuple = (0.485, 0.456, 0.406)
-    std: tuple = (0.229, 0.224, 0.225)
+    head: str | None
+    mean: tuple = IMAGENET_MEAN
+    std: tuple = IMAGENET_STD
     aliases: dict = field(default_factory=dict)
+    download: Callable[[str | None], Path] | None = None
 
 
 def _torchvision(builder: str, weights: str, input_size, head, aliases=None, **random_kwargs) -> ModelSpec:
@@ -43,7 +50,14 @@ def _torchvision(builder: str, weights: str, input_size, head, aliases=None, **r
     # With weights, torchvision sets (and refuses overrides of) aux_logits and transform_input itself.
     return ModelSpec(random=partial(_build_torchvision, builder, None, **random_kwargs),
                      imagenet=partial(_build_torchvision, builder, weights),
-                     input_size=input_size, head=head, aliases=aliases or {})
+                     input_size=input_size, head=head, aliases=aliases or {},
+                     download=lambda mirror: download_file(_imagenet1k(weights).url, mirror))
+
+
+def _imagenet1k(weights: str):
+    import torchvision.models as tvm
+
+    return getattr(tvm, weights).IMAGENET1K_V1
 
 
 def _build_torchvision(builder: str, weights: str | None, **kwargs) -> torch.nn.Module:
@@ -51,8 +65,7 @@ def _build_torchvision(builder: str, weights: str | None, **kwargs) -> torch.nn.
 
     if weights is None:
         return getattr(tvm, builder)(weights=None, **kwargs)
-    weights_enum = getattr(tvm, weights).IMAGENET1K_V1
-    return load_torchvision(getattr(tvm, builder), weights_enum, **kwargs)
+    return load_torchvision(getattr(tvm, builder), _imagenet1k(weights), **kwargs)
 
 
 MODELS: dict[str, ModelSpec] = {
@@ -69,8 +82,66 @@ MODELS: dict[str, ModelSpec] = {
 }
 
 
+def torchvision_spec(name: str) -> ModelSpec:
+    """A torchvision classification model by name: random, or its ``DEFAULT`` weights for ``imagenet``.
+
+    Input size and normalisation are those of the default weights' preset transform.
+
+    Raises:
+        ConfigError: Not a torchvision classification model; the message lists close names.
+
+    Example:
+        >>> spec = torchvision_spec("mobilenet_v3_small")
+        >>> spec.input_size, spec.mean
+        (224, (0.485, 0.456, 0.406))
+    """
+    import torchvision.models as tvm
+
+    names = tvm.list_models(module=tvm)
+    if name not in names:
+        close = difflib.get_close_matches(name, list(dict.fromkeys(available() + names)), n=5, cutoff=0.6)
+        raise ConfigError(f"unknown model {name!r}: not in the zoo ({', '.join(available())}), not a torchvision "
+                         f"classification model, and timm models are named timm:<name>"
+                         + (f"; closest: {', '.join(close)}" if close else ""))
+    weights = tvm.get_model_weights(name).DEFAULT
+    preset = weights.transforms()
+    return ModelSpec(random=partial(tvm.get_model, name, weights=None),
+                     imagenet=partial(load_torchvision, partial(tvm.get_model, name), weights),
+                     input_size=preset.crop_size[0], head=None, mean=tuple(preset.mean), std=tuple(preset.std),
+                     download=partial(download_file, weights.url))
+
+
+def timm_spec(name: str) -> ModelSpec:
+    """A timm model by name (without the ``timm:`` prefix): random, or its default pretrained weights.
+
+    Input size, normalisation and classifier come from the model's default pretrained config.
+
+    Raises:
+        ConfigError: timm is not installed (the ``timm`` extra), or has no such model.
+
+    Example:
+        >>> timm_spec("resnet10t").head
+        'fc'
+    """
+    try:
+        import timm
+    except ImportError as err:
+        raise ConfigError(f"model timm:{name} needs timm: pip install 'driftlens[timm]'") from err
+    if not timm.is_model(name):
+        close = difflib.get_close_matches(name, timm.list_models(), n=5, cutoff=0.6)
+        raise ConfigError(f"timm has no model {name!r}" + (f"; closest: {', '.join(close)}" if close else ""))
+    cfg = timm.get_pretrained_cfg(name)
+    classifier = cfg.classifier if cfg else None
+    return ModelSpec(random=partial(timm.create_model, name, pretrained=False),
+                     imagenet=partial(load_timm, name) if cfg else None,
+                     input_size=cfg.input_size[-1] if cfg else 224,
+                     head=classifier[0] if isinstance(classifier, (tuple, list)) else classifier,
+                     mean=tuple(cfg.mean) if cfg else IMAGENET_MEAN, std=tuple(cfg.std) if cfg else IMAGENET_STD,
+                     download=(lambda mirror: download_timm(name)) if cfg else None)
+
+
 def available() -> list[str]:
-    """Names accepted by :func:`load`.
+    """Names of the zoo; :func:`load` also takes any torchvision classification model and ``timm:<name>``.
 
     Example:
         >>> "googlenet" in available()
@@ -79,13 +150,40 @@ def available() -> list[str]:
     return sorted(MODELS)
 
 
-def load(name: str, weights: str = "imagenet", num_classes: int | None = None, seed: int = 0) -> ModelWrapper:
-    """Build a network of the zoo, wrapped with its input size, normalisation and layer names.
+def spec_for(name: str) -> ModelSpec:
+    """How to build the model called ``name``: a zoo entry, a torchvision model or ``timm:<name>``.
 
     Args:
-        name (str): One of :func:`available` (``googlenet``, ``efficientnet_lite0``, ``tiny``, ...).
-        weights (str, optional): ``imagenet``, ``random``, or a path to a state dict (or a driftlens
-            checkpoint). Default: "imagenet"
+        name (str): A zoo name (:func:`available`), a torchvision classification model
+            (``mobilenet_v3_small``, see ``torchvision.models.list_models()``) or a timm model
+            prefixed with ``timm:`` (``timm:resnet10t``; needs the ``timm`` extra).
+
+    Returns:
+        ModelSpec: Builders and input conventions (size, normalisation, classifier path).
+
+    Raises:
+        ConfigError: No zoo, torchvision or timm model of that name; the message lists close names.
+
+    Example:
+        >>> spec_for("squeezenet1_1").input_size
+        224
+    """
+    if name in MODELS:
+        return MODELS[name]
+    if name.startswith(TIMM_PREFIX):
+        return timm_spec(name[len(TIMM_PREFIX):])
+    return torchvision_spec(name)
+
+
+def load(name: str, weights: str = "imagenet", num_classes: int | None = None, seed: int = 0) -> ModelWrapper:
+    """Build a network, wrapped with its input size, normalisation and layer names.
+
+    Args:
+        name (str): A zoo model (:func:`available`: ``googlenet``, ``efficientnet_lite0``, ``tiny``, ...),
+            any torchvision classification model (``mobilenet_v3_small``) or ``timm:<name>``.
+        weights (str, optional): ``imagenet`` (for torchvision and timm models: their default
+            pretrained weights), ``random``, or a path to a state dict (or a driftlens checkpoint).
+            Default: "imagenet"
         num_classes (int, optional): Replace the classifier by a fresh one of this size (after loading
             ``imagenet`` weights), or build a random network of this size. With a state dict file,
             the size is read from the file. Default: keep the classifier
@@ -97,14 +195,13 @@ def load(name: str, weights: str = "imagenet", num_classes: int | None = None, s
     Raises:
         ConfigError: Unknown model name, or ``imagenet`` for a model that has no such weights.
         WeightsUnavailableError: Weights cannot be downloaded or read.
-        ArtifactError: A weights file is not readable safely, or its weights do not fit the model.
 
     Example:
         >>> model = load("efficientnet_lite0", weights="imagenet")
         >>> model.input_size, model.num_classes
         (224, 1000)
     """
-    spec = _spec(name)
+    spec = spec_for(name)
     torch.manual_seed(seed)
     if weights == "imagenet":
         if spec.imagenet is None:
@@ -113,26 +210,24 @@ def load(name: str, weights: str = "imagenet", num_classes: int | None = None, s
     elif weights == "random":
         net = spec.random()
     else:
-        net = _from_state(spec, read_state_dict(weights), weights)
-    model = ModelWrapper(net, name, spec.input_size, spec.head, spec.mean, spec.std, spec.aliases)
+        net = _from_state(spec, name, read_state_dict(weights), weights)
+    model = _wrap(net, name, spec)
     if num_classes is not None and weights in ("imagenet", "random") and num_classes != model.num_classes:
         model.replace_head(num_classes)
     return model.eval()
 
 
-def _spec(name: str) -> ModelSpec:
-    if name not in MODELS:
-        raise ConfigError(f"unknown model {name!r}; available: {', '.join(available())}")
-    return MODELS[name]
+def _wrap(net: torch.nn.Module, name: str, spec: ModelSpec) -> ModelWrapper:
+    return ModelWrapper(net, name, spec.input_size, spec.head, spec.mean, spec.std, spec.aliases,
+                        prefix_tokens=prefix_tokens(net))
 
 
-def _from_state(spec: ModelSpec, state: dict, source) -> torch.nn.Module:
+def _from_state(spec: ModelSpec, name: str, state: dict, source) -> torch.nn.Module:
     net = spec.random()
-    head_weight = state.get(f"{spec.head}.weight")
-    if head_weight is not None:
-        wrapper = ModelWrapper(net, "tmp", spec.input_size, spec.head)
-        if head_weight.shape[0] != wrapper.num_classes:
-            wrapper.replace_head(head_weight.shape[0])
+    wrapper = _wrap(net, name, spec)
+    head_weight = state.get(f"{wrapper.head}.weight")
+    if head_weight is not None and head_weight.shape[0] != wrapper.num_classes:
+        wrapper.replace_head(head_weight.shape[0])
     try:
         net.load_state_dict(state)
     except RuntimeError as err:
@@ -161,11 +256,11 @@ def architecture(name: str) -> ModelWrapper:
         >>> architecture("googlenet").output_shapes(["mixed4c"])
         {'mixed4c': (512, 14, 14)}
     """
-    spec = _spec(name)
+    spec = spec_for(name)
     with torch.device("meta"):
         net = spec.random()
     net = net.to_empty(device="cpu")
-    return ModelWrapper(net, name, spec.input_size, spec.head, spec.mean, spec.std, spec.aliases).eval()
+    return _wrap(net, name, spec).eval()
 
 
 LAYER_TABLES = Path(__file__).with_name("layer_tables.json")
@@ -224,8 +319,7 @@ def from_checkpoint(checkpoint) -> ModelWrapper:
     if not isinstance(checkpoint, Checkpoint):
         checkpoint = read_checkpoint(checkpoint)
     name = checkpoint.model_name
-    spec = _spec(name)
-    net = _from_state(spec, checkpoint.model, source)
-    model = ModelWrapper(net, name, spec.input_size, spec.head, spec.mean, spec.std, spec.aliases).eval()
+    spec = spec_for(name)
+    model = _wrap(_from_state(spec, name, checkpoint.model, source), name, spec).eval()
     model.epoch = checkpoint.epoch
     return model

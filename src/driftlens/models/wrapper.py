@@ -3,7 +3,7 @@
 import torch
 from torch import nn
 
-from driftlens.errors import OutOfRangeError
+from driftlens.errors import ConfigError, OutOfRangeError
 from driftlens.models.capture import capture
 from driftlens.models.layers import list_layer_paths, resolve_layer
 from driftlens.models.modes import eval_mode
@@ -23,11 +23,15 @@ class ModelWrapper(nn.Module):
         net (nn.Module): The network; it receives normalised ``(B, 3, H, W)`` input.
         name (str): A short name used in messages and file names.
         input_size (int): The side of the square input the network was trained at.
-        head (str): Module path of the final classifier (``fc``, ``classifier.6``).
+        head (str or None): Module path of the final classifier (``fc``, ``classifier.6``); None takes
+            the last ``nn.Linear`` of the module tree, or the last ``nn.Conv2d`` if it has none
+            (SqueezeNet).
         mean (tuple[float, float, float], optional): Per-channel mean. Default: ImageNet's
         std (tuple[float, float, float], optional): Per-channel std. Default: ImageNet's
         aliases (dict[str, str], optional): Extra names for module paths (``mixed4c`` ->
             ``inception4c``). ``logits`` always names ``head``. Default: None
+        prefix_tokens (int, optional): Leading non-patch tokens of a vision transformer's token
+            layers, dropped when they are read as maps (:mod:`driftlens.models.tokens`). Default: 0
 
     Example:
         >>> import torch
@@ -38,13 +42,15 @@ class ModelWrapper(nn.Module):
         torch.Size([1, 2])
     """
 
-    def __init__(self, net, name, input_size, head, mean=IMAGENET_MEAN, std=IMAGENET_STD, aliases=None):
+    def __init__(self, net, name, input_size, head, mean=IMAGENET_MEAN, std=IMAGENET_STD, aliases=None,
+                 prefix_tokens: int = 0):
         super().__init__()
         self.net = net
         self.name = name
         self.input_size = input_size
-        self.head = head
-        self.aliases = {**(aliases or {}), "logits": head}
+        self.head = head or find_head(net)
+        self.prefix_tokens = prefix_tokens
+        self.aliases = {**(aliases or {}), "logits": self.head}
         self.register_buffer("mean", torch.tensor(mean).view(1, 3, 1, 1), persistent=False)
         self.register_buffer("std", torch.tensor(std).view(1, 3, 1, 1), persistent=False)
         for module in net.modules():
@@ -94,7 +100,8 @@ class ModelWrapper(nn.Module):
     @property
     def num_classes(self) -> int:
         """Number of outputs of the classifier."""
-        return self.module("logits").out_features
+        head = self.module("logits")
+        return head.out_features if isinstance(head, nn.Linear) else head.out_channels
 
     def replace_head(self, num_classes: int) -> None:
         """Put a fresh linear classifier with ``num_classes`` outputs in place of the old one.
@@ -108,7 +115,9 @@ class ModelWrapper(nn.Module):
         old = self.module("logits")
         parent_path, _, attr = self.head.rpartition(".")
         parent = self.net.get_submodule(parent_path) if parent_path else self.net
-        setattr(parent, attr, nn.Linear(old.in_features, num_classes).to(old.weight.device))
+        new = (nn.Linear(old.in_features, num_classes) if isinstance(old, nn.Linear)
+               else nn.Conv2d(old.in_channels, num_classes, kernel_size=1))
+        setattr(parent, attr, new.to(old.weight.device))
 
     @torch.no_grad()
     def output_shapes(self, layers=None, size=None) -> dict[str, tuple[int, ...]]:
@@ -118,6 +127,9 @@ class ModelWrapper(nn.Module):
             layers (list[str], optional): Which layers. Default: all of :meth:`layer_names`
             size (int, optional): Input side. Default: ``input_size``
 
+        Raises:
+            ValueError: The network cannot take input of that size (the message says its own).
+
         Example:
             >>> import driftlens
             >>> driftlens.models.load("tiny", weights="random").output_shapes(["conv3"])
@@ -125,8 +137,12 @@ class ModelWrapper(nn.Module):
         """
         layers = list(layers or self.layer_names())
         size = size or self.input_size
-        with eval_mode(self), capture(self, layers) as acts:
-            self(torch.zeros(1, 3, size, size, device=self.device))
+        try:
+            with eval_mode(self), capture(self, layers) as acts:
+                self(torch.zeros(1, 3, size, size, device=self.device))
+        except (AssertionError, RuntimeError) as err:  # e.g. a ViT built for one input size
+            raise ConfigError(f"{self.name} cannot take {size} x {size} px input ({err}); its own size is "
+                              f"{self.input_size}") from err
         return {name: tuple(acts[name].shape[1:]) for name in layers if name in acts}
 
     def check_channel(self, layer: str, channel: int, size=None) -> None:
@@ -176,3 +192,20 @@ def check_top_k(layer: str, channels: int, k: int) -> None:
     """
     if not 1 <= k <= channels:
         raise OutOfRangeError(f"k={k} is not between 1 and the {channels} channels of layer {layer!r}")
+
+
+def find_head(net: nn.Module) -> str:
+    """Module path of a network's classifier: its last ``nn.Linear``, else its last ``nn.Conv2d``.
+
+    Raises:
+        ConfigError: The network has neither.
+
+    Example:
+        >>> find_head(nn.Sequential(nn.Conv2d(3, 4, 3), nn.Flatten(), nn.Linear(4, 2)))
+        '2'
+    """
+    for kind in (nn.Linear, nn.Conv2d):
+        paths = [path for path, module in net.named_modules() if isinstance(module, kind)]
+        if paths:
+            return paths[-1]
+    raise ConfigError(f"{type(net).__name__} has no nn.Linear or nn.Conv2d classifier to use as its head")

@@ -23,11 +23,10 @@ import math
 import torch
 import torchvision.transforms.functional as TF
 from torchvision.transforms import InterpolationMode
-from tqdm.auto import tqdm
 
 from driftlens.errors import ConfigError
 from driftlens.optvis.param import FFTImage, PixelImage
-from driftlens.optvis.render import RenderResult, progress_bar, render
+from driftlens.optvis.render import RenderResult, render, shared_bar
 from driftlens.optvis.transforms import crop_or_pad, standard_transforms
 
 
@@ -190,7 +189,7 @@ def erhan(model, objectives, size, steps, seeds, seed=0, snapshot_steps=(), prog
     images = _uniform_noise(sides[0], seeds, 150 / 255, 180 / 255)
     result = RenderResult(images=None)
     done = 0
-    with progress_bar(progress, steps) as bar:
+    with shared_bar(progress, steps) as bar:
         for side, count in zip(sides, stage_steps):
             images = _blur(_resize(images, side), blur_sigma) if images.shape[-1] != side else images
             stage = render(model, objectives, PixelImage.from_images(images, sigmoid=False), steps=count,

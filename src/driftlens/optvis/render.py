@@ -14,12 +14,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import torch
-from tqdm.auto import tqdm
 
 from driftlens.errors import DivergedError, OutOfRangeError
 from driftlens.models import capture, eval_mode
 from driftlens.optvis.objectives import Objective, per_image
 from driftlens.optvis.transforms import compose
+from driftlens.progress import Bar
+from driftlens.progress import bar as progress_bar
 
 
 class NonFiniteError(DivergedError, FloatingPointError):
@@ -91,7 +92,7 @@ def render(model, objective, param, transforms=(), optimizer=None, steps: int = 
     snapshot_steps = set(snapshot_steps)
     result = RenderResult(images=np.empty(0))
     with eval_mode(model), channels_last(model), layer_outputs(model, objective.layers) as forward, \
-            progress_bar(progress, steps) as bar:
+            shared_bar(progress, steps) as bar:
         for step in range(1, steps + 1):
             optimizer.zero_grad(set_to_none=True)
             images = param()
@@ -238,17 +239,17 @@ def channels_last(model):
 
 
 @contextmanager
-def progress_bar(progress, steps):
-    """Yield ``progress`` itself when it is a tqdm bar (so nested loops share one), else a new bar of ``steps``.
+def shared_bar(progress, steps):
+    """Yield ``progress`` itself when it is a progress bar (so nested loops share one), else a new bar of ``steps``.
 
     Example:
-        >>> with progress_bar(False, 3) as bar:
+        >>> with shared_bar(False, 3) as bar:
         ...     bar.update(1)
     """
-    if isinstance(progress, tqdm):
+    if isinstance(progress, Bar):
         yield progress
         return
-    bar = tqdm(total=steps, disable=not progress, desc="render", leave=False)
+    bar = progress_bar(total=steps, disable=not progress, desc="render", leave=False)
     try:
         yield bar
     finally:

@@ -10,7 +10,6 @@ Example:
 import numpy as np
 import torch
 from PIL import Image
-from tqdm.auto import tqdm
 
 from driftlens.errors import ConfigError
 from driftlens.io import atomic_path, to_uint8
@@ -19,6 +18,7 @@ from driftlens.models.wrapper import check_top_k
 from driftlens.optvis.methods import visualize
 from driftlens.optvis.objectives import channel
 from driftlens.optvis.render import layer_outputs
+from driftlens.progress import bar as progress_bar
 
 
 def visualize_channels(model, layer: str, channels, method: str = "lucid", steps: int = 512, size: int = 128,
@@ -101,7 +101,7 @@ def visualize_units(model, units: dict, seeds, method: str = "lucid", steps: int
     max_batch = max_batch or batch_limit(model, size)
     chunks = [images[start:start + max_batch] for start in range(0, len(images), max_batch)]
     rows = {layer: np.empty((len(seeds), len(channels), size, size, 3), np.float32) for layer, channels in units.items()}
-    with tqdm(total=steps * len(chunks), desc="render", disable=not progress, leave=False) as bar:
+    with progress_bar(total=steps * len(chunks), desc="render", disable=not progress, leave=False) as bar:
         for chunk in chunks:
             result = visualize(model, [channel(layer, units[layer][k]) for _, layer, k in chunk], method=method,
                                size=size, steps=steps, seed=seed, image_seeds=[seeds[s] for s, _, _ in chunk],

@@ -1,0 +1,101 @@
+"""``driftlens fetch EXPERIMENT``: download what an experiment needs, ahead of a run on offline nodes.
+
+Everything goes where the workflow's jobs read it: the data set's archive to ``resources/{dataset}/``
+(MD5-checked), torchvision weights (and LPIPS's AlexNet trunk, when the ``lpips`` package is
+installed) to torch's hub cache (``$TORCH_HOME``, SHA-256-checked), timm weights to the Hugging Face
+cache (``$HF_HOME``). Run it on a machine with internet that shares these folders with the nodes.
+
+Example:
+    driftlens fetch flowers17
+"""
+
+import importlib.util
+import itertools
+import time
+from functools import partial
+from pathlib import Path
+
+import yaml
+from torchvision.datasets.utils import calculate_md5
+
+from driftlens import models
+from driftlens.compare import lpips_backbone_url
+from driftlens.data import flowers17
+from driftlens.errors import ConfigError
+from driftlens.models.weights import download_file, sha256_of
+
+
+def add_parser(subparsers):
+    parser = subparsers.add_parser("fetch", help="download an experiment's data set and weights for offline runs")
+    parser.add_argument("experiment", help="a key of `experiments` in the config")
+    parser.add_argument("--config", type=Path, default=Path("config.yaml"), help="default: config.yaml")
+    parser.add_argument("--resources", type=Path, default=Path("resources"),
+                        help="where data sets are prepared (default: resources)")
+    parser.add_argument("--mirror", help="take every file, under its own name, from this folder URL instead of "
+                                         "its official address (not for timm weights)")
+    parser.set_defaults(func=run)
+
+
+def run(args):
+    experiment, datasets = _experiment(args.config, args.experiment)
+    dataset = experiment["dataset"]
+    print(f"experiment {args.experiment} of {args.config}:", flush=True)
+    for what, path, note in itertools.chain(_dataset_files(dataset, datasets[dataset] or {}, args.resources,
+                                                           args.mirror), _weights_files(experiment, args.mirror)):
+        print(f"  {what}: {path or 'nothing to fetch'}\n      {note}", flush=True)
+
+
+def _experiment(config_path: Path, name: str) -> tuple[dict, dict]:
+    try:
+        config = yaml.safe_load(config_path.read_text()) or {}
+    except (OSError, yaml.YAMLError) as err:
+        raise ConfigError(f"cannot read config {config_path}: {err}") from err
+    experiments = config.get("experiments") or {}
+    if name not in experiments:
+        raise ConfigError(f"experiments.{name}: no such experiment in {config_path} "
+                          f"(it has {', '.join(experiments) or 'none'})")
+    experiment = experiments[name]
+    if experiment.get("dataset") not in (config.get("datasets") or {}):
+        raise ConfigError(f"experiments.{name}.dataset: {experiment.get('dataset')!r} is not a key of datasets")
+    return experiment, config["datasets"]
+
+
+def _dataset_files(name: str, dataset: dict, resources: Path, mirror):
+    kind, source = dataset.get("kind"), dataset.get("source")
+    if source:
+        yield f"data set {name}", Path(source), f"a local copy (datasets.{name}.source)"
+    elif kind == "flowers17":
+        url = f"{mirror.rstrip('/')}/{flowers17.ARCHIVE_URL.rsplit('/', 1)[1]}" if mirror else None
+        start = time.time_ns()
+        for path in flowers17.download(resources / name, url):
+            yield f"data set {name}: {path.name}", path, _status(path, start, f"MD5 {calculate_md5(path)}")
+    else:
+        yield f"data set {name}", None, f"kind {kind}: embedded or local"
+
+
+def _weights_files(experiment: dict, mirror):
+    name, weights = experiment["model"], experiment.get("weights", "imagenet")
+    spec = models.registry.spec_for(name)
+    if weights != "imagenet":
+        yield f"model {name}", None, f"weights: {weights}"
+    elif spec.download is None:
+        yield f"model {name}", None, "ImageNet weights ship in an installed package (or there are none)"
+    else:
+        yield _weights(f"model {name}: ImageNet weights", spec.download, mirror)
+    if importlib.util.find_spec("lpips") is None:
+        yield "perceptual distance", None, "no lpips package: the offline Lite0 feature distance will be used"
+    else:
+        yield _weights("perceptual distance: LPIPS trunk", partial(download_file, lpips_backbone_url()), mirror)
+
+
+def _weights(what: str, download, mirror):
+    start = time.time_ns()
+    path = download(mirror)
+    return what, path, _status(path, start, f"SHA-256 {sha256_of(path)}" if path.is_file() else "")
+
+
+def _status(path: Path, start: int, checksum: str) -> str:
+    # Downloads are moved into place when complete, so a file written since ``start`` was fetched now.
+    new = path.exists() and path.stat().st_mtime_ns >= start
+    size = f"{path.stat().st_size / 1e6:.1f} MB" if path.is_file() else ""
+    return ", ".join(part for part in ("downloaded" if new else "already there", size, checksum) if part)
