@@ -41,8 +41,8 @@ def representation_table():
 
 def drift_table():
     """Attribution drift of two methods over EPOCHS: Grad-CAM moves, SmoothGrad barely does."""
-    return pd.DataFrame([{"epoch": epoch, "method": method, "image": image,
-                          "spearman": 1 - slope * epoch + 0.01 * image}
+    return pd.DataFrame([{"epoch": epoch, "reference_epoch": 0, "method": method, "image": image,
+                          "spearman": 1 - slope * epoch + 0.01 * image, "constant_map": False}
                          for epoch in EPOCHS for method, slope in (("gradcam", 0.2), ("smoothgrad", 0.02))
                          for image in range(3)])
 
@@ -83,7 +83,8 @@ def test_attribution_drift_gets_its_panel_beside_the_accuracy():
                               attribution=drift_table())
     assert len(fig.axes) == len(without.axes) + 1
     drift = panel(fig, "Attribution maps: rank correlation to epoch 0")
-    means = {line.get_label(): line.get_ydata().tolist() for line in drift.get_lines() if line.get_marker() == "o"}
+    means = {line.get_label().split()[0]: line.get_ydata().tolist() for line in drift.get_lines()
+             if line.get_marker() == "o"}
     assert means["gradcam"] == pytest.approx([1.01 - 0.2 * epoch for epoch in EPOCHS])
     assert means["smoothgrad"] == pytest.approx([1.01 - 0.02 * epoch for epoch in EPOCHS])
     accuracy = panel(fig, "Validation accuracy")
@@ -97,7 +98,8 @@ def test_attribution_drift_plot_has_integer_epochs_and_stage_lines():
     assert ticks and all(float(tick).is_integer() for tick in ticks)
     stage_lines = [line for line in ax.get_lines() if line.get_linestyle() == "--" and line.get_color() == "gray"]
     assert [line.get_xdata()[0] for line in stage_lines] == [1.5]  # stage 1 starts at epoch 2
-    assert [text.get_text() for text in ax.get_legend().get_texts()] == ["gradcam", "smoothgrad",
+    assert [text.get_text() for text in ax.get_legend().get_texts()] == ["gradcam (n = 3 images)",
+                                                                         "smoothgrad (n = 3 images)",
                                                                          "new training stage"]
     assert not [line for line in figures.plot_attribution_drift(drift_table()).axes[0].get_lines()
                 if line.get_color() == "gray"]

@@ -1,10 +1,12 @@
-"""Reading the pipeline's artifacts by their names (see DESIGN.md): epochs, rendered rows, probe sets.
+"""The pipeline's artifacts: one writer and one reader per kind, and the column lists of its tables.
 
-Every reader checks what it reads and names the file in its error.
+Array artifacts (render rows, unit responses, attribution maps) carry their identifying metadata (kind,
+epoch, layer, channels, seeds, settings) inside the file, and readers check it instead of trusting the
+file's name; checkpoints are owned by :mod:`driftlens.checkpoint`. Every reader checks what it reads and
+names the file in its error.
 """
 
 import json
-import re
 import zipfile
 import zlib
 from dataclasses import dataclass, field
@@ -14,25 +16,6 @@ import numpy as np
 
 from driftlens.errors import ArtifactError, MissingFileError
 from driftlens.io import save_npz
-
-_EPOCH_FILE = re.compile(r"(?:epoch|noise)_(\d+)")
-
-
-def epoch_of(path) -> int:
-    """The epoch number in a file name such as ``epoch_012.npz``, ``noise_000.npz`` or ``epoch_003.pt``.
-
-    Raises:
-        ArtifactError: The name is not of that form.
-
-    Example:
-        >>> epoch_of("results/demo/blocks.12/noise_012.npz")
-        12
-    """
-    match = _EPOCH_FILE.fullmatch(Path(path).stem)
-    if match is None:
-        raise ArtifactError(f"cannot read an epoch number from {path}: expected a name like epoch_012.npz")
-    return int(match.group(1))
-
 
 META_KEY = "artifact"
 """The array of every ``.npz`` artifact that holds its metadata as JSON: ``kind`` plus what identifies it."""
@@ -269,8 +252,36 @@ def read_table(path, columns, kind: str):
     return table
 
 
-DRIFT_COLUMNS = ["epoch", "method", "image", "spearman"]
-"""The columns of ``attribution/drift.csv`` (``driftlens attribution-drift``)."""
+DRIFT_COLUMNS = ["epoch", "reference_epoch", "method", "image", "spearman", "constant_map"]
+"""The columns of ``attribution/drift.csv`` (``driftlens attribution-drift``): ``spearman`` is NaN and
+``constant_map`` true where the map of that epoch or of the reference is constant (e.g. all zero), which
+leaves the correlation undefined; such rows are reported and left out of means."""
+
+
+ATTRIBUTION_MAPS = "attribution maps"
+
+
+def write_attribution_maps(path, epoch: int, maps: dict) -> None:
+    """Write one checkpoint's attribution maps (method name to ``(n, S, S)``), with the epoch inside.
+
+    Example:
+        >>> import tempfile, os
+        >>> path = os.path.join(tempfile.mkdtemp(), "epoch_002.npz")
+        >>> write_attribution_maps(path, 2, {"gradcam": np.zeros((1, 4, 4))})
+        >>> read_attribution_maps(path)[0], sorted(read_attribution_maps(path)[1])
+        (2, ['gradcam'])
+    """
+    write_artifact(path, ATTRIBUTION_MAPS, {"epoch": epoch, "methods": sorted(maps)}, **maps)
+
+
+def read_attribution_maps(path, epoch: int | None = None) -> tuple[int, dict]:
+    """Read attribution maps: ``(epoch, {method: (n, S, S) array})``, checking the epoch when given.
+
+    Example:
+        >>> epoch, maps = read_attribution_maps("results/demo/attribution/epoch_003.npz")  # doctest: +SKIP
+    """
+    meta, maps = read_artifact(path, ATTRIBUTION_MAPS, epoch=epoch)
+    return meta["epoch"], maps
 
 
 def read_drift_table(path):

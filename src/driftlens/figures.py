@@ -258,13 +258,14 @@ def _finish_axis(ax, metrics):
 
 
 def plot_attribution_drift(table, metrics=None) -> Figure:
-    """Mean rank correlation of attribution maps to epoch 0 against epochs, one line per method.
+    """Mean rank correlation of attribution maps to the reference epoch against epochs, one line per method.
 
     Integer epoch ticks; dashed vertical lines mark where a new training stage starts, as in
     :func:`plot_change`.
 
     Args:
-        table (pandas.DataFrame): Columns ``epoch, method, image, spearman`` (``driftlens attribution-drift``).
+        table (pandas.DataFrame): :data:`~driftlens.artifacts.DRIFT_COLUMNS` (``driftlens attribution-drift``);
+            the legend gives each method's n (images with a defined correlation) and the constant maps left out.
         metrics (pandas.DataFrame, optional): Per-epoch metrics with ``epoch`` and ``stage``, for the
             stage lines. Default: None
 
@@ -273,9 +274,10 @@ def plot_attribution_drift(table, metrics=None) -> Figure:
 
     Example:
         >>> import pandas as pd
-        >>> table = pd.DataFrame({"epoch": [0, 1], "method": ["gradcam"] * 2, "image": [0, 0], "spearman": [1, .5]})
+        >>> table = pd.DataFrame({"epoch": [1, 2], "reference_epoch": 1, "method": ["gradcam"] * 2, "image": [0, 0],
+        ...                       "spearman": [1, .5], "constant_map": False})
         >>> plot_attribution_drift(table).axes[0].get_ylabel()
-        'Spearman ρ to epoch 0'
+        'Spearman ρ to epoch 1'
     """
     fig = Figure(figsize=(6, 3.5), layout="constrained")
     ax = fig.add_subplot()
@@ -286,14 +288,20 @@ def plot_attribution_drift(table, metrics=None) -> Figure:
 
 
 def _plot_attribution(ax, table):
+    """Mean and range over images per method; the legend gives n, the images with a defined correlation."""
+    reference = int(table["reference_epoch"].iloc[0]) if "reference_epoch" in table and len(table) else 0
     # Colours from the end of the cycle, dashed: in change.png the layers own the first colours.
     for i, (method, rows) in enumerate(table.groupby("method")):
-        stats = rows.groupby("epoch")["spearman"].agg(["mean", "min", "max"])
+        stats = rows.groupby("epoch")["spearman"].agg(["mean", "min", "max", "count", "size"])
         color = f"C{9 - i % 10}"
-        ax.plot(stats.index, stats["mean"], color=color, linestyle="--", marker="o", markersize=3, label=method)
+        low, high = stats["count"].min(), stats["count"].max()
+        excluded = int((stats["size"] - stats["count"]).sum())
+        label = f"{method} (n = {low if low == high else f'{low}–{high}'} images" + (
+            f"; {excluded} constant maps left out)" if excluded else ")")
+        ax.plot(stats.index, stats["mean"], color=color, linestyle="--", marker="o", markersize=3, label=label)
         ax.fill_between(stats.index, stats["min"], stats["max"], color=color, alpha=0.15)
-    ax.set(xlabel="epoch", ylabel="Spearman ρ to epoch 0", title="Attribution maps: rank correlation to epoch 0",
-           ylim=(-0.05, 1.05))
+    ax.set(xlabel="epoch", ylabel=f"Spearman ρ to epoch {reference}",
+           title=f"Attribution maps: rank correlation to epoch {reference}", ylim=(-0.05, 1.05))
     ax.legend()
 
 

@@ -5,6 +5,8 @@ import pytest
 from PIL import Image
 
 import driftlens
+from driftlens.artifacts import read_attribution_maps
+from driftlens.checkpoint import read_checkpoint
 from driftlens.cli import main
 from driftlens.checkpoint import Checkpoint, save_checkpoint
 
@@ -66,9 +68,10 @@ def test_attribution_maps_writes_one_array_per_method_and_a_png(checkpoint_and_p
     out, png = tmp_path / "maps.npz", tmp_path / "row.png"
     assert main(["attribution-maps", "--checkpoint", str(checkpoint), "--probe", str(probe),
                  "--methods", "gradcam", "gradient", "-o", str(out), "--png", str(png)]) == 0
-    with np.load(out) as maps:
-        assert sorted(maps.files) == ["gradcam", "gradient"]
-        assert maps["gradcam"].shape == (3, 32, 32) and maps["gradcam"].max() <= 1
+    epoch, maps = read_attribution_maps(out)
+    assert epoch == read_checkpoint(checkpoint).epoch
+    assert sorted(maps) == ["gradcam", "gradient"]
+    assert maps["gradcam"].shape == (3, 32, 32) and maps["gradcam"].max() <= 1
     assert Image.open(png).width > 3 * 32
 
 
@@ -96,8 +99,7 @@ def test_attribution_maps_of_a_checkpoint_match_the_library(checkpoint_and_probe
           "-o", str(out)])
     with np.load(probe) as p:
         expected = driftlens.attribution.drift.maps_for_checkpoint(tiny, p["images"], p["labels"], ["gradcam"])
-    with np.load(out) as maps:
-        assert np.allclose(maps["gradcam"], expected["gradcam"], atol=1e-6)
+    assert np.allclose(read_attribution_maps(out)[1]["gradcam"], expected["gradcam"], atol=1e-6)
 
 
 def test_attribution_figures_name_the_classes_of_the_probe_set(checkpoint_and_probe, tmp_path, monkeypatch):

@@ -53,6 +53,8 @@ rule attribution_drift:
     output:
         table=artifact("attribution_drift"),
         png=report(artifact("attribution_drift_png"), caption="../report/attribution_drift.rst", category="{exp}"),
+    params:
+        reference=lambda w: trained_head_epoch(w.exp),
     log:
         "logs/{exp}/attribution/drift.log",
     benchmark:
@@ -60,5 +62,6 @@ rule attribution_drift:
     conda:
         "../../envs/driftlens.yaml"
     shell:
-        "driftlens attribution-drift --maps {input.maps} --metrics {input.metrics} -o {output.table}"
+        "driftlens attribution-drift --maps {input.maps} --reference-epoch {params.reference} --metrics {input.metrics}"
+        " -o {output.table}"
         " --png {output.png} --threads {threads} > {log} 2>&1"

@@ -157,6 +157,13 @@ def artifact(kind, exp="{exp}", epoch="{epoch}", layer="{layer}", dataset="{data
     return PATHS[kind].format(exp=exp, epoch=tag(epoch), layer=layer, dataset=dataset)
 
 
+def trained_head_epoch(name):
+    """The first visualised epoch whose classification head has been trained: the end of the first stage or later.
+    Attribution explains a class through the head, and epoch 0's new head is random."""
+    first_stage_end = experiment(name)["stages"][0]["epochs"]
+    return min(e for e in visual_epochs(name) if e >= first_stage_end)
+
+
 def splits_file(name):
     return artifact("splits", dataset=experiment(name)["dataset"])
 

@@ -1,12 +1,15 @@
 """Attribution drift across training checkpoints: maps of a fixed probe set, and how they moved.
 
 The pipeline computes :func:`maps_for_checkpoint` for every epoch's checkpoint and compares each
-epoch's maps with epoch 0's through :func:`rank_correlation`.
+epoch's maps with a reference epoch's through :func:`rank_correlation` (:func:`drift_table`). Every
+method explains a class, so it reads the classification head: the reference is the first epoch whose
+head has been trained (the end of the first stage), not epoch 0, whose new head is random.
 """
 
 import warnings
 
 import numpy as np
+import pandas as pd
 import torch
 from scipy import stats
 
@@ -74,3 +77,37 @@ def _float64(maps) -> np.ndarray:
     if isinstance(maps, torch.Tensor):
         maps = maps.detach().cpu().numpy()
     return np.asarray(maps, dtype=np.float64)
+
+
+def drift_table(maps_by_epoch: dict, reference_epoch: int) -> pd.DataFrame:
+    """Rank correlation of each epoch's maps to the reference epoch's, per method and image.
+
+    Epochs before the reference are left out; a map that is constant at either epoch (an all-zero
+    Grad-CAM, say) has no rank correlation: its row is kept with ``constant_map`` true and NaN.
+
+    Args:
+        maps_by_epoch (dict[int, dict[str, np.ndarray]]): Epoch to its maps (method to ``(n, S, S)``).
+        reference_epoch (int): The epoch compared with; must be a key.
+
+    Returns:
+        pandas.DataFrame: :data:`~driftlens.artifacts.DRIFT_COLUMNS`, one row per (epoch, method, image).
+
+    Example:
+        >>> maps = {0: {"gradcam": np.zeros((1, 4, 4))}, 1: {"gradcam": np.eye(4)[None]}, 2: {"gradcam": np.eye(4)[None]}}
+        >>> drift_table(maps, reference_epoch=1)[["epoch", "spearman", "constant_map"]].values.tolist()
+        [[1, 1.0, False], [2, 1.0, False]]
+    """
+    from driftlens.artifacts import DRIFT_COLUMNS
+    from driftlens.errors import ConfigError
+
+    if reference_epoch not in maps_by_epoch:
+        raise ConfigError(f"the reference epoch {reference_epoch} has no attribution maps "
+                          f"(epochs with maps: {sorted(maps_by_epoch)})")
+    reference = maps_by_epoch[reference_epoch]
+    rows = []
+    for epoch in sorted(e for e in maps_by_epoch if e >= reference_epoch):
+        for method, maps in reference.items():
+            values = rank_correlation(maps, maps_by_epoch[epoch][method])
+            rows += [{"epoch": epoch, "reference_epoch": reference_epoch, "method": method, "image": image,
+                      "spearman": value, "constant_map": bool(np.isnan(value))} for image, value in enumerate(values)]
+    return pd.DataFrame(rows, columns=DRIFT_COLUMNS)

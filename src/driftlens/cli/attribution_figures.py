@@ -1,11 +1,11 @@
 """``driftlens attribution-grid`` and ``attribution-drift``: where the network looks, epoch by epoch."""
 
 import numpy as np
-import pandas as pd
 
-from driftlens.artifacts import epoch_of, read_probe
-from driftlens.attribution.drift import rank_correlation
+from driftlens.artifacts import read_attribution_maps, read_probe
+from driftlens.attribution.drift import drift_table
 from driftlens.attribution.overlay import overlay
+from driftlens.cli._options import non_negative_int
 from driftlens.errors import ArtifactError
 from driftlens.figures import image_grid
 from driftlens.io import atomic_path, save_image
@@ -18,8 +18,11 @@ def add_parser(subparsers):
     grid.add_argument("--method", default="gradcam", help="which map of the npz files to show (default: gradcam)")
     grid.add_argument("-o", "--output", required=True, help="PNG to write")
     grid.set_defaults(func=run_grid)
-    drift = subparsers.add_parser("attribution-drift", help="rank correlation of every epoch's maps to epoch 0")
-    drift.add_argument("--maps", nargs="+", required=True, help="epoch_NNN.npz files, the first is the reference")
+    drift = subparsers.add_parser("attribution-drift", help="rank correlation of every epoch's maps to a reference "
+                                                             "epoch's")
+    drift.add_argument("--maps", nargs="+", required=True, help="epoch_NNN.npz files of `driftlens attribution-maps`")
+    drift.add_argument("--reference-epoch", type=non_negative_int, default=0,
+                       help="the epoch compared with: the first whose classification head was trained (default: 0)")
     drift.add_argument("-o", "--output", required=True, help="CSV to write: epoch, method, image, spearman")
     drift.add_argument("--png", help="also plot the mean correlation per method against epochs")
     drift.add_argument("--metrics", nargs="*", default=[], metavar="JSON",
@@ -31,11 +34,11 @@ def run_grid(args):
     images, labels = read_probe(args.probe)
     rows, epochs = [], []
     for path in args.maps:
-        with np.load(path) as maps:
-            if args.method not in maps:
-                raise ArtifactError(f"{path} has no {args.method!r} maps (it has: {', '.join(maps.files)})")
-            rows.append(overlay(images[: len(maps[args.method])], maps[args.method]))
-        epochs.append(epoch_of(path))
+        epoch, maps = read_attribution_maps(path)
+        if args.method not in maps:
+            raise ArtifactError(f"{path} has no {args.method!r} maps (it has: {', '.join(maps)})")
+        rows.append(overlay(images[: len(maps[args.method])], maps[args.method]))
+        epochs.append(epoch)
     columns = class_names(args.probe, labels[: len(rows[0])])
     save_image(image_grid(rows, [f"epoch {e}" for e in epochs], columns), args.output)
 
@@ -62,31 +65,8 @@ def class_names(probe, labels) -> list[str]:
     return [classes[label] if classes else f"class {label}" for label in labels]
 
 
-def drift_table(paths) -> pd.DataFrame:
-    """Spearman rank correlation of each epoch's maps to the first file's, per method and image.
-
-    Args:
-        paths (list[str]): ``epoch_NNN.npz`` files of ``driftlens attribution-maps``, reference first.
-
-    Returns:
-        pandas.DataFrame: Columns ``epoch, method, image, spearman``.
-
-    Example:
-        >>> drift_table(["attribution/epoch_000.npz", "attribution/epoch_003.npz"])  # doctest: +SKIP
-    """
-    with np.load(paths[0]) as first:
-        reference = {name: first[name] for name in first.files}
-    rows = []
-    for path in paths:
-        with np.load(path) as maps:
-            for name, ref in reference.items():
-                for image, value in enumerate(rank_correlation(ref, maps[name])):
-                    rows.append({"epoch": epoch_of(path), "method": name, "image": image, "spearman": value})
-    return pd.DataFrame(rows)
-
-
 def run_drift(args):
-    table = drift_table(args.maps)
+    table = drift_table(dict(map(read_attribution_maps, args.maps)), args.reference_epoch)
     with atomic_path(args.output) as tmp:
         table.to_csv(tmp, index=False)
     if args.png:

@@ -7,15 +7,14 @@ Example:
 
 
 from driftlens import models
-from driftlens.cli._options import add_device, device_of
-from driftlens.artifacts import read_probe
+from driftlens.artifacts import read_probe, write_attribution_maps
 from driftlens.attribution import METHODS
 from driftlens.attribution.drift import maps_for_checkpoint
 from driftlens.attribution.overlay import overlay
-from driftlens.cli._options import positive_int
+from driftlens.cli._options import add_device, device_of, positive_int
 from driftlens.cli.attribution_figures import class_names
 from driftlens.figures import image_grid
-from driftlens.io import save_image, save_npz
+from driftlens.io import save_image
 
 
 def add_parser(subparsers):
@@ -36,7 +35,7 @@ def run(args):
     images, labels = read_probe(args.probe, args.count)
     model = models.from_checkpoint(args.checkpoint).to(device_of(args))
     maps = maps_for_checkpoint(model, images, labels, args.methods, layer=args.layer, progress=True)
-    save_npz(args.output, **maps)
+    write_attribution_maps(args.output, model.epoch, maps)
     if args.png:
         rows = [overlay(images, maps[name]) for name in args.methods]
         save_image(image_grid(rows, args.methods, class_names(args.probe, labels)), args.png)
