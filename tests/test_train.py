@@ -56,17 +56,17 @@ def _load(path):
 
 
 @pytest.mark.parametrize("change, message", [
-    (lambda c: c.update(colour="red"), "colour: unknown key"),
-    (lambda c: c.pop("splits"), "splits: missing"),
-    (lambda c: c.update(batch_size="32"), "batch_size: expected int, got '32'"),
-    (lambda c: c.update(augment=1), "augment: expected bool"),
-    (lambda c: c["stages"][1].update(lr="fast"), r"stages\[1\].lr: expected float, got 'fast'"),
-    (lambda c: c["stages"][0].update(epochs=True), r"stages\[0\].epochs: expected int"),
-    (lambda c: c["stages"][0].pop("lr"), r"stages\[0\].lr: missing"),
-    (lambda c: c["stages"][1].update(weight_decay=-1), r"stages\[1\].weight_decay: must not be negative"),
-    (lambda c: c["stages"][0].update(optimizer="rmsprop"), r"stages\[0\].optimizer: must be one of sgd, adam"),
-    (lambda c: c["stages"][1].update(cutoff=3), r"stages\[1\].cutoff: and train_from exclude each other"),
-    (lambda c: c.update(stages=[]), "stages: expected a non-empty list"),
+    (lambda c: c.update(colour="red"), r"config: Additional properties are not allowed \('colour' was unexpected\)"),
+    (lambda c: c.pop("splits"), "config: 'splits' is a required property"),
+    (lambda c: c.update(batch_size="32"), "batch_size: '32' is not of type 'integer'"),
+    (lambda c: c.update(augment=1), "augment: 1 is not of type 'boolean'"),
+    (lambda c: c["stages"][1].update(lr="fast"), r"stages\[1\].lr: 'fast' is not of type 'number'"),
+    (lambda c: c["stages"][0].update(epochs=True), r"stages\[0\].epochs: True is not of type 'integer'"),
+    (lambda c: c["stages"][0].pop("lr"), r"stages\[0\]: 'lr' is a required property"),
+    (lambda c: c["stages"][1].update(weight_decay=-1), r"stages\[1\].weight_decay: -1 is less than the minimum of 0"),
+    (lambda c: c["stages"][0].update(optimizer="rmsprop"), r"stages\[0\].optimizer: 'rmsprop' is not one of \['sgd', 'adam'\]"),
+    (lambda c: c["stages"][1].update(cutoff=3), r"stages\[1\]: cutoff and train_from exclude each other"),
+    (lambda c: c.update(stages=[]), r"stages: \[\] should be non-empty"),
 ])
 def test_bad_configs_name_the_key(config, change, message):
     config["stages"] = [dict(stage) for stage in config["stages"]]

@@ -14,7 +14,14 @@ Example:
     32
 """
 
-from driftlens import models
+import importlib
 
 __all__ = ["models"]
 __version__ = "0.1.0"
+
+
+def __getattr__(name):
+    """Import ``driftlens.models`` on first use, so that ``driftlens.errors`` (read by the Snakefile) loads no torch."""
+    if name in __all__:
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

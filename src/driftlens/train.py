@@ -15,8 +15,6 @@ Example:
 import dataclasses
 import random
 import time
-import types
-import typing
 from dataclasses import dataclass
 
 import numpy as np
@@ -31,9 +29,7 @@ from driftlens.data import SplitDataset, read_splits
 from driftlens.checkpoint import Checkpoint, read_checkpoint, save_checkpoint
 from driftlens.errors import ConfigError, DivergedError
 from driftlens.io import save_json
-
-OPTIMIZERS = ("sgd", "adam")
-
+from driftlens.schemas import config_defaults, stage_defaults, validate_train_config
 
 @dataclass(frozen=True)
 class Stage:
@@ -57,11 +53,11 @@ class Stage:
 
     epochs: int
     lr: float
-    optimizer: str = "sgd"
+    optimizer: str = stage_defaults()["optimizer"]
     cutoff: int | None = None
     train_from: str | None = None
-    momentum: float = 0.9
-    weight_decay: float = 0.0
+    momentum: float = stage_defaults()["momentum"]
+    weight_decay: float = stage_defaults()["weight_decay"]
 
 
 @dataclass(frozen=True)
@@ -90,19 +86,19 @@ class TrainConfig:
     splits: str
     image_size: int
     stages: tuple[Stage, ...]
-    weights: str = "imagenet"
-    batch_size: int = 32
-    augment: bool = True
-    seed: int = 0
-    num_workers: int = 0
+    weights: str = config_defaults()["weights"]
+    batch_size: int = config_defaults()["batch_size"]
+    augment: bool = config_defaults()["augment"]
+    seed: int = config_defaults()["seed"]
+    num_workers: int = config_defaults()["num_workers"]
 
     @classmethod
     def from_dict(cls, config: dict) -> "TrainConfig":
-        """Build and validate a config from plain data (parsed JSON or YAML).
+        """Build and validate a config from plain data (parsed JSON or YAML), against the packaged schema.
 
         Args:
             config (dict): Keys as the fields of this class; ``stages`` a list of dicts with the
-                fields of :class:`Stage`.
+                fields of :class:`Stage` (see :func:`driftlens.schemas.validate_train_config`).
 
         Returns:
             TrainConfig: The validated config.
@@ -116,23 +112,17 @@ class TrainConfig:
             ...                        "stages": [{"epochs": 1, "lr": "fast", "optimizer": "sgd"}]})
             Traceback (most recent call last):
                 ...
-            driftlens.errors.ConfigError: stages[0].lr: expected float, got 'fast'
+            driftlens.errors.ConfigError: stages[0].lr: 'fast' is not of type 'number'
         """
-        fields = _checked_fields(cls, config, "")
-        stages = fields.get("stages")
-        if not isinstance(stages, list) or not stages:
-            raise ConfigError(f"stages: expected a non-empty list of stages, got {stages!r}")
-        fields["stages"] = tuple(_stage_from_dict(stage, f"stages[{i}]") for i, stage in enumerate(stages))
-        for key in ("image_size", "batch_size"):
-            _require(fields.get(key, 1) >= 1, key, "must be at least 1")
-        _require(fields.get("num_workers", 0) >= 0, "num_workers", "must not be negative")
+        fields = validate_train_config(config)
+        fields["stages"] = tuple(Stage(**stage) for stage in fields["stages"])
         return cls(**fields)
 
     def to_dict(self) -> dict:
         """Plain data (JSON-ready) that :meth:`from_dict` turns back into this config.
 
         Returns:
-            dict: The fields, with ``stages`` as a list of dicts.
+            dict: The fields, with ``stages`` as a list of dicts (unset ``cutoff``/``train_from`` left out).
 
         Example:
             >>> cfg = TrainConfig.from_dict({"model": "tiny", "splits": "s.json", "image_size": 32,
@@ -141,7 +131,7 @@ class TrainConfig:
             True
         """
         config = dataclasses.asdict(self)
-        config["stages"] = list(config["stages"])
+        config["stages"] = [{key: value for key, value in stage.items() if value is not None} for stage in config["stages"]]
         return config
 
     @property
@@ -179,55 +169,6 @@ class TrainConfig:
         if not 1 <= epoch <= ends[-1]:
             raise ConfigError(f"epoch {epoch} is outside the schedule's epochs 1..{ends[-1]}")
         return int(np.searchsorted(ends, epoch))
-
-
-def _stage_from_dict(stage, path: str) -> Stage:
-    fields = _checked_fields(Stage, stage, path + ".")
-    _require(fields["epochs"] >= 1, f"{path}.epochs", "must be at least 1")
-    _require(fields["lr"] > 0, f"{path}.lr", "must be positive")
-    _require(fields.get("optimizer", "sgd") in OPTIMIZERS, f"{path}.optimizer",
-             f"must be one of {', '.join(OPTIMIZERS)}")
-    for key in ("cutoff", "momentum", "weight_decay"):
-        _require(fields.get(key) is None or fields[key] >= 0, f"{path}.{key}", "must not be negative")
-    _require(fields.get("cutoff") is None or fields.get("train_from") is None, f"{path}.cutoff",
-             "and train_from exclude each other")
-    return Stage(**fields)
-
-
-def _checked_fields(cls, config, prefix: str) -> dict:
-    """The entries of ``config`` after checking them against the fields of dataclass ``cls``."""
-    if not isinstance(config, dict):
-        raise ConfigError(f"{prefix.rstrip('.') or 'config'}: expected a mapping, got {config!r}")
-    fields = {field.name: field for field in dataclasses.fields(cls)}
-    hints = typing.get_type_hints(cls)
-    for key, value in config.items():
-        if key not in fields:
-            raise ConfigError(f"{prefix}{key}: unknown key; expected one of {', '.join(fields)}")
-        if key != "stages" and not _has_type(value, hints[key]):
-            raise ConfigError(f"{prefix}{key}: expected {_type_name(hints[key])}, got {value!r}")
-    for name, field in fields.items():
-        if name not in config and field.default is dataclasses.MISSING:
-            raise ConfigError(f"{prefix}{name}: missing")
-    return dict(config)
-
-
-def _has_type(value, hint) -> bool:
-    allowed = typing.get_args(hint) if isinstance(hint, types.UnionType) else (hint,)
-    if isinstance(value, bool):
-        return bool in allowed
-    if isinstance(value, int) and float in allowed:
-        return True
-    return isinstance(value, tuple(t for t in allowed if t is not bool))
-
-
-def _type_name(hint) -> str:
-    allowed = typing.get_args(hint) if isinstance(hint, types.UnionType) else (hint,)
-    return " or ".join("null" if t is type(None) else t.__name__ for t in allowed)
-
-
-def _require(condition: bool, key: str, message: str) -> None:
-    if not condition:
-        raise ConfigError(f"{key}: {message}")
 
 
 def frozen_parameters(model: models.ModelWrapper, stage: Stage) -> list[str]:

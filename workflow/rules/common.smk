@@ -6,6 +6,8 @@ import re
 import shlex
 from pathlib import Path
 
+from driftlens.schemas import training_keys, validate_train_config
+
 
 wildcard_constraints:
     exp=r"[A-Za-z0-9_\-]+",
@@ -183,10 +185,10 @@ def seeds(name):
 
 
 def train_config(name):
-    """The part of an experiment that training depends on (so other settings never retrain)."""
+    """The part of an experiment that training depends on (so other settings never retrain), with its defaults:
+    the keys of the packaged training schema (src/driftlens/schemas/train.schema.yaml)."""
     exp = experiment(name)
-    keys = ["model", "weights", "image_size", "batch_size", "augment", "seed", "num_workers", "stages"]
-    return {"splits": splits_file(name), **{key: exp[key] for key in keys}}
+    return validate_train_config({"splits": splits_file(name), **{key: exp[key] for key in training_keys() if key in exp}})
 
 
 def option(flag, value):

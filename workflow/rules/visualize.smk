@@ -8,7 +8,7 @@ rule probe_images:
         artifact("probe"),
     params:
         images=lambda w: experiment(w.exp)["compare"]["probe_images"],
-        size=lambda w: experiment(w.exp)["image_size"],
+        size=lambda w: train_config(w.exp)["image_size"],
     log:
         "logs/{exp}/probe.log",
     benchmark:
