@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 
 from driftlens.cli import main
-from driftlens.errors import ConfigError
+from driftlens.errors import ConfigError, MissingFileError
 from driftlens.artifacts import CHANGE_COLUMNS
 from driftlens.report import build_report, change_summary, headline, write_report
 
@@ -157,12 +157,15 @@ def test_headline_states_accuracy_and_channels_changed_per_layer(exp_dir):
     assert "seed noise reaches down to 0.9" in html
 
 
-def test_attribution_is_shown_only_when_present(tmp_path, exp_dir):
-    assert "Attribution drift" not in build_report(exp_dir, LAYERS, EPOCHS)
+def test_attribution_is_shown_only_when_asked_for_and_then_required(tmp_path, exp_dir):
     with_attribution = fake_experiment(tmp_path / "other", attribution=True)
-    html = build_report(with_attribution, LAYERS, EPOCHS)
-    assert "Attribution drift" in html
+    stale = build_report(with_attribution, LAYERS, EPOCHS)  # files of an earlier run with attribution on
+    assert "Attribution drift" not in stale and encoded(with_attribution / "attribution" / "drift.png") not in stale
+    html = build_report(with_attribution, LAYERS, EPOCHS, attribution=True)
+    assert "Attribution drift" in html and "constant maps" in html
     assert encoded(with_attribution / "attribution" / "drift.png") in html
+    with pytest.raises(MissingFileError, match=r"attribution/merged\.png"):
+        build_report(exp_dir, LAYERS, EPOCHS, attribution=True)
 
 
 def test_missing_artifacts_are_named(exp_dir):

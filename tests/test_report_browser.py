@@ -64,7 +64,7 @@ def browser(tmp_path_factory):
 def page_url(tmp_path_factory):
     """A report of pictures the size of real ones (a row of 128 px noise squares per epoch)."""
     exp_dir = report_fakes.fake_experiment(tmp_path_factory.mktemp("report"), side=128, attribution=True)
-    return write_report(exp_dir, LAYERS, EPOCHS, exp_dir / "report.html").resolve().as_uri()
+    return write_report(exp_dir, LAYERS, EPOCHS, exp_dir / "report.html", attribution=True).resolve().as_uri()
 
 
 @pytest.fixture
@@ -115,7 +115,7 @@ def test_page_loads_from_file_quickly_without_errors_or_network(page, page_url):
 
 def test_every_image_loads(page):
     widths = image_widths(page)
-    assert len(widths) == len(LAYERS) * 2 + 3 + 2  # per layer frame + merged; 3 figures; 2 attribution
+    assert len(widths) == len(LAYERS) * 3 + 3 + 2  # per layer frame, merged, exemplars; 3 figures; 2 attribution
     assert all(width > 0 for width in widths), widths
     player = first_player(page)
     for _ in EPOCHS[1:]:

@@ -21,8 +21,13 @@ from driftlens.io import atomic_path
 FIGURES = ("before_after", "change", "training")
 """Experiment-level pictures the page always shows, as ``{exp}/{name}.png``."""
 
-ATTRIBUTION = ("merged", "drift")
-"""Optional attribution pictures, as ``{exp}/attribution/{name}.png``; shown when present."""
+ATTRIBUTION = {
+    "merged": "Where the network looks on the probe images, epoch by epoch (rows), for the first attribution method.",
+    "drift": "How far each method's maps moved from those of the first epoch with a trained head (Spearman's rho "
+             "per image; n and left-out constant maps in the legend).",
+}
+"""The attribution pictures, as ``{exp}/attribution/{name}.png``, with their captions; shown when the
+experiment has attribution switched on (never picked up from an earlier run's files)."""
 
 METRIC_COLUMNS = ("epoch", "stage", "train_loss", "train_acc", "val_loss", "val_acc", "test_acc",
                   "seconds", "images_per_s", "lr")
@@ -33,8 +38,8 @@ PACKAGES = ("torch", "torchvision", "driftlens", "snakemake", "numpy", "scikit-i
 """Distributions whose installed versions the page lists, after Python's."""
 
 
-def report_inputs(exp_dir, layers, epochs) -> list:
-    """Every file the report of an experiment needs (the optional attribution pictures excepted).
+def report_inputs(exp_dir, layers, epochs, attribution: bool = False) -> list:
+    """Every file the report of an experiment needs.
 
     Args:
         exp_dir (str or Path): The experiment's results folder, e.g. ``results/demo``.
@@ -56,10 +61,11 @@ def report_inputs(exp_dir, layers, epochs) -> list:
         paths += [exp_dir / layer / name for name in ("merged.png", "exemplars.png", "change.csv")]
     paths += [exp_dir / f"{name}.png" for name in FIGURES]
     paths += [exp_dir / "metrics" / _epoch_file(epoch, "json") for epoch in epochs]
+    paths += [exp_dir / "attribution" / f"{name}.png" for name in ATTRIBUTION] if attribution else []
     return paths + [exp_dir / "config.json"]
 
 
-def build_report(exp_dir, layers, epochs) -> str:
+def build_report(exp_dir, layers, epochs, attribution: bool = False) -> str:
     """The report page of one experiment as a self-contained HTML string.
 
     Args:
@@ -83,7 +89,7 @@ def build_report(exp_dir, layers, epochs) -> str:
     """
     exp_dir = Path(exp_dir)
     layers, epochs = _checked_selection(layers, epochs)
-    missing = [str(path) for path in report_inputs(exp_dir, layers, epochs) if not path.is_file()]
+    missing = [str(path) for path in report_inputs(exp_dir, layers, epochs, attribution) if not path.is_file()]
     if missing:
         raise MissingFileError(f"the report of {exp_dir} needs these missing artifacts: {', '.join(missing)}")
     metrics = [_read_metrics(exp_dir / "metrics" / _epoch_file(epoch, "json")) for epoch in epochs]
@@ -94,8 +100,8 @@ def build_report(exp_dir, layers, epochs) -> str:
         layers=sections,
         headline=headline(sections, metrics),
         figures={name: data_uri(exp_dir / f"{name}.png") for name in FIGURES},
-        attribution={name: data_uri(path) for name in ATTRIBUTION
-                     if (path := exp_dir / "attribution" / f"{name}.png").is_file()},
+        attribution={name: {"src": data_uri(exp_dir / "attribution" / f"{name}.png"), "caption": caption}
+                     for name, caption in ATTRIBUTION.items()} if attribution else {},
         summary=_summary_cards(metrics),
         metric_columns=METRIC_COLUMNS,
         metrics=metrics,
@@ -104,7 +110,7 @@ def build_report(exp_dir, layers, epochs) -> str:
     )
 
 
-def write_report(exp_dir, layers, epochs, path) -> Path:
+def write_report(exp_dir, layers, epochs, path, attribution: bool = False) -> Path:
     """Build the report page (see :func:`build_report`) and write it to ``path`` atomically.
 
     Args:
@@ -120,7 +126,7 @@ def write_report(exp_dir, layers, epochs, path) -> Path:
         >>> write_report("results/demo", ["mixed4c"], [0, 1], "results/demo/report.html")  # doctest: +SKIP
         PosixPath('results/demo/report.html')
     """
-    html = build_report(exp_dir, layers, epochs)
+    html = build_report(exp_dir, layers, epochs, attribution)
     with atomic_path(path) as tmp:
         tmp.write_text(html, encoding="utf-8")
     return Path(path)

@@ -103,6 +103,7 @@ rule report_page:
     params:
         layers=lambda w: ",".join(layers(w.exp)),
         epochs=lambda w: ",".join(map(str, visual_epochs(w.exp))),
+        attribution=lambda w: "--attribution" if experiment(w.exp)["attribution"]["enabled"] else "",
     log:
         "logs/{exp}/report.log",
     benchmark:
@@ -111,4 +112,5 @@ rule report_page:
         "../../envs/driftlens.yaml"
     shell:
         "driftlens report --exp-dir $(dirname {output}) --layers {params.layers} --epochs {params.epochs}"
+        " {params.attribution}"
         " -o {output} --threads {threads} > {log} 2>&1"

@@ -21,6 +21,8 @@ def add_parser(subparsers):
     parser.add_argument("--exp-dir", required=True, help="the experiment's results folder, e.g. results/demo")
     parser.add_argument("--layers", required=True, type=_names, help="comma-separated layers, e.g. mixed3b,mixed4c")
     parser.add_argument("--epochs", required=True, type=_epochs, help="comma-separated epochs, e.g. 0,1,2,3")
+    parser.add_argument("--attribution", action="store_true",
+                        help="show the attribution pictures (EXP_DIR/attribution/{merged,drift}.png; required then)")
     parser.add_argument("-o", "--output", help="the page to write (default: EXP_DIR/report.html)")
     parser.set_defaults(func=run)
 
@@ -32,10 +34,12 @@ def run(args):
         args (argparse.Namespace): ``exp_dir``, ``layers``, ``epochs`` and ``output`` (None: ``EXP_DIR/report.html``).
 
     Example:
-        >>> run(argparse.Namespace(exp_dir="results/demo", layers=["mixed4c"], epochs=[0, 1], output=None))  # doctest: +SKIP
+        >>> run(argparse.Namespace(exp_dir="results/demo", layers=["mixed4c"], epochs=[0, 1], output=None,
+        ...                        attribution=False))  # doctest: +SKIP
         results/demo/report.html
     """
-    print(write_report(args.exp_dir, args.layers, args.epochs, args.output or f"{args.exp_dir}/report.html"))
+    print(write_report(args.exp_dir, args.layers, args.epochs, args.output or f"{args.exp_dir}/report.html",
+                       args.attribution))
 
 
 def _names(text):
