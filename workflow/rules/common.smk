@@ -94,6 +94,12 @@ def render_params(name, seed_offset=0):
             f" --seed {vis['seed'] + seed_offset}")
 
 
+def spectrum_files(name):
+    """``[resources/{dataset}/spectrum.npz]`` when the experiment renders with maco, else ``[]``."""
+    exp = experiment(name)
+    return [f"resources/{exp['dataset']}/spectrum.npz"] if exp["visualize"]["method"] == "maco" else []
+
+
 def channel_spec(name):
     channels = experiment(name)["visualize"]["channels"]
     return f"top_k:{channels['top_k']}" if isinstance(channels, dict) else ",".join(map(str, channels))
@@ -127,7 +133,7 @@ def experiment_outputs(name):
     layers = experiment(name)["visualize"]["layers"]
     return [f"results/{name}/{layer}/merged.png" for layer in layers] + [
         f"results/{name}/{fig}" for fig in ("before_after.png", "change.png", "training.png", "report.html")
-    ] + attribution_figures(name) + rendered_files(name)
+    ] + attribution_figures(name) + rendered_files(name) + accentuation_figures(name)
 
 
 check_config()

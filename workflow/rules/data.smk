@@ -17,3 +17,22 @@ rule prepare_data:
     shell:
         "driftlens prepare-data --dataset {params.kind} --root resources/{wildcards.dataset}"
         " {params.source} --split-seed {params.split_seed} > {log} 2>&1"
+
+
+rule spectrum:
+    # MACO's magnitude spectrum, from the training images, at the largest render size of the data set's experiments.
+    input:
+        "resources/{dataset}/splits.json",
+    output:
+        "resources/{dataset}/spectrum.npz",
+    params:
+        size=lambda w: max(exp["visualize"]["size"] for exp in config["experiments"].values()
+                           if exp["dataset"] == w.dataset),
+    log:
+        "logs/data/{dataset}_spectrum.log",
+    benchmark:
+        "logs/benchmarks/data/{dataset}_spectrum.tsv"
+    conda:
+        "../../envs/driftlens.yaml"
+    shell:
+        "driftlens spectrum --splits {input} --size {params.size} --quiet -o {output} > {log} 2>&1"

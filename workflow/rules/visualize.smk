@@ -44,6 +44,7 @@ rule visualize:
     input:
         checkpoint=lambda w: checkpoint(w.exp, w.epoch),
         channels="results/{exp}/{layer}/channels.txt",
+        spectrum=lambda w: spectrum_files(w.exp),
     output:
         png="results/{exp}/{layer}/{kind}_{epoch}.png",
         raw="results/{exp}/{layer}/{kind}_{epoch}.npz",
@@ -51,6 +52,7 @@ rule visualize:
         kind="epoch|noise",
     params:
         render=lambda w: render_params(w.exp, seed_offset=int(w.kind == "noise")),
+        spectrum=lambda w, input: option("--spectrum", "".join(input.spectrum)),
     log:
         "logs/{exp}/{layer}/{kind}_{epoch}.log",
     benchmark:
@@ -61,5 +63,5 @@ rule visualize:
         "../../envs/driftlens.yaml"
     shell:
         "driftlens render --checkpoint {input.checkpoint} --layers {wildcards.layer}"
-        " --channels $(cat {input.channels}) {params.render} --no-labels"
+        " --channels $(cat {input.channels}) {params.render} {params.spectrum} --no-labels"
         " --raw {output.raw} -o {output.png} > {log} 2>&1"

@@ -34,6 +34,8 @@ COMMANDS = {
     "attribution-drift": "attribution_figures",
     "dream": "dream",
     "style": "style",
+    "spectrum": "spectrum",
+    "accentuate": "accentuate",
 }
 """Sub-command name to the module (in this package) that implements it."""
 

@@ -19,7 +19,7 @@ from driftlens.optvis.render import eval_mode, layer_outputs
 
 
 def visualize_channels(model, layer: str, channels, method: str = "lucid", steps: int = 512, size: int = 128,
-                       seed: int = 0, progress=True) -> np.ndarray:
+                       seed: int = 0, progress=True, **options) -> np.ndarray:
     """Visualise channels of one layer in ONE batched optimisation: image ``k`` maximises ``channels[k]``.
 
     The objective of image ``k`` is the mean of channel ``channels[k]``'s feature map (for a flat layer,
@@ -30,11 +30,12 @@ def visualize_channels(model, layer: str, channels, method: str = "lucid", steps
         model (ModelWrapper): The network.
         layer (str): Layer name or alias.
         channels (list[int]): Channels to visualise.
-        method (str, optional): ``lucid``, ``yosinski`` or ``erhan``. Default: "lucid"
+        method (str, optional): ``lucid``, ``maco``, ``yosinski`` or ``erhan``. Default: "lucid"
         steps (int, optional): Optimisation steps. Default: 512
         size (int, optional): Side of the images. Default: 128
         seed (int, optional): Random seed. Default: 0
         progress (bool, optional): Show a progress bar. Default: True
+        **options: Further keyword arguments of the method (e.g. ``spectrum=`` for ``maco``).
 
     Returns:
         np.ndarray: ``(len(channels), size, size, 3)`` float32 in [0, 1].
@@ -51,7 +52,8 @@ def visualize_channels(model, layer: str, channels, method: str = "lucid", steps
         dtype('float32')
     """
     objectives = [channel(layer, n) for n in channels]
-    return visualize(model, objectives, method=method, size=size, steps=steps, seed=seed, progress=progress).images
+    return visualize(model, objectives, method=method, size=size, steps=steps, seed=seed, progress=progress,
+                     **options).images
 
 
 @torch.no_grad()
@@ -120,7 +122,7 @@ class FeatureVisualizer:
     Args:
         model (ModelWrapper): The network.
         layer (str, optional): Default layer. Default: "logits"
-        method (str, optional): ``lucid``, ``yosinski`` or ``erhan``. Default: "lucid"
+        method (str, optional): ``lucid``, ``maco``, ``yosinski`` or ``erhan``. Default: "lucid"
         size (int, optional): Side of the images. Default: 128
         steps (int, optional): Optimisation steps. Default: 512
         seed (int, optional): Random seed. Default: 0
