@@ -60,6 +60,9 @@ def parse_args(argv=None):
     parser.add_argument("--methods", default=",".join(METHODS), help="driftlens methods, comma-separated")
     parser.add_argument("--lucent-path", help="folder holding torch-lucent 0.1.8; omit to skip it")
     parser.add_argument("--horama-path", help="folder holding horama 0.3.0; omit to skip it")
+    parser.add_argument("--horama-classes", type=int, default=len(CLASSES),
+                        help="horama renders one image per call (~4x slower per image on CPU): the first N "
+                             "classes only (default: all)")
     parser.add_argument("--no-equal-time", action="store_true", help="skip the equal wall-clock comparison")
     parser.add_argument("--tune", action="store_true", help="compare MACO settings on three classes instead")
     parser.add_argument("--save", help="write every method's images to this .npz")
@@ -157,13 +160,13 @@ def _chdir(folder):
         os.chdir(old)
 
 
-def print_table(title, rows, count):
-    print(f"\n{title} ({count} classes)")
+def print_table(title, rows):
+    print(f"\n{title}")
     header = f"{'method':<22}{'steps':>6}{'Lite0@render':>14}{'Lite0@224':>11}{'Lite1 top-1':>13}{'Lite1 top-5':>13}" \
              f"{'s/image':>9}"
     print(header)
     print("-" * len(header))
-    for name, steps, score, seconds in rows:
+    for name, steps, score, seconds, count in rows:
         print(f"{name:<22}{steps:>6}{score['lite0@render']:>11}/{count}{score['lite0@224']:>8}/{count}"
               f"{score['lite1 top-1']:>10}/{count}{score['lite1 top-5']:>10}/{count}{seconds / count:>9.2f}")
     sys.stdout.flush()
@@ -174,8 +177,9 @@ def tune(args, lite0, lite1):
     rows = []
     for options in TUNE:
         images, seconds = render_driftlens(lite0, "maco", classes, args.size, args.steps, **options)
-        rows.append((str(options), args.steps, scores(images, classes, lite0, lite1, args.size), seconds))
-        print_table("MACO settings", rows[-1:], len(classes))
+        rows.append((str(options), args.steps, scores(images, classes, lite0, lite1, args.size), seconds,
+                     len(classes)))
+        print_table("MACO settings", rows[-1:])
 
 
 def main(argv=None):
@@ -189,24 +193,31 @@ def main(argv=None):
     classes, rows, times, saved = list(CLASSES), [], {}, {}
     for method in args.methods.split(","):
         images, seconds = render_driftlens(lite0, method, classes, args.size, args.steps)
-        rows.append((method, args.steps, scores(images, classes, lite0, lite1, args.size), seconds))
+        rows.append((method, args.steps, scores(images, classes, lite0, lite1, args.size), seconds, len(classes)))
         times[method], saved[method] = seconds, images
-        print_table("same step budget", rows[-1:], len(classes))
+        print_table("same step budget", rows[-1:])
     lucent = import_lucent(args.lucent_path)
     if lucent is not None:
         images, seconds = render_lucent(lucent, classes, args.size, args.steps)
-        rows.append(("torch-lucent", args.steps, scores(images, classes, lite0, lite1, args.size), seconds))
+        rows.append(("torch-lucent", args.steps, scores(images, classes, lite0, lite1, args.size), seconds,
+                     len(classes)))
         saved["torch-lucent"] = images
-    horama = import_horama(args.horama_path)
+        print_table("same step budget", rows[-1:])
+    if not args.no_equal_time and "lucid" in times:
+        equal_time(args, lite0, lite1, classes, rows, times)
+    horama = import_horama(args.horama_path)  # last: one image per call makes it the slowest
     if horama is not None:
-        images, seconds = render_horama(horama, lite0, classes, args.size, args.steps, crops=4)
-        rows.append(("horama maco", args.steps, scores(images, classes, lite0, lite1, args.size), seconds))
+        some = classes[:args.horama_classes]
+        images, seconds = render_horama(horama, lite0, some, args.size, args.steps, crops=4)
+        rows.append(("horama maco", args.steps, scores(images, some, lite0, lite1, args.size), seconds, len(some)))
         saved["horama"] = images
-    print_table(f"same step budget: {args.steps} steps, {args.size} px, {args.threads} thread(s)", rows, len(classes))
+    print_table(f"same step budget: {args.steps} steps, {args.size} px, {args.threads} thread(s)", rows)
     if args.save:
         np.savez_compressed(args.save, classes=np.array(classes), **saved)
-    if args.no_equal_time or "lucid" not in times:
-        return
+
+
+def equal_time(args, lite0, lite1, classes, rows, times):
+    """Each driftlens method again with the steps that fit in the time lucid took (unchanged: reused)."""
     budget, equal = times["lucid"], []
     for method, seconds in times.items():
         steps = max(1, round(args.steps * budget / seconds))
@@ -214,9 +225,9 @@ def main(argv=None):
             equal.append(next(row for row in rows if row[0] == method))
             continue
         images, seconds = render_driftlens(lite0, method, classes, args.size, steps)
-        equal.append((method, steps, scores(images, classes, lite0, lite1, args.size), seconds))
-    print_table(f"equal wall-clock budget: lucid's {budget:.0f} s for {len(classes)} images", equal, len(classes))
-
+        equal.append((method, steps, scores(images, classes, lite0, lite1, args.size), seconds, len(classes)))
+        print_table("equal wall-clock budget", equal[-1:])
+    print_table(f"equal wall-clock budget: lucid's {budget:.0f} s for {len(classes)} images", equal)
 
 if __name__ == "__main__":
     main()

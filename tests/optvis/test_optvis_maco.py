@@ -141,3 +141,30 @@ def test_maco_reads_a_spectrum_file_and_it_changes_the_images(tiny, tmp_path):
                           spectrum=tmp_path / "flat.npz").images
     default = visualize(tiny, objectives, method="maco", size=SIZE, steps=2, progress=False).images
     assert np.abs(from_file - default).max() > 0.05
+
+
+def test_the_spectrum_command_estimates_the_training_images_and_render_uses_it(tmp_path, capsys):
+    from driftlens.cli import main
+    from driftlens.data import prepare
+
+    splits = prepare("textures", tmp_path / "data")
+    assert main(["spectrum", "--splits", str(splits), "--size", "24", "--quiet", "-o", str(tmp_path / "s.npz")]) == 0
+    written = spectrum.load(tmp_path / "s.npz")
+    assert written.size == 24 and written.count == len(driftlens.data.SplitDataset(splits, "train", 24))
+    assert "spectrum of" in capsys.readouterr().err
+    assert main(["render", "--model", "tiny", "--weights", "random", "--layers", "conv3", "--channels", "1,2",
+                 "--method", "maco", "--spectrum", str(tmp_path / "s.npz"), "--steps", "2", "--size", "16",
+                 "--quiet", "--raw", str(tmp_path / "r.npz"), "-o", str(tmp_path / "g.png")]) == 0
+    assert np.load(tmp_path / "r.npz")["images"].shape == (1, 2, 16, 16, 3)
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--method", "lucid", "--spectrum", "s.npz"], "--spectrum is for --method maco, not lucid"),
+    (["--method", "maco", "--spectrum", "missing.npz"], "spectrum file missing.npz does not exist"),
+])
+def test_render_refuses_a_spectrum_it_cannot_use(tmp_path, capsys, args, message):
+    from driftlens.cli import main
+
+    assert main(["render", "--model", "tiny", "--weights", "random", "--layers", "conv3", "--channels", "1",
+                 "--steps", "2", "--size", "16", "--quiet", "-o", str(tmp_path / "g.png"), *args]) == 2
+    assert message in capsys.readouterr().err and not (tmp_path / "g.png").exists()
