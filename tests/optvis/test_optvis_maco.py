@@ -121,6 +121,9 @@ def test_a_spectrum_too_small_for_the_render_size_is_refused(tmp_path):
     with pytest.raises(ConfigError, match="is not a driftlens spectrum file"):
         (tmp_path / "text.npz").write_text("not a zip")
         spectrum.load(tmp_path / "text.npz")
+    np.save(tmp_path / "one.npy", np.ones(3))
+    with pytest.raises(ConfigError, match="holds one array, not an .npz archive"):
+        spectrum.load(tmp_path / "one.npy")
 
 
 def test_the_default_spectrum_is_cached_on_disk_and_decays_with_frequency():

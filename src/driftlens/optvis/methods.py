@@ -73,9 +73,12 @@ def maco(model, objectives, size, steps, seeds, seed=0, snapshot_steps=(), progr
     backward passes. Unlike horama, the crops stay inside the image, their side is drawn from
     ``crop_scale`` as given (horama's formula adds the largest side to the range), the images of a
     batch are standardised separately (by construction, see :class:`~driftlens.optvis.param.MacoImage`),
-    and the spectrum is estimated, never downloaded. The defaults were chosen on Lite0 class logits
-    at 128 px (``benchmarks/bench_quality.py --tune``): ``crops=4``, ``crop_scale=(0.5, 1.0)``,
-    ``noise=0.05``, ``lr=0.2``.
+    and the spectrum is estimated, never downloaded.
+
+    The defaults were chosen by ``benchmarks/bench_quality.py --tune --steps 64`` (three class logits
+    of Lite0 at 128 px, images recognised by Lite1): 1, 2 and 4 crops gave 1/3, 2/3 and 3/3 top-1
+    (at 1x, 2x and 4x the cost); learning rate 0.05 gave 1/3, 0.2 and 0.5 both 3/3; crops of 0.25-0.5
+    of the side lost one image on Lite0 itself; no noise and ``sd=2`` changed nothing at that budget.
 
     Args:
         model, objectives, size, steps, seeds, seed, snapshot_steps, progress: As in :func:`lucid`.

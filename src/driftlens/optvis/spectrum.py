@@ -209,17 +209,11 @@ def load(path, size: int | None = None) -> Spectrum:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"spectrum file {path} does not exist")
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            missing = [key for key in _KEYS if key not in data.files]
-            if missing:
-                raise ConfigError(f"{path} is not a driftlens spectrum file: it lacks {', '.join(missing)} "
-                                  f"(make one with `driftlens spectrum`)")
-            fields = {key: data[key] for key in _KEYS}
-    except (OSError, ValueError) as err:
-        if isinstance(err, ConfigError):
-            raise
-        raise ConfigError(f"{path} is not a driftlens spectrum file: {err}") from err
+    fields = _read_npz(path)
+    missing = [key for key in _KEYS if key not in fields]
+    if missing:
+        raise ConfigError(f"{path} is not a driftlens spectrum file: it lacks {', '.join(missing)} "
+                          f"(make one with `driftlens spectrum`)")
     magnitude, stored = fields["magnitude"].astype(np.float32), int(fields["size"])
     if str(fields["format"]) != _FORMAT:
         raise ConfigError(f"{path}: format {fields['format']} is not {_FORMAT}")
@@ -235,6 +229,18 @@ def load(path, size: int | None = None) -> Spectrum:
         raise ConfigError(f"{path} describes {stored} px images and cannot serve {size} px; estimate it at "
                           f"{size} px or more (`driftlens spectrum --size {size}`)")
     return fit(spectrum, size)
+
+
+def _read_npz(path) -> dict:
+    """Every array of an ``.npz`` file (no pickles), or a ConfigError saying it is not one."""
+    try:
+        data = np.load(path, allow_pickle=False)
+    except (OSError, ValueError) as err:
+        raise ConfigError(f"{path} is not a driftlens spectrum file: {err}") from err
+    if not isinstance(data, np.lib.npyio.NpzFile):
+        raise ConfigError(f"{path} is not a driftlens spectrum file: it holds one array, not an .npz archive")
+    with data:
+        return {key: data[key] for key in data.files}
 
 
 def fit(spectrum: Spectrum, size: int) -> Spectrum:
