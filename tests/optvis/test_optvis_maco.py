@@ -103,9 +103,9 @@ def test_a_smaller_size_keeps_the_low_frequencies_of_the_stored_spectrum(tmp_pat
 
 @pytest.mark.parametrize("arrays, message", [
     (dict(images=np.zeros(3)), "is not a driftlens spectrum file: it lacks format, magnitude"),
-    (dict(format=np.array("driftlens-spectrum-1"), magnitude=np.ones((3, 8, 5), np.float32), size=np.array(16),
+    (dict(format=np.array("driftlens-spectrum-2"), magnitude=np.ones((3, 8, 5), np.float32), size=np.array(16),
           source=np.array("x"), count=np.array(1)), "does not match its size 16"),
-    (dict(format=np.array("driftlens-spectrum-1"), magnitude=-np.ones((3, 8, 5), np.float32), size=np.array(8),
+    (dict(format=np.array("driftlens-spectrum-2"), magnitude=-np.ones((3, 8, 5), np.float32), size=np.array(8),
           source=np.array("x"), count=np.array(1)), "finite and non-negative"),
 ])
 def test_a_wrong_file_is_refused_with_the_reason(tmp_path, arrays, message):

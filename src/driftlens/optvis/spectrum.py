@@ -35,7 +35,7 @@ from driftlens.optvis.param import from_valid_rgb
 SAMPLE_IMAGES = ("astronaut", "chelsea", "coffee", "rocket")
 """scikit-image's colour photographs (shipped with the package) behind the default spectrum."""
 CROPS_PER_SAMPLE = 16
-_FORMAT = "driftlens-spectrum-1"
+_FORMAT = "driftlens-spectrum-2"  # 2: Hann-windowed images
 _KEYS = ("format", "magnitude", "size", "source", "count")
 
 
@@ -62,6 +62,10 @@ class Spectrum:
 def estimate(batches, source: str = "images", progress: bool = False) -> Spectrum:
     """Mean magnitude of the orthonormal 2-D FFT of square images, in decorrelated colours.
 
+    Each image is first multiplied by a 2-D Hann window (scaled to keep its energy): the FFT treats an
+    image as periodic, so without it the jump between opposite borders adds a cross of energy along
+    the frequency axes, which MACO then draws as a grid of horizontal and vertical lines.
+
     Args:
         batches (torch.Tensor or iterable of torch.Tensor): ``(B, 3, S, S)`` images in [0, 1], or an
             iterable of such batches (e.g. a data loader's images), all of side ``S``.
@@ -84,7 +88,8 @@ def estimate(batches, source: str = "images", progress: bool = False) -> Spectru
     for batch in tqdm(batches, disable=not progress, desc="spectrum", leave=False):
         if batch.dim() != 4 or batch.shape[1] != 3 or batch.shape[2] != batch.shape[3]:
             raise ValueError(f"estimate needs (B, 3, S, S) batches of square RGB images, got {tuple(batch.shape)}")
-        magnitude = torch.fft.rfft2(from_valid_rgb(batch.float(), sigmoid=False), norm="ortho").abs().sum(dim=0)
+        windowed = from_valid_rgb(batch.float(), sigmoid=False) * _hann(batch.shape[-1])
+        magnitude = torch.fft.rfft2(windowed, norm="ortho").abs().sum(dim=0)
         if total is not None and magnitude.shape != total.shape:
             raise ValueError(f"images of side {batch.shape[-1]} after images of side {total.shape[1]}")
         total = magnitude if total is None else total + magnitude
@@ -92,6 +97,13 @@ def estimate(batches, source: str = "images", progress: bool = False) -> Spectru
     if not count:
         raise ValueError("estimate got no images")
     return Spectrum((total / count).numpy().astype(np.float32), source, count)
+
+
+@functools.lru_cache(maxsize=8)
+def _hann(size):
+    """``(size, size)`` Hann window with a mean square of 1."""
+    window = torch.outer(*2 * [torch.hann_window(size, periodic=False, dtype=torch.float64)])
+    return (window / window.square().mean().sqrt()).float()
 
 
 def sample_images(size: int, crops: int = CROPS_PER_SAMPLE, seed: int = 0) -> torch.Tensor:
