@@ -1,5 +1,5 @@
 # Feature accentuation (optional, visualize.accentuation): the same probe images, accentuated for the first
-# selected channel of a layer at every rendered epoch.
+# selected channel of a layer at every rendered epoch (the command's default steps and penalty).
 
 
 def accentuation_figures(name):
@@ -16,7 +16,6 @@ rule accentuation:
     output:
         "results/{exp}/{layer}/accentuation.png",
     params:
-        steps=lambda w: experiment(w.exp)["visualize"]["steps"],
         size=lambda w: experiment(w.exp)["visualize"]["size"],
         seed=lambda w: experiment(w.exp)["visualize"]["seed"],
     log:
@@ -30,4 +29,4 @@ rule accentuation:
     shell:
         "driftlens accentuate --checkpoints {input.checkpoints} --probe {input.probe}"
         " --layer {wildcards.layer} --channel $(cut -d, -f1 {input.channels})"
-        " --steps {params.steps} --size {params.size} --seed {params.seed} --quiet -o {output} > {log} 2>&1"
+        " --size {params.size} --seed {params.seed} --quiet -o {output} > {log} 2>&1"

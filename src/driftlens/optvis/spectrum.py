@@ -228,7 +228,8 @@ def load(path, size: int | None = None) -> Spectrum:
                           f"(make one with `driftlens spectrum`)")
     magnitude, stored = fields["magnitude"].astype(np.float32), int(fields["size"])
     if str(fields["format"]) != _FORMAT:
-        raise ConfigError(f"{path}: format {fields['format']} is not {_FORMAT}")
+        raise ConfigError(f"{path}: format {fields['format']} is not {_FORMAT}; estimate it again "
+                          f"(`driftlens spectrum`)")
     if magnitude.shape != (3, stored, stored // 2 + 1):
         raise ConfigError(f"{path}: magnitude of shape {magnitude.shape} does not match its size {stored} "
                           f"(expected {(3, stored, stored // 2 + 1)})")
