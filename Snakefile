@@ -33,6 +33,7 @@ include: "workflow/rules/visualize.smk"
 include: "workflow/rules/compare.smk"
 include: "workflow/rules/figures.smk"
 include: "workflow/rules/attribution.smk"
+include: "workflow/rules/accentuate.smk"
 
 
 rule all:

@@ -16,3 +16,9 @@ def _score(model, objective, images):
 def score():
     """``score(model, objective, images)``: the objective's value on ``(B, H, W, 3)`` arrays, no transforms."""
     return _score
+
+
+@pytest.fixture(autouse=True)
+def _private_cache(tmp_path_factory, monkeypatch):
+    """Default spectra are cached in a folder of the test session, not the user's cache."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.getbasetemp() / "cache"))

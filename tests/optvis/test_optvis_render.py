@@ -44,7 +44,7 @@ def test_diversity_rises(tiny, score):
     assert score(tiny, objective, result.images) > score(tiny, objective, before) + 0.1
 
 
-@pytest.mark.parametrize("method", ["lucid", "yosinski", "erhan"])
+@pytest.mark.parametrize("method", ["lucid", "maco", "yosinski", "erhan"])
 def test_every_method_raises_its_channels(tiny, score, method):
     objectives = [obj.channel("conv3.1", 2), obj.channel("conv3.1", 5)]
     before = visualize(tiny, objectives, method=method, size=SIZE, steps=0, progress=False).images
@@ -58,7 +58,7 @@ def test_every_method_raises_its_channels(tiny, score, method):
 # method is compared before that happens. Channels-last convolutions pick kernels by batch size, so the
 # tolerance is 1e-4: far below one 8-bit grey level (4e-3), far above float noise, and an image that
 # leaks into another one differs by ~1e-1.
-STEPS_EQUAL = {"lucid": 12, "erhan": 12, "yosinski": 8}
+STEPS_EQUAL = {"lucid": 12, "maco": 12, "erhan": 12, "yosinski": 8}
 
 
 @pytest.mark.parametrize("method", STEPS_EQUAL)

@@ -127,6 +127,7 @@ def visual_epochs(name):
 # Every artifact's path pattern, spelled here once; rules and helpers build paths with `artifact`.
 PATHS = {
     "splits": "resources/{dataset}/splits.json",
+    "spectrum": "resources/{dataset}/spectrum.npz",  # MACO's natural-image magnitude spectrum
     "config": "results/{exp}/config.json",
     "checkpoint": "results/{exp}/checkpoints/epoch_{epoch}.pt",
     "metrics": "results/{exp}/metrics/epoch_{epoch}.json",
@@ -206,6 +207,12 @@ def render_params(name):
             f" --seeds {','.join(map(str, seeds(name)))} {option('--max-batch', vis['max_batch'])}")
 
 
+def spectrum_files(name):
+    """``[resources/{dataset}/spectrum.npz]`` when the experiment renders with maco, else ``[]``."""
+    exp = experiment(name)
+    return [artifact("spectrum", dataset=exp["dataset"])] if exp["visualize"]["method"] == "maco" else []
+
+
 def channel_spec(name):
     channels = experiment(name)["visualize"]["channels"]
     return f"top_k:{channels['top_k']}" if isinstance(channels, dict) else ",".join(map(str, channels))
@@ -238,7 +245,7 @@ def experiment_outputs(name):
     """Everything `rule all` builds for one experiment."""
     per_layer = [artifact(kind, name, layer=layer) for layer in layers(name) for kind in ("merged", "exemplars")]
     figures = [artifact(kind, name) for kind in ("before_after", "change_plot", "training_plot", "report")]
-    return per_layer + figures + attribution_figures(name) + rendered_files(name)
+    return per_layer + figures + attribution_figures(name) + rendered_files(name) + accentuation_figures(name)
 
 
 check_config()

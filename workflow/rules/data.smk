@@ -18,3 +18,22 @@ rule prepare_data:
     shell:
         "driftlens prepare-data --dataset {params.kind} --root $(dirname {output})"
         " {params.source} --split-seed {params.split_seed} {params.skip_corrupt} --threads {threads} > {log} 2>&1"
+
+
+rule spectrum:
+    # MACO's magnitude spectrum, from the training images, at the largest render size of the data set's experiments.
+    input:
+        artifact("splits"),
+    output:
+        artifact("spectrum"),
+    params:
+        size=lambda w: max(exp["visualize"]["size"] for exp in config["experiments"].values()
+                           if exp["dataset"] == w.dataset),
+    log:
+        "logs/data/{dataset}_spectrum.log",
+    benchmark:
+        "logs/benchmarks/data/{dataset}_spectrum.tsv"
+    conda:
+        "../../envs/driftlens.yaml"
+    shell:
+        "driftlens spectrum --splits {input} --size {params.size} --quiet -o {output} --threads {threads} > {log} 2>&1"

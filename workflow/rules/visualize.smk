@@ -51,6 +51,7 @@ for _name in config["experiments"]:
         input:
             checkpoint=lambda w: checkpoint(w.exp, w.epoch),
             channels=lambda w: [artifact("channels", w.exp, layer=layer) for layer in layers(w.exp)],
+            spectrum=lambda w: spectrum_files(w.exp),
         output:
             rows=[artifact("render", layer=layer) for layer in layers(_name)],
             pngs=[artifact("render_png", layer=layer) for layer in layers(_name)],
@@ -59,6 +60,7 @@ for _name in config["experiments"]:
         params:
             units=lambda w, input: " ".join(f"{layer}={path}" for layer, path in zip(layers(w.exp), input.channels)),
             render=lambda w: render_params(w.exp),
+            spectrum=lambda w, input: option("--spectrum", "".join(input.spectrum)),
         log:
             "logs/{exp}/render/epoch_{epoch}.log",
         benchmark:
@@ -70,4 +72,4 @@ for _name in config["experiments"]:
             "../../envs/driftlens.yaml"
         shell:
             "driftlens render-checkpoint --checkpoint {input.checkpoint} --units {params.units} {params.render}"
-            " --rows {output.rows} --pngs {output.pngs} --threads {threads} --no-progress > {log} 2>&1"
+            " {params.spectrum} --rows {output.rows} --pngs {output.pngs} --threads {threads} --no-progress > {log} 2>&1"

@@ -37,6 +37,8 @@ COMMANDS = {
     "attribution-drift": "attribution_figures",
     "dream": "dream",
     "style": "style",
+    "spectrum": "spectrum",
+    "accentuate": "accentuate",
 }
 """Sub-command name to the module (in this package) that implements it."""
 

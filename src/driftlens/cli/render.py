@@ -15,7 +15,7 @@ from driftlens.cli._options import positive_int
 from driftlens.errors import ConfigError
 from driftlens.figures import image_grid
 from driftlens.io import atomic_paths, to_pil
-from driftlens.optvis import METHODS, visualize_channels
+from driftlens.optvis import METHODS, spectrum, visualize_channels
 from driftlens.optvis.objectives import channel, per_image
 from driftlens.optvis.render import validate
 
@@ -41,6 +41,8 @@ def add_parser(subparsers):
     parser.add_argument("--channels", help="comma-separated channels, the same for every layer")
     parser.add_argument("--columns", type=positive_int, default=5, help="without --channels: the first N channels (default: 5)")
     parser.add_argument("--method", choices=sorted(METHODS), default="lucid", help="default: lucid")
+    parser.add_argument("--spectrum", help="maco only: a magnitude spectrum from `driftlens spectrum` "
+                                           "(default: the library's, from scikit-image's sample photographs)")
     parser.add_argument("--steps", type=positive_int, default=512, help="optimisation steps (default: 512)")
     parser.add_argument("--size", type=positive_int, default=128, help="image side in pixels (default: 128)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
@@ -69,16 +71,35 @@ def run(args):
     model = load_model(args).to(args.device or ("cuda" if torch.cuda.is_available() else "cpu"))
     for layer in layers:  # fail before the first (long) render, not after it
         validate(model, per_image([channel(layer, n) for n in channels]), args.size)
+    options = method_options(args)
     rows = []
     for layer in layers:
         print(f"rendering {layer}: channels {', '.join(map(str, channels))}", file=sys.stderr)
         rows.append(visualize_channels(model, layer, channels, method=args.method, steps=args.steps, size=args.size,
-                                       seed=args.seed, progress=not args.quiet))
+                                       seed=args.seed, progress=not args.quiet, **options))
     labels = {} if args.no_labels else {"row_labels": layers, "col_labels": channels}
     with atomic_paths(args.output, *([args.raw] if args.raw else [])) as paths:  # the .png and .npz: both or neither
         to_pil(image_grid(rows, **labels)).save(paths[0])
         if args.raw:
             np.savez_compressed(paths[1], images=np.stack(rows), layers=np.array(layers), channels=np.array(channels))
+
+
+def method_options(args) -> dict:
+    """The method's extra options: ``spectrum`` for maco (read and checked now), none otherwise.
+
+    Raises:
+        ConfigError: ``--spectrum`` without ``--method maco``, or a spectrum file that cannot serve ``--size``.
+
+    Example:
+        >>> import argparse
+        >>> method_options(argparse.Namespace(method="lucid", spectrum=None, size=32))
+        {}
+    """
+    if args.method != "maco":
+        if args.spectrum:
+            raise ConfigError(f"--spectrum is for --method maco, not {args.method}")
+        return {}
+    return {"spectrum": spectrum.load(args.spectrum, args.size) if args.spectrum else None}
 
 
 def read_layers(spec: str, stdin) -> list[str]:

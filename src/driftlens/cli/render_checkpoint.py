@@ -11,7 +11,9 @@ Example:
 
 import sys
 
-from driftlens.cli._options import add_device, add_progress, comma_list, device_of
+from driftlens.cli._options import add_device, add_progress, comma_list, device_of, positive_int
+from driftlens.cli.render import method_options
+from driftlens.optvis import METHODS
 from driftlens.errors import ConfigError
 
 
@@ -22,11 +24,12 @@ def add_parser(subparsers):
     parser.add_argument("--units", nargs="+", required=True, metavar="LAYER=FILE",
                         help="each layer with the file holding its channels (as select-channels writes it)")
     parser.add_argument("--seeds", required=True, type=comma_list(int), help="image seeds, e.g. 0,1,2")
-    parser.add_argument("--method", default="lucid", help="default: lucid")
-    parser.add_argument("--steps", type=int, default=512, help="default: 512")
-    parser.add_argument("--size", type=int, default=128, help="default: 128")
+    parser.add_argument("--method", choices=sorted(METHODS), default="lucid", help="default: lucid")
+    parser.add_argument("--spectrum", help="maco only: a magnitude spectrum from `driftlens spectrum`")
+    parser.add_argument("--steps", type=positive_int, default=512, help="default: 512")
+    parser.add_argument("--size", type=positive_int, default=128, help="default: 128")
     parser.add_argument("--seed", type=int, default=0, help="seed of the random transforms (default: 0)")
-    parser.add_argument("--max-batch", type=int, help="most images per optimisation (default: from the device)")
+    parser.add_argument("--max-batch", type=positive_int, help="most images per optimisation (default: from the device)")
     add_device(parser)
     parser.add_argument("--rows", nargs="+", required=True, metavar="NPZ", help="one render row per layer, in order")
     parser.add_argument("--pngs", nargs="+", required=True, metavar="PNG", help="one picture per layer, in order")
@@ -49,7 +52,8 @@ def run(args):
     model = models.from_checkpoint(args.checkpoint).to(device_of(args))
     print(f"rendering epoch {model.epoch}: {sum(map(len, units.values())) * len(seeds)} images", file=sys.stderr)
     images = visualize_units(model, units, seeds, method=args.method, steps=args.steps, size=args.size,
-                             seed=args.seed, max_batch=args.max_batch, progress=not args.no_progress)
+                             seed=args.seed, max_batch=args.max_batch, progress=not args.no_progress,
+                             **method_options(args))
     settings = {"method": args.method, "steps": args.steps, "size": args.size, "seed": args.seed, "model": model.name}
     for (layer, channels), row_path, png_path in zip(units.items(), args.rows, args.pngs):
         row = RenderedRow(images[layer], channels, seeds, layer, model.epoch, settings)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from torchvision.datasets.utils import calculate_md5, check_integrity, extract_archive
 
-from driftlens.errors import DownloadError
+from driftlens.errors import ArtifactError, DownloadError
 from driftlens.progress import bar as progress_bar
 
 
@@ -96,7 +96,7 @@ def extract(archive, folder, member: str) -> Path:
     try:
         extract_archive(str(archive), str(scratch))
         if not (scratch / member).is_dir():
-            raise ValueError(f"archive {archive} has no top-level folder {member!r}")
+            raise ArtifactError(f"archive {archive} has no top-level folder {member!r}")
         os.replace(scratch / member, destination)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)

@@ -12,7 +12,7 @@ import scipy.io
 
 from driftlens.data.download import extract, fetch
 from driftlens.data.splits import stratified_split, write_splits
-from driftlens.errors import DownloadError, MissingFileError
+from driftlens.errors import ArtifactError, DownloadError, MissingFileError
 
 ARCHIVE_URL = "https://www.robots.ox.ac.uk/~vgg/data/flowers/17/17flowers.tgz"
 ARCHIVE_MD5 = "b59a65d8d1a99cd66944d474e1289eab"
@@ -116,7 +116,7 @@ def official_split(datasplits, split_seed: int = 0) -> dict[str, list[int]]:
     mat = scipy.io.loadmat(datasplits)
     keys = {"train": f"trn{number}", "val": f"val{number}", "test": f"tst{number}"}
     if not all(key in mat for key in keys.values()):
-        raise ValueError(f"{datasplits} lacks {', '.join(keys.values())}; is it Flowers17's datasplits.mat?")
+        raise ArtifactError(f"{datasplits} lacks {', '.join(keys.values())}; is it Flowers17's datasplits.mat?")
     return {split: sorted(int(n) - 1 for n in mat[key].ravel()) for split, key in keys.items()}
 
 

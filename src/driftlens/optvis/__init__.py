@@ -1,4 +1,5 @@
-"""Feature visualisation: parameterisations, transforms, objectives, a batched render loop, three methods.
+"""Feature visualisation: parameterisations, transforms, objectives, a batched render loop, four methods,
+natural-image spectra (for MACO) and feature accentuation.
 
 Example:
     >>> import driftlens
@@ -8,12 +9,13 @@ Example:
     (3, 32, 32, 3)
 """
 
-from driftlens.optvis import objectives, param, transforms
+from driftlens.optvis import objectives, param, spectrum, transforms
+from driftlens.optvis.accentuate import accentuate
 from driftlens.optvis.methods import METHODS, visualize
 from driftlens.optvis.render import NonFiniteError, RenderResult, render
 from driftlens.optvis.visualizer import (FeatureVisualizer, batch_limit, save_gif, top_channels, visualize_channels,
                                         visualize_units)
 
-__all__ = ["METHODS", "FeatureVisualizer", "NonFiniteError", "RenderResult", "objectives", "param", "render",
-           "save_gif", "top_channels", "transforms", "visualize", "visualize_channels",
-           "visualize_units", "batch_limit"]
+__all__ = ["METHODS", "FeatureVisualizer", "NonFiniteError", "RenderResult", "accentuate", "batch_limit", "objectives",
+           "param", "render", "save_gif", "spectrum", "top_channels", "transforms", "visualize", "visualize_channels",
+           "visualize_units"]

@@ -1,7 +1,9 @@
-"""Three feature-visualisation methods, selectable by name: ``lucid``, ``yosinski`` and ``erhan``.
+"""Four feature-visualisation methods, selectable by name: ``lucid``, ``maco``, ``yosinski`` and ``erhan``.
 
 - ``lucid`` (Olah et al., 2017): Fourier parameterisation with decorrelated colours and a sigmoid,
   lucid's standard transforms, Adam with learning rate 0.05.
+- ``maco`` (Fel et al., 2023): the Fourier magnitude fixed to that of natural images, only the phase
+  learnt; several random crops per step and additive noise; Adam.
 - ``yosinski`` (Yosinski et al., 2015): pixel space, normalised gradient steps, then L2 decay, a
   Gaussian blur every few steps, and clipping of the pixels of smallest norm and smallest contribution.
 - ``erhan`` (Erhan et al., 2009, made multiscale): pixel space, Adam; start small, optimise, upscale by
@@ -25,9 +27,10 @@ import torchvision.transforms.functional as TF
 from torchvision.transforms import InterpolationMode
 
 from driftlens.errors import ConfigError
-from driftlens.optvis.param import FFTImage, PixelImage
+from driftlens.optvis.param import FFTImage, MacoImage, PixelImage
 from driftlens.optvis.render import RenderResult, render, shared_bar
-from driftlens.optvis.transforms import crop_or_pad, standard_transforms
+from driftlens.optvis.spectrum import magnitude_for
+from driftlens.optvis.transforms import crop_or_pad, gaussian_noise, random_crops, standard_transforms
 
 
 def lucid(model, objectives, size, steps, seeds, seed=0, snapshot_steps=(), progress=True) -> RenderResult:
@@ -59,6 +62,51 @@ def lucid(model, objectives, size, steps, seeds, seed=0, snapshot_steps=(), prog
     transforms = standard_transforms() + [crop_or_pad(size)]
     return render(model, objectives, FFTImage(size, seeds), transforms, steps=steps, seed=seed,
                   snapshot_steps=snapshot_steps, progress=progress)
+
+
+def maco(model, objectives, size, steps, seeds, seed=0, snapshot_steps=(), progress=True, spectrum=None,
+         crops=4, crop_scale=(0.5, 1.0), noise=0.05, lr=0.2, sd=1.0, transparency=True) -> RenderResult:
+    """MACO: optimise only the phase of images whose Fourier magnitude is that of natural images.
+
+    Each step scores ``crops`` random square crops of every image (sides ``crop_scale`` of the image,
+    resized anti-aliased to ``size``) with additive noise, so a step costs ``crops`` forward and
+    backward passes. Unlike horama, the crops stay inside the image, their side is drawn from
+    ``crop_scale`` as given (horama's formula adds the largest side to the range), the images of a
+    batch are standardised separately (by construction, see :class:`~driftlens.optvis.param.MacoImage`),
+    and the spectrum is estimated, never downloaded.
+
+    The defaults were chosen by ``benchmarks/bench_quality.py --tune --steps 64`` (three class logits
+    of Lite0 at 128 px, images recognised by Lite1): 1, 2 and 4 crops gave 1/3, 2/3 and 3/3 top-1
+    (at 1x, 2x and 4x the cost); learning rate 0.05 gave 1/3, 0.2 and 0.5 both 3/3; crops of 0.25-0.5
+    of the side lost one image on Lite0 itself; no noise and ``sd=2`` changed nothing at that budget.
+
+    Args:
+        model, objectives, size, steps, seeds, seed, snapshot_steps, progress: As in :func:`lucid`.
+        spectrum (str, Path or Spectrum, optional): The magnitude spectrum (a file from
+            ``driftlens spectrum``). Default: None (:func:`~driftlens.optvis.spectrum.default_spectrum`)
+        crops (int, optional): Crops per image and step. Default: 4
+        crop_scale (tuple[float, float], optional): Crop sides as fractions of ``size``. Default: (0.5, 1.0)
+        noise (float, optional): Standard deviation of the additive noise. Default: 0.05
+        lr (float, optional): Adam's learning rate on the phases (radians). Default: 0.2
+        sd (float, optional): Standard deviation of the images before the sigmoid. Default: 1.0
+        transparency (bool, optional): Return the accumulated gradient magnitude. Default: True
+
+    Returns:
+        RenderResult: See :func:`~driftlens.optvis.render.render`, with ``transparency``.
+
+    Example:
+        >>> import driftlens
+        >>> from driftlens.optvis.objectives import channel
+        >>> model = driftlens.models.load("tiny", weights="random")
+        >>> result = maco(model, [channel("conv3", 2)], 32, 4, seeds=[0], progress=False)
+        >>> result.images.shape, result.transparency.shape
+        ((1, 32, 32, 3), (1, 32, 32))
+    """
+    image = MacoImage(magnitude_for(size, spectrum), seeds, sd=sd)
+    transforms = [random_crops(crops, crop_scale, size), gaussian_noise(noise)]
+    return render(model, objectives, image, transforms, steps=steps, seed=seed, snapshot_steps=snapshot_steps,
+                  optimizer=lambda params: torch.optim.Adam(params, lr=lr), transparency=transparency,
+                  progress=progress)
 
 
 class NormalizedSGD(torch.optim.Optimizer):
@@ -205,17 +253,17 @@ def erhan(model, objectives, size, steps, seeds, seed=0, snapshot_steps=(), prog
     return result
 
 
-METHODS = {"lucid": lucid, "yosinski": yosinski, "erhan": erhan}
+METHODS = {"lucid": lucid, "maco": maco, "yosinski": yosinski, "erhan": erhan}
 
 
 def visualize(model, objectives, method: str = "lucid", size: int = 128, steps: int = 512, seed: int = 0,
-              image_seeds=None, snapshot_steps=(), progress=True) -> RenderResult:
+              image_seeds=None, snapshot_steps=(), progress=True, **options) -> RenderResult:
     """Render one image per objective, all in one batched optimisation, with the method named.
 
     Args:
         model (ModelWrapper): The network; its device is used.
         objectives (list[Objective]): Image ``k`` maximises ``objectives[k]``.
-        method (str, optional): ``lucid``, ``yosinski`` or ``erhan``. Default: "lucid"
+        method (str, optional): ``lucid``, ``maco``, ``yosinski`` or ``erhan``. Default: "lucid"
         size (int, optional): Side of the images. Default: 128
         steps (int, optional): Optimisation steps. Default: 512
         seed (int, optional): Seed of the random transforms and, by default, of the images. Default: 0
@@ -223,6 +271,7 @@ def visualize(model, objectives, method: str = "lucid", size: int = 128, steps: 
             reproduce image ``k`` of a batch alone. Default: ``[seed, seed + 1, ...]``
         snapshot_steps (iterable[int], optional): Steps at which to keep the images. Default: ()
         progress (bool, optional): Show a progress bar. Default: True
+        **options: Further keyword arguments of the method (e.g. ``spectrum=`` for :func:`maco`).
 
     Returns:
         RenderResult: ``images`` of shape ``(len(objectives), size, size, 3)``, losses, snapshots.
@@ -246,7 +295,7 @@ def visualize(model, objectives, method: str = "lucid", size: int = 128, steps: 
     if len(image_seeds) != len(objectives):
         raise ConfigError(f"{len(image_seeds)} image seeds for {len(objectives)} objectives")
     return METHODS[method](model, objectives, size, steps, image_seeds, seed=seed, snapshot_steps=snapshot_steps,
-                           progress=progress)
+                           progress=progress, **options)
 
 
 def _blur(images, sigma):

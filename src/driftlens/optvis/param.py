@@ -10,6 +10,7 @@ or with others.
 """
 
 import functools
+import math
 
 import torch
 from torch import nn
@@ -246,3 +247,84 @@ class FFTImage(ImageParam):
     def raw(self) -> torch.Tensor:
         spectrum = torch.view_as_complex(self.spectrum * self.scale)
         return torch.fft.irfft2(spectrum, s=(self.size, self.size), norm="ortho") / 4
+
+    @classmethod
+    def from_images(cls, images: torch.Tensor, decay_power: float = 1.0) -> "FFTImage":
+        """Start from given images: the coefficients whose image is ``images`` (to accentuate a photograph).
+
+        Args:
+            images (torch.Tensor): ``(B, 3, H, H)`` in [0, 1] (0 and 1 are nudged inside).
+            decay_power (float, optional): As in the constructor. Default: 1.0
+
+        Example:
+            >>> x = torch.rand(2, 3, 8, 8)
+            >>> torch.allclose(FFTImage.from_images(x)(), x, atol=1e-3)
+            True
+        """
+        param = cls(images.shape[-1], seeds=range(len(images)), decay_power=decay_power)
+        raw = from_valid_rgb(images.to(param.scale), param.decorrelate, param.sigmoid)
+        spectrum = torch.fft.rfft2(raw * 4, norm="ortho") / param.scale[..., 0]
+        param.spectrum.data = torch.view_as_real(spectrum).contiguous()
+        return param
+
+
+class MacoImage(ImageParam):
+    """Images of a fixed Fourier magnitude whose phase is learnable (MACO, Fel et al., 2023).
+
+    The magnitude (one per colour channel, in decorrelated colours) is scaled once so that the images
+    have a standard deviation of ``sd`` before the sigmoid and a mean of 0 (its constant term is
+    dropped); by Parseval's theorem this holds whatever the phase, so no per-step standardisation is
+    needed and every image's magnitude spectrum stays exactly the given one. The phase is kept
+    Hermitian-consistent (odd on the columns that are their own mirror image), so the inverse real FFT
+    loses nothing.
+
+    Args:
+        magnitude (torch.Tensor): ``(3, H, W // 2 + 1)`` magnitudes in the layout of ``torch.fft.rfft2``
+            (see :mod:`~driftlens.optvis.spectrum`).
+        seeds (list[int]): One seed per image; the batch size is ``len(seeds)``.
+        sd (float, optional): Standard deviation of the images before the sigmoid. Default: 1.0
+
+    Example:
+        >>> image = MacoImage(torch.ones(3, 8, 5), seeds=[0, 1])
+        >>> image().shape
+        torch.Size([2, 3, 8, 8])
+        >>> torch.allclose(torch.fft.rfft2(image.raw(), norm="ortho").abs()[0], image.magnitude, atol=1e-5)
+        True
+    """
+
+    def __init__(self, magnitude: torch.Tensor, seeds, sd: float = 1.0):
+        super().__init__(decorrelate=True, sigmoid=True)
+        height, half = magnitude.shape[-2:]
+        self.shape = (height, 2 * (half - 1) if height % 2 == 0 else 2 * half - 1)
+        if self.shape[1] != height:
+            raise ValueError(f"magnitude of shape {tuple(magnitude.shape)} is not that of a square image's rfft2")
+        magnitude = _hermitian(magnitude.float(), height, odd=False).clone()
+        magnitude[:, 0, 0] = 0
+        energy = (_rfft_weights(height, half) * magnitude.square()).sum() / (3 * height * height)
+        self.register_buffer("magnitude", magnitude * sd / energy.sqrt().clamp(min=1e-12))
+        self.phase = nn.Parameter(seeded_normal(magnitude.shape, seeds, math.pi))
+
+    def raw(self) -> torch.Tensor:
+        phase = _hermitian(self.phase, self.shape[0], odd=True)
+        return torch.fft.irfft2(torch.polar(self.magnitude.expand_as(phase), phase), s=self.shape, norm="ortho")
+
+
+def _self_mirrored_columns(size, half):
+    """Mask of the rfft2 columns that are their own mirror image: frequency 0 and, for even sides, Nyquist."""
+    columns = torch.zeros(half, dtype=torch.bool)
+    columns[0] = True
+    columns[-1] |= size % 2 == 0
+    return columns
+
+
+def _hermitian(values, size, odd):
+    """Make ``values`` even (magnitudes) or odd (phases) along rows on the self-mirrored columns."""
+    mirror = (-torch.arange(size)) % size
+    mirrored = values[..., mirror, :]
+    symmetric = (values - mirrored) / 2 if odd else (values + mirrored) / 2
+    return torch.where(_self_mirrored_columns(size, values.shape[-1]).to(values.device), symmetric, values)
+
+
+def _rfft_weights(size, half):
+    """How often each rfft2 column appears in the full spectrum (1 for self-mirrored columns, else 2)."""
+    return 2 - _self_mirrored_columns(size, half).float()

@@ -11,6 +11,7 @@ with the default order to float precision.
 
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 
 import numpy as np
 import torch
@@ -35,15 +36,20 @@ class RenderResult:
         images (np.ndarray): ``(B, H, W, 3)`` float32 in [0, 1], after the last step.
         losses (list[float]): The objective's value at every step (before that step's update).
         snapshots (dict[int, np.ndarray]): Step to ``(B, H, W, 3)`` images after that step.
+        transparency (np.ndarray or None): ``(B, H, W)`` float32, the absolute gradient of the objective
+            with respect to each pixel, summed over colours and steps (MACO's attribution map), when
+            asked for; else None.
     """
 
     images: np.ndarray
     losses: list = field(default_factory=list)
     snapshots: dict = field(default_factory=dict)
+    transparency: np.ndarray | None = None
 
 
 def render(model, objective, param, transforms=(), optimizer=None, steps: int = 512, seed: int = 0,
-           snapshot_steps=(), after_step=None, progress=True) -> RenderResult:
+           snapshot_steps=(), after_step=None, penalty=None, transparency: bool = False,
+           progress=True) -> RenderResult:
     """Optimise the images of ``param`` to maximise ``objective`` under random ``transforms``.
 
     Args:
@@ -62,6 +68,11 @@ def render(model, objective, param, transforms=(), optimizer=None, steps: int = 
             Default: () (none)
         after_step (callable, optional): ``after_step(param, step)``, run without gradient tracking
             after each update (projections, blurs, clipping). Default: None
+        penalty (callable, optional): ``penalty(images) -> scalar`` on the untransformed images,
+            subtracted from the objective (e.g. a distance to start images); ``losses`` keep the
+            objective alone. Default: None
+        transparency (bool, optional): Accumulate the absolute gradient per pixel into
+            ``RenderResult.transparency``. Default: False
         progress (bool or tqdm, optional): Show a progress bar, or advance this one. Default: True
 
     Returns:
@@ -91,24 +102,60 @@ def render(model, objective, param, transforms=(), optimizer=None, steps: int = 
     generator = torch.Generator().manual_seed(seed)
     snapshot_steps = set(snapshot_steps)
     result = RenderResult(images=np.empty(0))
+    accumulated = torch.zeros(len(param()), size, size, device=model.device) if transparency else None
     with eval_mode(model), channels_last(model), layer_outputs(model, objective.layers) as forward, \
             shared_bar(progress, steps) as bar:
         for step in range(1, steps + 1):
             optimizer.zero_grad(set_to_none=True)
             images = param()
-            loss = -objective(forward(transform(images, generator).contiguous(memory_format=torch.channels_last)))
+            if transparency:
+                images.register_hook(partial(_accumulate, accumulated))
+            views = transform(images, generator).contiguous(memory_format=torch.channels_last)
+            score = score_views(objective, forward(views), len(images))
+            loss = -score if penalty is None else penalty(images) - score
             _check_finite(loss, images, step)
             loss.backward(inputs=parameters)
             optimizer.step()
             if after_step is not None:
                 with torch.no_grad():
                     after_step(param, step)
-            result.losses.append(-loss.item())
+            result.losses.append(score.item())
             if step in snapshot_steps:
                 result.snapshots[step] = _current_images(param)
             bar.update(1)
     result.images = _current_images(param)
+    if transparency:
+        result.transparency = accumulated.float().cpu().numpy()
     return result
+
+
+def score_views(objective: Objective, activations: dict, batch: int) -> torch.Tensor:
+    """The objective averaged over the views of a batch (see :mod:`~driftlens.optvis.transforms`).
+
+    Args:
+        objective (Objective): Scores a batch of ``batch`` images.
+        activations (dict[str, torch.Tensor]): Layer outputs of ``V * batch`` images, view by view.
+        batch (int): Images per view.
+
+    Returns:
+        torch.Tensor: The mean over the ``V`` views of the objective of each view.
+
+    Raises:
+        ValueError: The activations do not hold a whole number of views.
+
+    Example:
+        >>> from driftlens.optvis.objectives import channel
+        >>> score_views(channel("fc", 0, image=1), {"fc": torch.tensor([[0.0], [2.0], [0.0], [4.0]])}, 2).item()
+        3.0
+    """
+    total = next(iter(activations.values())).shape[0]
+    if total % batch:
+        raise ValueError(f"the transforms made {total} images from {batch}, not a whole number of views")
+    views = total // batch
+    if views == 1:
+        return objective(activations)
+    return sum(objective({layer: output[v * batch:(v + 1) * batch] for layer, output in activations.items()})
+               for v in range(views)) / views
 
 
 def validate(model, objective: Objective, size: int) -> None:
@@ -153,6 +200,11 @@ def to_numpy(images: torch.Tensor) -> np.ndarray:
 @torch.no_grad()
 def _current_images(param):
     return to_numpy(param())
+
+
+def _accumulate(total, grad):
+    """Gradient hook: add ``|grad|`` summed over colours to ``total``; the gradient itself is unchanged."""
+    total.add_(grad.detach().abs().sum(dim=1))
 
 
 def _adam(parameters):

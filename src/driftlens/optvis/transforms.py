@@ -3,6 +3,9 @@
 A transform is a callable ``transform(images, generator) -> images`` on a ``(B, 3, H, W)`` batch.
 Random parameters are drawn from ``generator`` (a CPU ``torch.Generator``) once per call and applied to
 every image of the batch alike, so an image's treatment does not depend on the rest of its batch.
+A transform may return several views of each image (:func:`random_crops`): ``V * B`` images stacked
+view by view (view ``v`` of image ``k`` at ``v * B + k``); the render loop averages the objective
+over the views.
 
 Example:
     >>> import torch
@@ -13,6 +16,7 @@ Example:
 
 import torch
 import torchvision.transforms.functional as TF
+from torchvision.ops import roi_align
 from torchvision.transforms import InterpolationMode
 
 
@@ -121,6 +125,71 @@ def crop_or_pad(size: int, value: float = 0.5):
             images = TF.pad(images, [short_x // 2, short_y // 2, short_x - short_x // 2, short_y - short_y // 2],
                             fill=value)
         return TF.center_crop(images, [size, size])
+
+    return transform
+
+
+def random_crops(count: int, scale=(0.5, 1.0), size: int | None = None):
+    """``count`` random square crops of every image, resized (anti-aliased) to ``size``: ``count`` views each.
+
+    Each crop's side is a fraction of the image's side drawn uniformly from ``scale``; its position is
+    uniform over the places where it fits. Resampling averages several bilinear samples per output
+    pixel when the crop is larger than ``size`` (``roi_align``'s adaptive sampling), so shrinking does
+    not alias.
+
+    Args:
+        count (int): Crops (views) per image.
+        scale (tuple[float, float], optional): Smallest and largest side, as fractions of the image's
+            side, in (0, 1]. Default: (0.5, 1.0)
+        size (int, optional): Side of the crops. Default: None (the images' side)
+
+    Returns:
+        callable: The transform, ``(B, 3, H, W) -> (count * B, 3, size, size)``.
+
+    Raises:
+        ValueError: ``count`` below 1 or ``scale`` not within (0, 1] and increasing.
+
+    Example:
+        >>> random_crops(4, size=8)(torch.zeros(2, 3, 16, 16), torch.Generator()).shape
+        torch.Size([8, 3, 8, 8])
+    """
+    low, high = scale
+    if count < 1 or not 0 < low <= high <= 1:
+        raise ValueError(f"random_crops needs count >= 1 and 0 < scale[0] <= scale[1] <= 1, got {count}, {scale}")
+
+    def transform(images, generator):
+        batch, _, height, width = images.shape
+        fractions = low + (high - low) * torch.rand(count, generator=generator)
+        corners = torch.rand(count, 2, generator=generator) * (1 - fractions[:, None])
+        extent = torch.tensor([width, height], dtype=torch.float32)
+        start = corners * extent
+        end = start + fractions[:, None] * extent
+        boxes = torch.cat([start, end], dim=1).repeat_interleave(batch, dim=0)
+        index = torch.arange(batch, dtype=torch.float32).repeat(count)[:, None]
+        rois = torch.cat([index, boxes], dim=1).to(images)
+        side = size or height
+        return roi_align(images, rois, output_size=(side, side), sampling_ratio=-1, aligned=True)
+
+    return transform
+
+
+def gaussian_noise(sd: float):
+    """Add normal noise of standard deviation ``sd``; the same noise pattern for every image of the batch.
+
+    Args:
+        sd (float): Noise level (images are in [0, 1]).
+
+    Returns:
+        callable: The transform.
+
+    Example:
+        >>> noisy = gaussian_noise(0.1)(torch.zeros(2, 3, 4, 4), torch.Generator().manual_seed(0))
+        >>> torch.equal(noisy[0], noisy[1]), noisy.abs().max().item() > 0
+        (True, True)
+    """
+    def transform(images, generator):
+        noise = torch.randn(images.shape[1:], generator=generator) * sd
+        return images + noise.to(images)
 
     return transform
 

@@ -22,7 +22,7 @@ from driftlens.progress import bar as progress_bar
 
 
 def visualize_channels(model, layer: str, channels, method: str = "lucid", steps: int = 512, size: int = 128,
-                       seed: int = 0, progress=True) -> np.ndarray:
+                       seed: int = 0, progress=True, **options) -> np.ndarray:
     """Visualise channels of one layer in ONE batched optimisation: image ``k`` maximises ``channels[k]``.
 
     The objective of image ``k`` is the mean of channel ``channels[k]``'s feature map (for a flat layer,
@@ -33,11 +33,12 @@ def visualize_channels(model, layer: str, channels, method: str = "lucid", steps
         model (ModelWrapper): The network.
         layer (str): Layer name or alias.
         channels (list[int]): Channels to visualise.
-        method (str, optional): ``lucid``, ``yosinski`` or ``erhan``. Default: "lucid"
+        method (str, optional): ``lucid``, ``maco``, ``yosinski`` or ``erhan``. Default: "lucid"
         steps (int, optional): Optimisation steps. Default: 512
         size (int, optional): Side of the images. Default: 128
         seed (int, optional): Random seed. Default: 0
         progress (bool, optional): Show a progress bar. Default: True
+        **options: Further keyword arguments of the method (e.g. ``spectrum=`` for ``maco``).
 
     Returns:
         np.ndarray: ``(len(channels), size, size, 3)`` float32 in [0, 1].
@@ -54,11 +55,12 @@ def visualize_channels(model, layer: str, channels, method: str = "lucid", steps
         dtype('float32')
     """
     objectives = [channel(layer, n) for n in channels]
-    return visualize(model, objectives, method=method, size=size, steps=steps, seed=seed, progress=progress).images
+    return visualize(model, objectives, method=method, size=size, steps=steps, seed=seed, progress=progress,
+                     **options).images
 
 
 def visualize_units(model, units: dict, seeds, method: str = "lucid", steps: int = 512, size: int = 128,
-                    seed: int = 0, max_batch: int | None = None, progress=True) -> dict:
+                    seed: int = 0, max_batch: int | None = None, progress=True, **options) -> dict:
     """Visualise the channels of several layers, each with several seeds, in one batched optimisation.
 
     Image ``(s, layer, k)`` maximises channel ``units[layer][k]`` from initialisation seed ``seeds[s]``;
@@ -77,6 +79,7 @@ def visualize_units(model, units: dict, seeds, method: str = "lucid", steps: int
         seed (int, optional): Seed of the random transforms. Default: 0
         max_batch (int, optional): Most images in one optimisation. Default: :func:`batch_limit`
         progress (bool, optional): Show a progress bar. Default: True
+        **options: Further keyword arguments of the method (e.g. ``spectrum=`` for maco).
 
     Returns:
         dict[str, np.ndarray]: Layer to ``(len(seeds), len(channels), size, size, 3)`` float32 in [0, 1].
@@ -105,7 +108,7 @@ def visualize_units(model, units: dict, seeds, method: str = "lucid", steps: int
         for chunk in chunks:
             result = visualize(model, [channel(layer, units[layer][k]) for _, layer, k in chunk], method=method,
                                size=size, steps=steps, seed=seed, image_seeds=[seeds[s] for s, _, _ in chunk],
-                               progress=bar)
+                               progress=bar, **options)
             for (s, layer, k), image in zip(chunk, result.images):
                 rows[layer][s, k] = image
     return rows
@@ -197,7 +200,7 @@ class FeatureVisualizer:
     Args:
         model (ModelWrapper): The network.
         layer (str, optional): Default layer. Default: "logits"
-        method (str, optional): ``lucid``, ``yosinski`` or ``erhan``. Default: "lucid"
+        method (str, optional): ``lucid``, ``maco``, ``yosinski`` or ``erhan``. Default: "lucid"
         size (int, optional): Side of the images. Default: 128
         steps (int, optional): Optimisation steps. Default: 512
         seed (int, optional): Random seed. Default: 0

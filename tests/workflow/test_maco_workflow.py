@@ -1,0 +1,38 @@
+"""The workflow with ``visualize.method: maco`` and ``visualize.accentuation: true``."""
+
+import numpy as np
+from PIL import Image
+
+from driftlens.optvis import spectrum
+
+
+def _maco_config(mini_config):
+    exp = mini_config["experiments"]["mini"]
+    exp["visualize"].update(method="maco", accentuation=True)
+    exp["stages"] = exp["stages"][:1]
+    return mini_config
+
+
+def test_a_dry_run_plans_the_spectrum_and_the_accentuation_figures(tmp_path, mini_config, write_config, snakemake):
+    write_config(tmp_path, _maco_config(mini_config))
+    plan = snakemake(tmp_path, "-n", "-p", "--cores", "1").stdout
+    assert "driftlens spectrum --splits resources/textures/splits.json --size 32" in plan
+    assert "--spectrum resources/textures/spectrum.npz" in plan
+    for layer in ("conv2", "conv3"):
+        assert f"results/mini/{layer}/accentuation.png" in plan
+
+
+def test_without_maco_and_accentuation_neither_is_planned(tmp_path, mini_config, write_config, snakemake):
+    write_config(tmp_path, mini_config)
+    plan = snakemake(tmp_path, "-n", "-p", "--cores", "1").stdout
+    assert "spectrum" not in plan and "accentuation" not in plan
+
+
+def test_a_maco_experiment_renders_with_its_data_sets_spectrum(tmp_path, mini_config, write_config, snakemake):
+    write_config(tmp_path, _maco_config(mini_config))
+    snakemake(tmp_path, "--cores", "2", "results/mini/conv3/epoch_001.npz", "results/mini/conv3/accentuation.png")
+    estimated = spectrum.load(tmp_path / "resources/textures/spectrum.npz")
+    assert estimated.size == 32 and estimated.source.endswith("splits.json:train")
+    assert np.load(tmp_path / "results/mini/conv3/epoch_001.npz")["images"].shape == (1, 3, 32, 32, 3)
+    with Image.open(tmp_path / "results/mini/conv3/accentuation.png") as figure:
+        assert figure.size[1] >= 3 * 32  # the originals and one row per rendered epoch (0 and 1)

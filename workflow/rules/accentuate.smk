@@ -1,0 +1,32 @@
+# Feature accentuation (optional, visualize.accentuation): the same probe images, accentuated for the first
+# selected channel of a layer at every rendered epoch (the command's default steps and penalty).
+
+
+def accentuation_figures(name):
+    """``results/{exp}/{layer}/accentuation.png`` per layer when switched on, else ``[]``."""
+    vis = experiment(name)["visualize"]
+    return [f"results/{name}/{layer}/accentuation.png" for layer in vis["layers"]] if vis["accentuation"] else []
+
+
+rule accentuation:
+    input:
+        checkpoints=lambda w: [checkpoint(w.exp, e) for e in visual_epochs(w.exp)],
+        probe="results/{exp}/probe.npz",
+        channels="results/{exp}/{layer}/channels.txt",
+    output:
+        "results/{exp}/{layer}/accentuation.png",
+    params:
+        size=lambda w: experiment(w.exp)["visualize"]["size"],
+        seed=lambda w: experiment(w.exp)["visualize"]["seed"],
+    log:
+        "logs/{exp}/{layer}/accentuation.log",
+    benchmark:
+        "logs/benchmarks/{exp}/{layer}/accentuation.tsv"
+    resources:
+        gpu=1,
+    conda:
+        "../../envs/driftlens.yaml"
+    shell:
+        "driftlens accentuate --checkpoints {input.checkpoints} --probe {input.probe}"
+        " --layer {wildcards.layer} --channel $(cut -d, -f1 {input.channels})"
+        " --size {params.size} --seed {params.seed} --quiet -o {output} > {log} 2>&1"
