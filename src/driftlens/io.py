@@ -13,7 +13,6 @@ from io import BytesIO
 from pathlib import Path
 
 import numpy as np
-import torch
 from PIL import Image
 
 from driftlens.errors import DiskFullError
@@ -171,6 +170,8 @@ def save_torch(obj, path) -> None:
         >>> import tempfile, os, torch
         >>> save_torch({"w": torch.ones(1)}, os.path.join(tempfile.mkdtemp(), "c.pt"))
     """
+    import torch  # here, so that commands writing only images and tables start without torch
+
     buffer = BytesIO()
     torch.save(obj, buffer)
     with atomic_path(path) as tmp:
