@@ -148,3 +148,13 @@ def test_play_steps_through_the_epochs_until_paused(page):
     paused_at = player["label"].text
     time.sleep(1.0)
     assert player["label"].text == paused_at
+
+
+def test_a_click_enlarges_a_picture_and_a_second_click_closes_it(page):
+    merged = page.find_elements(By.CSS_SELECTOR, "section img")[1]
+    small = merged.size["width"]
+    merged.click()
+    enlarged = merged.size["width"]
+    assert "zoomed" in merged.get_attribute("class") and enlarged > small
+    merged.click()
+    assert "zoomed" not in merged.get_attribute("class") and merged.size["width"] == small

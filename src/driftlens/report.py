@@ -288,7 +288,7 @@ def _summary_cards(metrics) -> list:
         {"name": f"validation accuracy, epoch {last['epoch']}", "value": format_number(last["val_acc"])},
         {"name": f"test accuracy, epoch {last['epoch']}", "value": format_number(last["test_acc"])},
         {"name": f"validation accuracy, epoch {first['epoch']}", "value": format_number(first["val_acc"])},
-        {"name": "total time (s)", "value": format_number(float(seconds))},
+        {"name": "training time, sum of epochs (s)", "value": format_number(float(seconds))},
     ]
 
 
