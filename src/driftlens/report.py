@@ -22,9 +22,9 @@ FIGURES = ("before_after", "change", "training")
 """Experiment-level pictures the page always shows, as ``{exp}/{name}.png``."""
 
 ATTRIBUTION = {
-    "merged": "Where the network looks on the probe images, epoch by epoch (rows), for the first attribution method.",
-    "drift": "How far each method's maps moved from those of the first epoch with a trained head (Spearman's rho "
-             "per image; n and left-out constant maps in the legend).",
+    "merged": "Where the network looks on the probe images, epoch by epoch (rows), for the first attribution method. "
+              "How far the maps moved is the last panel of the change figure above (attribution/drift.png is the "
+              "same plot on its own, not repeated here).",
 }
 """The attribution pictures, as ``{exp}/attribution/{name}.png``, with their captions; shown when the
 experiment has attribution switched on (never picked up from an earlier run's files)."""
