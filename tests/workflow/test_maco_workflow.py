@@ -1,8 +1,8 @@
 """The workflow with ``visualize.method: maco`` and ``visualize.accentuation: true``."""
 
-import numpy as np
 from PIL import Image
 
+from driftlens.artifacts import read_row
 from driftlens.optvis import spectrum
 
 
@@ -33,6 +33,7 @@ def test_a_maco_experiment_renders_with_its_data_sets_spectrum(tmp_path, mini_co
     snakemake(tmp_path, "--cores", "2", "results/mini/conv3/epoch_001.npz", "results/mini/conv3/accentuation.png")
     estimated = spectrum.load(tmp_path / "resources/textures/spectrum.npz")
     assert estimated.size == 32 and estimated.source.endswith("splits.json:train")
-    assert np.load(tmp_path / "results/mini/conv3/epoch_001.npz")["images"].shape == (1, 3, 32, 32, 3)
+    row = read_row(tmp_path / "results/mini/conv3/epoch_001.npz", layer="conv3", epoch=1)
+    assert row.images.shape == (3, 3, 32, 32, 3) and row.settings["method"] == "maco"  # 3 seeds x 3 channels
     with Image.open(tmp_path / "results/mini/conv3/accentuation.png") as figure:
         assert figure.size[1] >= 3 * 32  # the originals and one row per rendered epoch (0 and 1)
