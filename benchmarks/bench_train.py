@@ -11,11 +11,16 @@ schedule of 10 epochs (3 epochs head only with SGD at 0.01, then 7 epochs from `
 at ``--top-lr``), each epoch run through ``train_epoch`` exactly as the workflow does. Prints every
 epoch's metrics as it goes; a killed run resumes from its last epoch. Target: test accuracy >= 90 %.
 
+``layout``: images/s of a training step (head only, and from ``blocks.10``) and of an evaluation pass
+of EfficientNet-Lite0 on random 224 px images, in the default memory layout against channels-last (what
+``driftlens.train.place`` uses), alternated in one run.
+
 Other jobs may share the CPU: compare ratios within one run, not seconds across runs. The load
 average is printed with the figures.
 
 Usage:
     .venv/bin/python benchmarks/bench_train.py throughput [--image-size 128] [--repeats 3]
+    .venv/bin/python benchmarks/bench_train.py layout [--repeats 3]
     .venv/bin/python benchmarks/bench_train.py flowers17 [--out benchmarks/out/flowers17] [--top-lr 1e-4]
 """
 
@@ -31,7 +36,7 @@ import torch.nn.functional as F
 from torch.utils.data import DataLoader
 
 from driftlens import data, models
-from driftlens.train import (TrainConfig, apply_stage, make_optimizer, run_epoch, seed_epoch, start_checkpoint,
+from driftlens.train import (Stage, TrainConfig, apply_stage, make_optimizer, run_epoch, seed_epoch, start_checkpoint,
                              train_epoch)
 
 REPO = Path(__file__).resolve().parents[1]
@@ -90,6 +95,35 @@ def throughput(args):
               f"{statistics.median(ours):.2f} img/s, ratio of medians {ratio:.2f} (per round {ratios}; target >= 0.9)")
 
 
+def layout_rate(memory_format, train_from, images, labels) -> float:
+    """Images/s of two training steps (``train_from`` a layer) or evaluations (None) in ``memory_format``."""
+    model = models.load("efficientnet_lite0", weights="imagenet")
+    model.replace_head(int(labels.max()) + 1)
+    stage = Stage(epochs=1, lr=1e-4, optimizer="adam", train_from=train_from or "logits")
+    optimizer = make_optimizer(apply_stage(model, stage), stage) if train_from else None
+    model.to(memory_format=memory_format)
+    run_epoch(model, [(images, labels)], optimizer, progress=False)  # warm-up
+    timed = run_epoch(model, [(images, labels)] * 2, optimizer, progress=False)
+    return timed["images"] / timed["seconds"]
+
+
+def layout(args):
+    generator = torch.Generator().manual_seed(0)
+    images = torch.rand(args.batch_size, 3, 224, 224, generator=generator)
+    labels = torch.randint(0, 17, (args.batch_size,), generator=generator)
+    formats = {"default": torch.contiguous_format, "channels-last": torch.channels_last}
+    print(f"EfficientNet-Lite0, 224 px, batch {args.batch_size}, {torch.get_num_threads()} threads, "
+          f"load average {os.getloadavg()[0]:.1f}")
+    for task, train_from in (("train head", "logits"), ("train from blocks.10", "blocks.10"), ("evaluate", None)):
+        rates = {name: [] for name in formats}
+        for round_ in range(args.repeats):
+            for name in (list(formats) if round_ % 2 == 0 else list(formats)[::-1]):
+                rates[name].append(layout_rate(formats[name], train_from, images, labels))
+        medians = {name: statistics.median(values) for name, values in rates.items()}
+        print(f"{task:>21}: default {medians['default']:.1f} img/s, channels-last {medians['channels-last']:.1f} "
+              f"img/s, ratio {medians['channels-last'] / medians['default']:.2f}", flush=True)
+
+
 def flowers17(args):
     if not (SHARED_FLOWERS / "jpg").is_dir():
         raise SystemExit(f"the shared Flowers17 copy is not at {SHARED_FLOWERS}")
@@ -123,6 +157,10 @@ def main():
     speed.add_argument("--cutoff", type=int, default=20)
     speed.add_argument("--repeats", type=int, default=4)
     speed.set_defaults(func=throughput)
+    formats = sub.add_parser("layout", help="default vs channels-last memory layout, training and evaluation")
+    formats.add_argument("--batch-size", type=int, default=32)
+    formats.add_argument("--repeats", type=int, default=3)
+    formats.set_defaults(func=layout)
     accuracy = sub.add_parser("flowers17", help="test accuracy after 10 epochs of a two-stage schedule")
     accuracy.add_argument("--out", default=str(OUT / "flowers17"))
     accuracy.add_argument("--top-lr", type=float, default=1e-4, help="Adam learning rate of the second stage")

