@@ -36,7 +36,8 @@ def main():
     with tempfile.TemporaryDirectory() as root:
         exp_dir = fakes.fake_experiment(Path(root), layers=layers, epochs=epochs, side=128, attribution=True)
         start = time.perf_counter()
-        page = write_report(exp_dir, layers, epochs, exp_dir / "report.html")
+        files = fakes.files_of(exp_dir, layers, epochs, attribution=True)
+        page = write_report("exp", layers, epochs, files, exp_dir / "report.html")
         build_seconds = time.perf_counter() - start
         size_mb = page.stat().st_size / 1e6
         driver = browser_tests.headless_chromium(Path(root) / "profile")

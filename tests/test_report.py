@@ -2,6 +2,7 @@
 
 import base64
 import json
+import os
 import re
 from html.parser import HTMLParser
 from importlib import metadata
@@ -12,9 +13,9 @@ import pytest
 from PIL import Image
 
 from driftlens.cli import main
-from driftlens.errors import ConfigError, MissingFileError
+from driftlens.errors import ArtifactError, ConfigError, MissingFileError
 from driftlens.artifacts import CHANGE_COLUMNS
-from driftlens.report import build_report, change_summary, headline, write_report
+from driftlens.report import ReportFiles, build_report, change_summary, headline, write_report
 
 LAYERS = ["mixed3b", "mixed4c"]
 EPOCHS = [0, 1, 2, 3]
@@ -63,6 +64,24 @@ def fake_experiment(root, layers=LAYERS, epochs=EPOCHS, side=8, attribution=Fals
     return exp_dir
 
 
+def files_of(exp_dir, layers=LAYERS, epochs=EPOCHS, attribution=False, benchmarks=()):
+    """The :class:`ReportFiles` of a :func:`fake_experiment` folder, as the workflow's report rule names them."""
+    return ReportFiles(
+        frames={layer: [exp_dir / layer / f"epoch_{epoch:03d}.png" for epoch in epochs] for layer in layers},
+        merged={layer: exp_dir / layer / "merged.png" for layer in layers},
+        exemplars={layer: exp_dir / layer / "exemplars.png" for layer in layers},
+        change={layer: exp_dir / layer / "change.csv" for layer in layers},
+        figures={name: exp_dir / f"{name}.png" for name in ("before_after", "change", "training")},
+        metrics=[exp_dir / "metrics" / f"epoch_{epoch:03d}.json" for epoch in epochs],
+        config=exp_dir / "config.json",
+        attribution={"merged": exp_dir / "attribution" / "merged.png"} if attribution else {},
+        benchmarks=list(benchmarks))
+
+
+def page(exp_dir, layers=LAYERS, epochs=EPOCHS, **options):
+    return build_report("exp", layers, epochs, files_of(exp_dir, layers, epochs, **options))
+
+
 class PageParts(HTMLParser):
     """Collects the attributes of every tag, grouped by tag name, and the text of each <script>."""
 
@@ -98,7 +117,7 @@ def exp_dir(tmp_path):
 
 
 def test_every_picture_is_embedded_as_a_data_uri(exp_dir):
-    html = build_report(exp_dir, LAYERS, EPOCHS)
+    html = page(exp_dir)
     parts = PageParts(html)
     assert all(img["src"].startswith("data:image/png;base64,") for img in parts.tags["img"])
     for png in exp_dir.rglob("*.png"):
@@ -109,7 +128,7 @@ def test_every_picture_is_embedded_as_a_data_uri(exp_dir):
 
 
 def test_page_loads_nothing_from_elsewhere(exp_dir):
-    html = build_report(exp_dir, LAYERS, EPOCHS)
+    html = page(exp_dir)
     parts = PageParts(html)
     references = [attrs[key] for attrs_list in parts.tags.values() for attrs in attrs_list
                   for key in ("src", "href") if key in attrs]
@@ -120,7 +139,7 @@ def test_page_loads_nothing_from_elsewhere(exp_dir):
 
 def test_slider_has_one_position_per_epoch(tmp_path):
     epochs = [0, 2, 5]
-    html = build_report(fake_experiment(tmp_path, epochs=epochs), LAYERS, epochs)
+    html = page(fake_experiment(tmp_path, epochs=epochs), epochs=epochs)
     parts = PageParts(html)
     sliders = [attrs for attrs in parts.tags["input"] if attrs["type"] == "range"]
     assert [(s["min"], s["max"]) for s in sliders] == [("0", str(len(epochs) - 1))] * len(LAYERS)
@@ -131,7 +150,7 @@ def test_slider_has_one_position_per_epoch(tmp_path):
 
 
 def test_config_versions_and_final_accuracy_are_shown(exp_dir):
-    html = build_report(exp_dir, LAYERS, EPOCHS)
+    html = page(exp_dir)
     assert "1234567" in html and "&#34;weights&#34;: &#34;random&#34;" in html
     for package in ("torch", "torchvision", "numpy", "scikit-image", "snakemake", "driftlens"):
         assert f"<th>{package}</th><td>{metadata.version(package)}</td>" in html
@@ -150,62 +169,117 @@ def test_change_summary_counts_changed_channels_and_reads_the_noise_floor(exp_di
 
 
 def test_headline_states_accuracy_and_channels_changed_per_layer(exp_dir):
-    html = build_report(exp_dir, LAYERS, EPOCHS)
+    html = page(exp_dir)
     assert "Validation accuracy went from 0.25 at epoch 0 to 0.625 at epoch 3." in html
     for layer in LAYERS:
         assert f"{layer}: 1 of 3 channels changed beyond seed noise by epoch 3" in html
     assert "seed noise reaches down to 0.9" in html
 
 
-def test_attribution_is_shown_only_when_asked_for_and_then_required(tmp_path, exp_dir):
+def test_attribution_is_shown_only_when_given_and_then_required(tmp_path, exp_dir):
     with_attribution = fake_experiment(tmp_path / "other", attribution=True)
-    stale = build_report(with_attribution, LAYERS, EPOCHS)  # files of an earlier run with attribution on
+    stale = page(with_attribution)  # files of an earlier run with attribution on, not given
     assert "Attribution" not in stale and encoded(with_attribution / "attribution" / "merged.png") not in stale
-    html = build_report(with_attribution, LAYERS, EPOCHS, attribution=True)
+    html = page(with_attribution, attribution=True)
     assert encoded(with_attribution / "attribution" / "merged.png") in html
     assert encoded(with_attribution / "attribution" / "drift.png") not in html  # the change figure's last panel
     with pytest.raises(MissingFileError, match=r"attribution/merged\.png"):
-        build_report(exp_dir, LAYERS, EPOCHS, attribution=True)
+        page(exp_dir, attribution=True)
+
+
+def test_only_the_given_files_are_shown(exp_dir):
+    files = files_of(exp_dir, epochs=[0, 3])
+    html = build_report("exp", LAYERS, [0, 3], files)
+    for png in exp_dir.rglob("*.png"):
+        assert (encoded(png) in html) == (png in files.paths()), png
 
 
 def test_missing_artifacts_are_named(exp_dir):
     (exp_dir / "mixed4c" / "epoch_002.png").unlink()
     (exp_dir / "metrics" / "epoch_003.json").unlink()
     with pytest.raises(FileNotFoundError, match=r"mixed4c/epoch_002\.png.*metrics/epoch_003\.json"):
-        build_report(exp_dir, LAYERS, EPOCHS)
+        page(exp_dir)
 
 
 def test_incomplete_metrics_are_named(exp_dir):
     (exp_dir / "metrics" / "epoch_001.json").write_text(json.dumps({"epoch": 1}))
-    with pytest.raises(ValueError, match=r"epoch_001\.json lacks the key\(s\) stage"):
-        build_report(exp_dir, LAYERS, EPOCHS)
+    with pytest.raises(ArtifactError, match=r"epoch_001\.json is not a metrics file: it lacks the key\(s\) stage"):
+        page(exp_dir)
+
+
+def test_metrics_of_another_epoch_are_refused(exp_dir):
+    files = files_of(exp_dir)
+    files.metrics[1], files.metrics[2] = files.metrics[2], files.metrics[1]
+    with pytest.raises(ArtifactError, match=r"epoch_002\.json holds the metrics of epoch 2, not of epoch 1"):
+        build_report("exp", LAYERS, EPOCHS, files)
 
 
 def test_incomplete_change_table_is_named(exp_dir):
     pd.DataFrame({"epoch": [0]}).to_csv(exp_dir / "mixed3b" / "change.csv", index=False)
     with pytest.raises(ValueError, match=r"mixed3b/change\.csv is not a change table: no column channel"):
-        build_report(exp_dir, LAYERS, EPOCHS)
+        page(exp_dir)
 
 
 @pytest.mark.parametrize("layers, epochs", [([], EPOCHS), (LAYERS, []), (LAYERS, [0, 2, 1])])
 def test_bad_selection_is_a_config_error(exp_dir, layers, epochs):
     with pytest.raises(ConfigError):
-        build_report(exp_dir, layers, epochs)
+        build_report("exp", layers, epochs, files_of(exp_dir))
 
 
-def test_cli_writes_the_page_and_reports_missing_files_in_one_line(exp_dir, tmp_path, capsys):
+@pytest.mark.parametrize("layers, epochs, match", [
+    (["mixed4c", "mixed3b"], EPOCHS, "shows layers mixed4c, mixed3b but has frames for mixed3b, mixed4c"),
+    (LAYERS, [0, 1, 2], "shows 3 epochs but has 4 frames of mixed3b")])
+def test_files_that_do_not_match_the_selection_are_refused(exp_dir, layers, epochs, match):
+    with pytest.raises(ConfigError, match=match):
+        build_report("exp", layers, epochs, files_of(exp_dir))
+
+
+def test_pipeline_wall_time_spans_the_jobs_records(exp_dir, tmp_path):
+    records = []
+    for name, seconds, end in (("train.tsv", 100.0, 1_000_000.0), ("render.tsv", 50.0, 1_000_300.0)):
+        path = tmp_path / "benchmarks" / name
+        path.parent.mkdir(exist_ok=True)
+        path.write_text(f"s\th:m:s\tmax_rss\tcpu_time\n{seconds}\t0:00:00\t1.0\t{seconds / 2}\n")
+        os.utime(path, (end, end))
+        records.append(path)
+    html = page(exp_dir, benchmarks=records)  # first start 999 900, last end 1 000 300: 400 s
+    assert ">6.667</div><div class=\"name\">pipeline wall time, first of 2 jobs&#39; start" in html
+    assert "pipeline wall time" not in page(exp_dir)
+    records[0].write_text("not,a,record\n")
+    with pytest.raises(ArtifactError, match="train.tsv is not a Snakemake benchmark record"):
+        page(exp_dir, benchmarks=records)
+
+
+def cli_args(exp_dir, layers=LAYERS, epochs=EPOCHS):
+    files = files_of(exp_dir, layers, epochs)
+    return ["report", "--title", "exp", "--layers", ",".join(layers), "--epochs", ",".join(map(str, epochs)),
+            "--frames", *map(str, [path for layer in layers for path in files.frames[layer]]),
+            "--merged", *map(str, files.merged.values()), "--exemplars", *map(str, files.exemplars.values()),
+            "--change", *map(str, files.change.values()), "--before-after", str(files.figures["before_after"]),
+            "--change-plot", str(files.figures["change"]), "--training-plot", str(files.figures["training"]),
+            "--metrics", *map(str, files.metrics), "--config", str(files.config)]
+
+
+def test_cli_writes_the_page_from_the_files_it_names(exp_dir, tmp_path, capsys):
     out = tmp_path / "page" / "report.html"
-    args = ["report", "--exp-dir", str(exp_dir), "--layers", "mixed3b,mixed4c", "--epochs", "0,1,2,3"]
-    assert main(args + ["-o", str(out)]) == 0
-    assert out.read_text(encoding="utf-8") == build_report(exp_dir, LAYERS, EPOCHS)
-    assert main(args[:-1] + ["0,1,2,3,4", "-o", str(out)]) == 2
+    assert main(cli_args(exp_dir) + ["-o", str(out)]) == 0
+    assert out.read_text(encoding="utf-8") == page(exp_dir)
+    (exp_dir / "mixed4c" / "epoch_002.png").unlink()
+    assert main(cli_args(exp_dir) + ["-o", str(out)]) == 2
     error = capsys.readouterr().err
-    assert error.startswith("driftlens: error:") and "epoch_004.png" in error and error.count("\n") == 1
+    assert error.startswith("driftlens: error:") and "epoch_002.png" in error and error.count("\n") == 1
+
+
+def test_cli_counts_the_files_per_layer(exp_dir, capsys):
+    args = cli_args(exp_dir)
+    args.remove(str(exp_dir / "mixed4c" / "merged.png"))
+    assert main(args + ["-o", "unused.html"]) == 2
+    assert "--merged needs 1 file(s) for each of the 2 layers (2), got 1" in capsys.readouterr().err
 
 
 def test_write_report_replaces_the_page_whole(exp_dir):
     path = exp_dir / "report.html"
     path.write_text("old")
-    assert write_report(exp_dir, LAYERS, [0, 1], path) == path
+    assert write_report("exp", LAYERS, [0, 1], files_of(exp_dir, epochs=[0, 1]), path) == path
     assert path.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
     assert [p.name for p in exp_dir.glob(".report*")] == []

@@ -64,7 +64,8 @@ def browser(tmp_path_factory):
 def page_url(tmp_path_factory):
     """A report of pictures the size of real ones (a row of 128 px noise squares per epoch)."""
     exp_dir = report_fakes.fake_experiment(tmp_path_factory.mktemp("report"), side=128, attribution=True)
-    return write_report(exp_dir, LAYERS, EPOCHS, exp_dir / "report.html", attribution=True).resolve().as_uri()
+    files = report_fakes.files_of(exp_dir, attribution=True)
+    return write_report("exp", LAYERS, EPOCHS, files, exp_dir / "report.html").resolve().as_uri()
 
 
 @pytest.fixture

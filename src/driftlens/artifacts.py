@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from driftlens.errors import ArtifactError, MissingFileError
-from driftlens.io import save_npz
+from driftlens.io import save_json, save_npz
 
 META_KEY = "artifact"
 """The array of every ``.npz`` artifact that holds its metadata as JSON: ``kind`` plus what identifies it."""
@@ -219,13 +219,102 @@ def read_json(path):
         raise ArtifactError(f"{path} is not valid JSON ({err})") from err
 
 
-def read_table(path, columns, kind: str):
+METRIC_COLUMNS = ("epoch", "stage", "train_loss", "train_acc", "val_loss", "val_acc", "test_acc",
+                  "seconds", "images_per_s", "lr")
+"""The keys of a metrics file (``metrics/epoch_NNN.json``, one per checkpoint), in the order tables show them;
+``train_*``, ``stage``, ``lr`` and ``images_per_s`` are null at epoch 0 (the start model is not trained)."""
+
+
+def write_metrics(path, metrics: dict) -> None:
+    """Write one checkpoint's metrics (the keys of :data:`METRIC_COLUMNS`, no others) atomically.
+
+    Example:
+        >>> import tempfile, os
+        >>> path = os.path.join(tempfile.mkdtemp(), "epoch_001.json")
+        >>> write_metrics(path, {key: 1 for key in METRIC_COLUMNS})
+        >>> read_metrics(path, epoch=1)["val_acc"]
+        1
+    """
+    if set(metrics) != set(METRIC_COLUMNS):
+        raise ArtifactError(f"metrics for {path} must have exactly the keys {', '.join(METRIC_COLUMNS)}")
+    save_json(metrics, path)
+
+
+def read_metrics(path, epoch: int | None = None) -> dict:
+    """Read one checkpoint's metrics, checking its keys and, when given, its epoch.
+
+    Raises:
+        MissingFileError: No such file.
+        ArtifactError: Not JSON, a key of :data:`METRIC_COLUMNS` missing, or another epoch's metrics.
+
+    Example:
+        >>> import tempfile, os
+        >>> path = os.path.join(tempfile.mkdtemp(), "epoch_002.json")
+        >>> write_metrics(path, {key: 1 for key in METRIC_COLUMNS})
+        >>> read_metrics(path, epoch=2)
+        Traceback (most recent call last):
+        ...
+        driftlens.errors.ArtifactError: ... holds the metrics of epoch 1, not of epoch 2
+    """
+    metrics = read_json(path)
+    absent = [key for key in METRIC_COLUMNS if not isinstance(metrics, dict) or key not in metrics]
+    if absent:
+        raise ArtifactError(f"{path} is not a metrics file: it lacks the key(s) {', '.join(absent)}")
+    if epoch is not None and metrics["epoch"] != epoch:
+        raise ArtifactError(f"{path} holds the metrics of epoch {metrics['epoch']}, not of epoch {epoch}")
+    return metrics
+
+
+def read_metrics_table(paths):
+    """Several checkpoints' metrics (see :func:`read_metrics`) as one table, sorted by epoch.
+
+    Example:
+        >>> read_metrics_table(["results/demo/metrics/epoch_000.json"]).epoch.tolist()  # doctest: +SKIP
+        [0]
+    """
+    import pandas as pd
+
+    return pd.DataFrame([read_metrics(path) for path in paths]).sort_values("epoch", ignore_index=True)
+
+
+def read_job_times(paths):
+    """Snakemake's benchmark records (one ``.tsv`` per job, its ``benchmark:`` file) as one table.
+
+    A record is written when its job ends, so a job's end is the file's modification time and its
+    start that minus the job's wall seconds.
+
+    Returns:
+        pandas.DataFrame: Per record: ``path``, ``wall_s``, ``cpu_s``, ``start`` and ``end`` (POSIX seconds).
+
+    Raises:
+        ArtifactError: A file is not a Snakemake benchmark record (no ``s`` or ``cpu_time`` column).
+
+    Example:
+        >>> import os, tempfile
+        >>> path = os.path.join(tempfile.mkdtemp(), "train.tsv")
+        >>> _ = open(path, "w").write("s\\th:m:s\\tcpu_time\\n4.5\\t0:00:04\\t3.0\\n")
+        >>> read_job_times([path])[["wall_s", "cpu_s"]].values.tolist()
+        [[4.5, 3.0]]
+    """
+    import pandas as pd
+
+    rows = []
+    for path in map(Path, paths):
+        record = read_table(path, ["s", "cpu_time"], "a Snakemake benchmark record", sep="\t").iloc[-1]
+        end = path.stat().st_mtime
+        rows.append({"path": str(path), "wall_s": float(record["s"]), "cpu_s": float(record["cpu_time"]),
+                     "start": end - float(record["s"]), "end": end})
+    return pd.DataFrame(rows, columns=["path", "wall_s", "cpu_s", "start", "end"])
+
+
+def read_table(path, columns, kind: str, sep: str = ","):
     """Read a CSV artifact, checking that it has ``columns``.
 
     Args:
         path (str or Path): The CSV.
         columns (list[str]): Columns it must have.
         kind (str): What the table is, for the error, e.g. "a similarity table".
+        sep (str, optional): The column separator. Default: ","
 
     Returns:
         pandas.DataFrame: The table.
@@ -245,7 +334,7 @@ def read_table(path, columns, kind: str):
 
     if not Path(path).is_file():
         raise MissingFileError(f"{path} does not exist")
-    table = pd.read_csv(path)
+    table = pd.read_csv(path, sep=sep)
     missing = [column for column in columns if column not in table]
     if missing:
         raise ArtifactError(f"{path} is not {kind}: no column {', '.join(missing)}")

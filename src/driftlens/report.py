@@ -9,124 +9,138 @@ import json
 import math
 import mimetypes
 import platform
+from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 
 import jinja2
 
-from driftlens.artifacts import read_change_table, read_json
-from driftlens.errors import ArtifactError, ConfigError, MissingFileError
+from driftlens.artifacts import METRIC_COLUMNS, read_change_table, read_job_times, read_json, read_metrics
+from driftlens.errors import ConfigError, MissingFileError
 from driftlens.io import atomic_path
 
 FIGURES = ("before_after", "change", "training")
-"""Experiment-level pictures the page always shows, as ``{exp}/{name}.png``."""
+"""Experiment-level pictures the page always shows (``before_after.png``, ``change.png``, ``training.png``)."""
 
 ATTRIBUTION = {
     "merged": "Where the network looks on the probe images, epoch by epoch (rows), for the first attribution method. "
               "How far the maps moved is the last panel of the change figure above (attribution/drift.png is the "
               "same plot on its own, not repeated here).",
 }
-"""The attribution pictures, as ``{exp}/attribution/{name}.png``, with their captions; shown when the
-experiment has attribution switched on (never picked up from an earlier run's files)."""
-
-METRIC_COLUMNS = ("epoch", "stage", "train_loss", "train_acc", "val_loss", "val_acc", "test_acc",
-                  "seconds", "images_per_s", "lr")
-"""Keys of ``metrics/epoch_NNN.json`` shown in the training table, in this order."""
-
+"""The attribution pictures (``attribution/merged.png``) with their captions; shown when the report is given
+them, which the workflow does when the experiment has attribution switched on."""
 
 PACKAGES = ("torch", "torchvision", "driftlens", "snakemake", "numpy", "scikit-image")
 """Distributions whose installed versions the page lists, after Python's."""
 
 
-def report_inputs(exp_dir, layers, epochs, attribution: bool = False) -> list:
-    """Every file the report of an experiment needs.
+@dataclass(frozen=True)
+class ReportFiles:
+    """Every file the report page shows or reads, by what it is (the workflow's report rule names each one).
 
-    Args:
-        exp_dir (str or Path): The experiment's results folder, e.g. ``results/demo``.
-        layers (list[str]): Layers that were visualised.
-        epochs (list[int]): Epochs that were visualised.
-
-    Returns:
-        list[Path]: Per layer its epoch pictures, merged grid, exemplars and change table; then the
-        experiment's figures, per-epoch metrics and ``config.json``.
+    Attributes:
+        frames (dict[str, list]): Per layer, its render picture of every shown epoch, in epoch order.
+        merged (dict[str, path]): Per layer, its merged grid (``merged.png``).
+        exemplars (dict[str, path]): Per layer, its natural exemplars (``exemplars.png``).
+        change (dict[str, path]): Per layer, its change table (``change.csv``).
+        figures (dict[str, path]): The pictures of :data:`FIGURES`, by name.
+        metrics (list): The metrics file of every shown epoch, in epoch order.
+        config (path): The experiment's ``config.json``.
+        attribution (dict[str, path]): The pictures of :data:`ATTRIBUTION`, by name; empty when the
+            experiment has attribution switched off. Default: empty
+        benchmarks (list): Snakemake's benchmark records of the experiment's jobs, for the pipeline's
+            wall time; none leaves it out. Default: none
 
     Example:
-        >>> [p.as_posix() for p in report_inputs("results/demo", ["mixed4c"], [0])][:2]
-        ['results/demo/mixed4c/epoch_000.png', 'results/demo/mixed4c/merged.png']
+        >>> files = ReportFiles(frames={"conv2": ["e0.png"]}, merged={"conv2": "m.png"}, exemplars={"conv2": "x.png"},
+        ...                     change={"conv2": "c.csv"}, figures={}, metrics=["e0.json"], config="config.json")
+        >>> len(files.paths())
+        6
     """
-    exp_dir = Path(exp_dir)
-    paths = []
-    for layer in layers:
-        paths += [exp_dir / layer / _epoch_file(epoch, "png") for epoch in epochs]
-        paths += [exp_dir / layer / name for name in ("merged.png", "exemplars.png", "change.csv")]
-    paths += [exp_dir / f"{name}.png" for name in FIGURES]
-    paths += [exp_dir / "metrics" / _epoch_file(epoch, "json") for epoch in epochs]
-    paths += [exp_dir / "attribution" / f"{name}.png" for name in ATTRIBUTION] if attribution else []
-    return paths + [exp_dir / "config.json"]
+
+    frames: dict
+    merged: dict
+    exemplars: dict
+    change: dict
+    figures: dict
+    metrics: list
+    config: object
+    attribution: dict = field(default_factory=dict)
+    benchmarks: list = field(default_factory=list)
+
+    def paths(self) -> list[Path]:
+        """Every file, pictures and tables first, in a fixed order."""
+        per_layer = [path for layer in self.frames for path in
+                     [*self.frames[layer], self.merged[layer], self.exemplars[layer], self.change[layer]]]
+        return [Path(path) for path in [*per_layer, *self.figures.values(), *self.attribution.values(),
+                                        *self.metrics, self.config, *self.benchmarks]]
 
 
-def build_report(exp_dir, layers, epochs, attribution: bool = False) -> str:
-    """The report page of one experiment as a self-contained HTML string.
+def build_report(title: str, layers, epochs, files: ReportFiles) -> str:
+    """The report page of one experiment as a self-contained HTML string, from exactly the files it is given.
 
     Args:
-        exp_dir (str or Path): The experiment's results folder; its name is the page's title.
+        title (str): The page's title, e.g. the experiment's name.
         layers (list[str]): Layers to show, in this order.
         epochs (list[int]): Epochs to show, in increasing order; the first is the reference "epoch 0"
             of the change tables and the last gives the final accuracies.
+        files (ReportFiles): What to show; its layers and epochs must be ``layers`` and ``epochs``.
 
     Returns:
         str: The HTML page.
 
     Raises:
-        MissingFileError: A required artifact is missing; the message names every missing file.
-        ConfigError: ``layers`` or ``epochs`` is empty, or ``epochs`` is not strictly increasing.
-        ArtifactError: A metrics file or change table lacks a key or column; the message names both.
+        MissingFileError: A file is missing; the message names every missing file.
+        ConfigError: ``layers`` or ``epochs`` is empty, ``epochs`` is not strictly increasing, or
+            ``files`` does not hold one file of each kind per layer and epoch.
+        ArtifactError: A metrics file or change table lacks a key or column, or a metrics file holds
+            another epoch than its place says; the message names the file.
 
     Example:
-        >>> html = build_report("results/demo", ["mixed4c"], [0, 1, 2])  # doctest: +SKIP
+        >>> html = build_report("demo", ["mixed4c"], [0, 1, 2], files)  # doctest: +SKIP
         >>> html.startswith("<!DOCTYPE html>")  # doctest: +SKIP
         True
     """
-    exp_dir = Path(exp_dir)
-    layers, epochs = _checked_selection(layers, epochs)
-    missing = [str(path) for path in report_inputs(exp_dir, layers, epochs, attribution) if not path.is_file()]
+    layers, epochs = _checked_selection(layers, epochs, files)
+    missing = [str(path) for path in files.paths() if not path.is_file()]
     if missing:
-        raise MissingFileError(f"the report of {exp_dir} needs these missing artifacts: {', '.join(missing)}")
-    metrics = [_read_metrics(exp_dir / "metrics" / _epoch_file(epoch, "json")) for epoch in epochs]
-    sections = [_layer_section(exp_dir / layer, layer, epochs) for layer in layers]
+        raise MissingFileError(f"the report of {title} needs these missing files: {', '.join(missing)}")
+    metrics = [read_metrics(path, epoch) for path, epoch in zip(files.metrics, epochs)]
+    sections = [_layer_section(files, layer, epochs) for layer in layers]
     return _template().render(
-        title=exp_dir.name,
+        title=title,
         epochs=epochs,
         layers=sections,
         headline=headline(sections, metrics),
-        figures={name: data_uri(exp_dir / f"{name}.png") for name in FIGURES},
-        attribution={name: {"src": data_uri(exp_dir / "attribution" / f"{name}.png"), "caption": caption}
-                     for name, caption in ATTRIBUTION.items()} if attribution else {},
-        summary=_summary_cards(metrics),
+        figures={name: data_uri(path) for name, path in files.figures.items()},
+        attribution={name: {"src": data_uri(path), "caption": ATTRIBUTION[name]}
+                     for name, path in files.attribution.items()},
+        summary=_summary_cards(metrics, read_job_times(files.benchmarks)),
         metric_columns=METRIC_COLUMNS,
         metrics=metrics,
-        config=json.dumps(read_json(exp_dir / "config.json"), indent=2, sort_keys=True),
+        config=json.dumps(read_json(files.config), indent=2, sort_keys=True),
         versions=software_versions(),
     )
 
 
-def write_report(exp_dir, layers, epochs, path, attribution: bool = False) -> Path:
+def write_report(title: str, layers, epochs, files: ReportFiles, path) -> Path:
     """Build the report page (see :func:`build_report`) and write it to ``path`` atomically.
 
     Args:
-        exp_dir (str or Path): The experiment's results folder.
+        title (str): The page's title.
         layers (list[str]): Layers to show.
         epochs (list[int]): Epochs to show, increasing.
+        files (ReportFiles): What to show.
         path (str or Path): Where to write the page, e.g. ``results/demo/report.html``.
 
     Returns:
         Path: ``path``.
 
     Example:
-        >>> write_report("results/demo", ["mixed4c"], [0, 1], "results/demo/report.html")  # doctest: +SKIP
+        >>> write_report("demo", ["mixed4c"], [0, 1], files, "results/demo/report.html")  # doctest: +SKIP
         PosixPath('results/demo/report.html')
     """
-    html = build_report(exp_dir, layers, epochs, attribution)
+    html = build_report(title, layers, epochs, files)
     with atomic_path(path) as tmp:
         tmp.write_text(html, encoding="utf-8")
     return Path(path)
@@ -246,7 +260,7 @@ def format_number(value) -> str:
     return str(value)
 
 
-def _checked_selection(layers, epochs):
+def _checked_selection(layers, epochs, files: ReportFiles):
     layers, epochs = list(layers), [int(epoch) for epoch in epochs]
     if not layers:
         raise ConfigError("the report needs at least one layer")
@@ -254,42 +268,47 @@ def _checked_selection(layers, epochs):
         raise ConfigError("the report needs at least one epoch")
     if any(later <= earlier for earlier, later in zip(epochs, epochs[1:])):
         raise ConfigError(f"the report's epochs must be strictly increasing, got {epochs}")
+    per_layer = {"frames": files.frames, "merged grids": files.merged, "exemplar figures": files.exemplars,
+                 "change tables": files.change}
+    for what, given in per_layer.items():
+        if list(given) != layers:
+            raise ConfigError(f"the report shows layers {', '.join(layers)} but has {what} for "
+                              f"{', '.join(given) or 'none'}")
+    for layer, frames in files.frames.items():
+        if len(frames) != len(epochs):
+            raise ConfigError(f"the report shows {len(epochs)} epochs but has {len(frames)} frames of {layer}")
+    if len(files.metrics) != len(epochs):
+        raise ConfigError(f"the report shows {len(epochs)} epochs but has {len(files.metrics)} metrics files")
+    unknown = (set(files.figures) - set(FIGURES)) | (set(files.attribution) - set(ATTRIBUTION))
+    if set(files.figures) != set(FIGURES) or unknown:
+        raise ConfigError(f"the report's figures are {', '.join(FIGURES)} (and attribution: "
+                          f"{', '.join(ATTRIBUTION)}), got {', '.join([*files.figures, *files.attribution])}")
     return layers, epochs
 
 
-def _epoch_file(epoch: int, suffix: str) -> str:
-    return f"epoch_{epoch:03d}.{suffix}"
-
-
-def _read_metrics(path: Path) -> dict:
-    metrics = read_json(path)
-    absent = [key for key in METRIC_COLUMNS if key not in metrics]
-    if absent:
-        raise ArtifactError(f"{path} lacks the key(s) {', '.join(absent)}")
-    return metrics
-
-
-def _layer_section(layer_dir: Path, layer: str, epochs) -> dict:
-    summary = change_summary(layer_dir / "change.csv", epochs)
+def _layer_section(files: ReportFiles, layer: str, epochs) -> dict:
+    summary = change_summary(files.change[layer], epochs)
     return {
         "name": layer,
-        "frames": [{"epoch": epoch, "src": data_uri(layer_dir / _epoch_file(epoch, "png"))} for epoch in epochs],
-        "merged": data_uri(layer_dir / "merged.png"),
-        "exemplars": data_uri(layer_dir / "exemplars.png"),
+        "frames": [{"epoch": epoch, "src": data_uri(path)} for epoch, path in zip(epochs, files.frames[layer])],
+        "merged": data_uri(files.merged[layer]),
+        "exemplars": data_uri(files.exemplars[layer]),
         "by_epoch": summary["by_epoch"],
         "noise_low": summary["noise_low"],
     }
 
 
-def _summary_cards(metrics) -> list:
+def _summary_cards(metrics, jobs) -> list:
     first, last = metrics[0], metrics[-1]
-    seconds = sum(row["seconds"] for row in metrics if row["seconds"] is not None)
-    return [
+    cards = [
         {"name": f"validation accuracy, epoch {last['epoch']}", "value": format_number(last["val_acc"])},
         {"name": f"test accuracy, epoch {last['epoch']}", "value": format_number(last["test_acc"])},
         {"name": f"validation accuracy, epoch {first['epoch']}", "value": format_number(first["val_acc"])},
-        {"name": "training time, sum of epochs (s)", "value": format_number(float(seconds))},
     ]
+    if len(jobs):
+        cards.append({"name": f"pipeline wall time, first of {len(jobs)} jobs' start to last one's end (min)",
+                      "value": format_number((jobs["end"].max() - jobs["start"].min()) / 60)})
+    return cards
 
 
 def _template() -> jinja2.Template:

@@ -22,13 +22,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import DataLoader
-from driftlens.progress import bar as progress_bar
 
 from driftlens import models
 from driftlens.data import SplitDataset, read_splits
 from driftlens.checkpoint import Checkpoint, read_checkpoint, save_checkpoint
 from driftlens.errors import ConfigError, DivergedError
-from driftlens.io import save_json
+from driftlens.progress import bar as progress_bar
+from driftlens.artifacts import write_metrics
 from driftlens.schemas import config_defaults, stage_defaults, validate_train_config
 
 @dataclass(frozen=True)
@@ -462,11 +462,12 @@ def _finish_epoch(cfg, model, optimizer, stage_index, epoch, classes, out, metri
                                stage=stage_index, optimizer=optimizer.state_dict() if optimizer else None,
                                rng=_rng_states()), out)
     trained = trained or dict.fromkeys(("loss", "acc", "images", "seconds"))
-    save_json({"epoch": epoch, "stage": stage_index, "train_loss": trained["loss"], "train_acc": trained["acc"],
-               "val_loss": val["loss"], "val_acc": val["acc"], "test_acc": test["acc"],
-               "seconds": (trained["seconds"] or 0.0) + val["seconds"] + test["seconds"],
-               "images_per_s": trained["images"] / trained["seconds"] if trained["images"] else None,
-               "lr": cfg.stages[stage_index].lr if stage_index is not None else None}, metrics)
+    write_metrics(metrics, {
+        "epoch": epoch, "stage": stage_index, "train_loss": trained["loss"], "train_acc": trained["acc"],
+        "val_loss": val["loss"], "val_acc": val["acc"], "test_acc": test["acc"],
+        "seconds": (trained["seconds"] or 0.0) + val["seconds"] + test["seconds"],
+        "images_per_s": trained["images"] / trained["seconds"] if trained["images"] else None,
+        "lr": cfg.stages[stage_index].lr if stage_index is not None else None})
 
 
 def _check_finite(cfg, model, stage_index, epoch: int, trained: dict | None, evaluated: dict) -> None:

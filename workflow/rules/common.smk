@@ -222,9 +222,13 @@ def metrics_files(name):
     return [artifact("metrics", name, e) for e in range(last_epoch(name) + 1)]
 
 
+def attribution_on(name):
+    return experiment(name)["attribution"]["enabled"]
+
+
 def attribution_figures(name):
     """The attribution pictures of an experiment, or none when attribution is switched off."""
-    if not experiment(name)["attribution"]["enabled"]:
+    if not attribution_on(name):
         return []
     return [artifact(kind, name) for kind in ("attribution_grid", "attribution_drift_png")]
 
@@ -238,7 +242,7 @@ def rendered_files(name):
 
 def attribution_drift_table(name):
     """``[attribution/drift.csv]`` of an experiment, or ``[]`` when attribution is switched off."""
-    return [artifact("attribution_drift", name)] if experiment(name)["attribution"]["enabled"] else []
+    return [artifact("attribution_drift", name)] if attribution_on(name) else []
 
 
 def experiment_outputs(name):

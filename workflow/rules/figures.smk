@@ -91,19 +91,22 @@ rule training_plot:
 
 rule report_page:
     input:
-        epochs=lambda w: [artifact("render_png", w.exp, e, layer) for layer in layers(w.exp) for e in visual_epochs(w.exp)],
-        grids=lambda w: [artifact(kind, w.exp, layer=layer) for layer in layers(w.exp) for kind in ("merged", "exemplars")],
+        frames=lambda w: [artifact("render_png", w.exp, e, layer) for layer in layers(w.exp) for e in visual_epochs(w.exp)],
+        merged=lambda w: [artifact("merged", w.exp, layer=layer) for layer in layers(w.exp)],
+        exemplars=lambda w: [artifact("exemplars", w.exp, layer=layer) for layer in layers(w.exp)],
         change=lambda w: [artifact("change", w.exp, layer=layer) for layer in layers(w.exp)],
-        figures=[artifact(kind) for kind in ("before_after", "change_plot", "training_plot")],
+        before_after=artifact("before_after"),
+        change_plot=artifact("change_plot"),
+        training_plot=artifact("training_plot"),
         metrics=lambda w: [artifact("metrics", w.exp, e) for e in visual_epochs(w.exp)],
         config=artifact("config"),
-        attribution=lambda w: attribution_figures(w.exp),
+        attribution=lambda w: [artifact("attribution_grid", w.exp)] if attribution_on(w.exp) else [],
     output:
         report(artifact("report"), caption="../report/report.rst", category="{exp}"),
     params:
         layers=lambda w: ",".join(layers(w.exp)),
         epochs=lambda w: ",".join(map(str, visual_epochs(w.exp))),
-        attribution=lambda w: "--attribution" if experiment(w.exp)["attribution"]["enabled"] else "",
+        attribution=lambda w, input: option("--attribution-grid", " ".join(input.attribution)),
     log:
         "logs/{exp}/report.log",
     benchmark:
@@ -111,6 +114,9 @@ rule report_page:
     conda:
         "../../envs/driftlens.yaml"
     shell:
-        "driftlens report --exp-dir $(dirname {output}) --layers {params.layers} --epochs {params.epochs}"
-        " {params.attribution}"
-        " -o {output} --threads {threads} > {log} 2>&1"
+        "driftlens report --title {wildcards.exp} --layers {params.layers} --epochs {params.epochs}"
+        " --frames {input.frames} --merged {input.merged} --exemplars {input.exemplars} --change {input.change}"
+        " --before-after {input.before_after} --change-plot {input.change_plot}"
+        " --training-plot {input.training_plot} --metrics {input.metrics} --config {input.config}"
+        " {params.attribution} --benchmarks logs/benchmarks/{wildcards.exp} -o {output} --threads {threads}"
+        " > {log} 2>&1"

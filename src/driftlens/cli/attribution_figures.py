@@ -70,8 +70,8 @@ def run_drift(args):
     with atomic_path(args.output) as tmp:
         table.to_csv(tmp, index=False)
     if args.png:
-        from driftlens.cli.plots import read_metrics
+        from driftlens.artifacts import read_metrics_table
         from driftlens.figures import plot_attribution_drift, save_figure
 
-        metrics = read_metrics(args.metrics) if args.metrics else None
+        metrics = read_metrics_table(args.metrics) if args.metrics else None
         save_figure(plot_attribution_drift(table, metrics), args.png)

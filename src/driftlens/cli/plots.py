@@ -9,8 +9,6 @@ Example:
 
 from pathlib import Path
 
-from driftlens.errors import ConfigError
-
 # The library modules are imported in the run functions: every `driftlens` call builds all parsers.
 
 
@@ -38,11 +36,11 @@ def add_parser(subparsers):
 def run_change(args):
     """Write change.png from the change tables, representation files and metrics."""
     from driftlens import compare, figures
-    from driftlens.artifacts import read_change_table, read_drift_table
+    from driftlens.artifacts import read_change_table, read_drift_table, read_metrics_table
 
     change = {layer: read_change_table(path) for layer, path in map(_layer_and_path, args.change)}
     representation = compare.read_representation(args.representation) if args.representation else None
-    metrics = read_metrics(args.metrics) if args.metrics else None
+    metrics = read_metrics_table(args.metrics) if args.metrics else None
     attribution = read_drift_table(args.attribution_drift) if args.attribution_drift else None
     figures.save_figure(figures.plot_change(change, representation, metrics, attribution), args.output)
 
@@ -50,27 +48,12 @@ def run_change(args):
 def run_training(args):
     """Write training.png from the metrics files."""
     from driftlens import figures
+    from driftlens.artifacts import read_metrics_table
 
-    figures.save_figure(figures.plot_training(read_metrics(args.metrics)), args.output)
+    figures.save_figure(figures.plot_training(read_metrics_table(args.metrics)), args.output)
 
 
 def _layer_and_path(item) -> tuple[str, str]:
     layer, _, path = item.rpartition("=")
     return layer or Path(path).parent.name, path
 
-
-def read_metrics(paths):
-    """The ``metrics/epoch_NNN.json`` files as one table, sorted by epoch.
-
-    Example:
-        >>> read_metrics(["results/demo/metrics/epoch_000.json"])  # doctest: +SKIP
-    """
-    import pandas as pd
-
-    from driftlens.artifacts import read_json
-
-    records = [read_json(path) for path in paths]
-    missing = [path for path, record in zip(paths, records) if "epoch" not in record]
-    if missing:
-        raise ConfigError(f"no epoch in {', '.join(map(str, missing))}")
-    return pd.DataFrame(records).sort_values("epoch", ignore_index=True)
