@@ -46,7 +46,7 @@ def test_render_with_a_malicious_checkpoint_runs_nothing_and_says_so_in_one_line
     path = _malicious(tmp_path / "evil.pt", tmp_path / "pwned")
 
     result = subprocess.run([sys.executable, "-m", "driftlens.cli", "render", "--checkpoint", str(path),
-                             "--layers", "conv1", "--steps", "1", "--size", "16", "--quiet",
+                             "--layers", "conv1", "--steps", "1", "--size", "16", "--no-progress",
                              "-o", str(tmp_path / "g.png")], capture_output=True, text=True)
 
     assert result.returncode == 2 and not (tmp_path / "pwned").exists()
@@ -96,7 +96,7 @@ def test_cli_names_a_truncated_checkpoint_in_one_line(tmp_path, tiny, capsys):
     save_checkpoint(_checkpoint(tiny), path)
     path.write_bytes(path.read_bytes()[:-100])
 
-    assert main(["render", "--checkpoint", str(path), "--layers", "conv1", "--quiet", "-o",
+    assert main(["render", "--checkpoint", str(path), "--layers", "conv1", "--no-progress", "-o",
                  str(tmp_path / "g.png")]) == 2
     err = capsys.readouterr().err
     assert err.startswith(f"driftlens: error: {path} is not a driftlens checkpoint: truncated")

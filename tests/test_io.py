@@ -35,7 +35,7 @@ def test_cli_reports_a_full_disk_in_one_line(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(Image.Image, "save", no_space)
     out = tmp_path / "grid.png"
     assert main(["render", "--model", "tiny", "--weights", "random", "--layers", "conv1", "--channels", "0",
-                 "--steps", "1", "--size", "16", "--quiet", "-o", str(out)]) == 2
+                 "--steps", "1", "--size", "16", "--no-progress", "-o", str(out)]) == 2
     assert capsys.readouterr().err.splitlines()[-1] == f"driftlens: error: disk full while writing {out}"
 
 

@@ -54,7 +54,7 @@ def test_the_accentuate_command_writes_originals_above_accentuated_rows(tmp_path
         paths.append(str(tmp_path / f"{k}.png"))
         Image.fromarray((np.random.default_rng(k).random((40, 40, 3)) * 255).astype(np.uint8)).save(paths[-1])
     assert main(["accentuate", "--model", "tiny", "--weights", "random", "--layer", "conv3", "--channel", "1",
-                 "--steps", "2", "--size", "16", "--quiet", "--raw", str(tmp_path / "a.npz"),
+                 "--steps", "2", "--size", "16", "--no-progress", "--raw", str(tmp_path / "a.npz"),
                  "-o", str(tmp_path / "a.png"), *paths]) == 0
     raw = np.load(tmp_path / "a.npz")
     assert raw["originals"].shape == (2, 16, 16, 3) and raw["accentuated"].shape == (1, 2, 16, 16, 3)
@@ -70,7 +70,7 @@ def test_the_accentuate_command_gives_each_checkpoint_a_row_on_the_probe_images(
              labels=np.zeros(5))
     assert main(["accentuate", "--checkpoints", str(tmp_path / "epoch_000.pt"), str(tmp_path / "epoch_001.pt"),
                  "--probe", str(tmp_path / "probe.npz"), "--count", "3", "--layer", "conv3", "--channel", "0",
-                 "--steps", "2", "--size", "16", "--quiet", "--raw", str(tmp_path / "r.npz"),
+                 "--steps", "2", "--size", "16", "--no-progress", "--raw", str(tmp_path / "r.npz"),
                  "-o", str(tmp_path / "a.png")]) == 0
     raw = np.load(tmp_path / "r.npz")
     assert raw["accentuated"].shape == (2, 3, 16, 16, 3) and raw["rows"].tolist() == ["epoch_000", "epoch_001"]

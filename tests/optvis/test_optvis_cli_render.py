@@ -11,7 +11,7 @@ from driftlens.cli import main
 
 
 def _render(args, tmp_path):
-    return main(["render", "--model", "tiny", "--weights", "random", "--steps", "3", "--size", "16", "--quiet",
+    return main(["render", "--model", "tiny", "--weights", "random", "--steps", "3", "--size", "16", "--no-progress",
                  "-o", str(tmp_path / "grid.png"), *args])
 
 
@@ -41,7 +41,7 @@ def test_a_checkpoint_names_its_own_model(tmp_path):
     model = driftlens.models.load("tiny", weights="random", num_classes=3)
     save_checkpoint(Checkpoint(model.net.state_dict(), 1, {"model": "tiny"}, []), tmp_path / "epoch_001.pt")
     assert main(["render", "--checkpoint", str(tmp_path / "epoch_001.pt"), "--layers", "logits", "--channels", "2",
-                 "--steps", "2", "--size", "16", "--quiet", "--raw", str(tmp_path / "r.npz"),
+                 "--steps", "2", "--size", "16", "--no-progress", "--raw", str(tmp_path / "r.npz"),
                  "-o", str(tmp_path / "g.png")]) == 0
     assert np.load(tmp_path / "r.npz")["images"].shape == (1, 1, 16, 16, 3)
 
@@ -49,10 +49,14 @@ def test_a_checkpoint_names_its_own_model(tmp_path):
 @pytest.mark.parametrize("args, message", [
     (["--layers", "conv3", "--channels", "1,16"], "channel 16 is out of range for layer 'conv3'"),
     (["--layers", "conv1,nope", "--channels", "0"], "unknown layer 'nope'"),
-    (["--layers", "conv3", "--channels", "a,b"], "--channels: expected comma-separated integers"),
+    (["--layers", "conv3", "--channels", "a,b"], "argument --channels: expected a comma-separated list of int, got 'a,b'"),
 ])
 def test_bad_input_is_one_line_and_nothing_is_written(tmp_path, capsys, args, message):
-    assert _render(args, tmp_path) == 2
+    try:
+        status = _render(args, tmp_path)
+    except SystemExit as exited:  # a usage error, found by argparse
+        status = exited.code
+    assert status == 2
     assert message in capsys.readouterr().err
     assert not (tmp_path / "grid.png").exists()
 
@@ -78,7 +82,7 @@ def test_nan_weights_stop_rendering_in_one_line(tmp_path, capsys):
     torch.save(state, tmp_path / "nan.pt")
 
     assert main(["render", "--model", "tiny", "--weights", str(tmp_path / "nan.pt"), "--layers", "conv2",
-                 "--channels", "0", "--steps", "3", "--size", "16", "--quiet", "-o", str(tmp_path / "g.png")]) == 2
+                 "--channels", "0", "--steps", "3", "--size", "16", "--no-progress", "-o", str(tmp_path / "g.png")]) == 2
     err = capsys.readouterr().err.splitlines()
     assert err[-1] == "driftlens: error: rendering diverged: the objective became nan at step 1 " \
                       "(are the model's weights finite?)"

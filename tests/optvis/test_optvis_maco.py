@@ -151,13 +151,13 @@ def test_the_spectrum_command_estimates_the_training_images_and_render_uses_it(t
     from driftlens.data import prepare
 
     splits = prepare("textures", tmp_path / "data")
-    assert main(["spectrum", "--splits", str(splits), "--size", "24", "--quiet", "-o", str(tmp_path / "s.npz")]) == 0
+    assert main(["spectrum", "--splits", str(splits), "--size", "24", "--no-progress", "-o", str(tmp_path / "s.npz")]) == 0
     written = spectrum.load(tmp_path / "s.npz")
     assert written.size == 24 and written.count == len(driftlens.data.SplitDataset(splits, "train", 24))
     assert "spectrum of" in capsys.readouterr().err
     assert main(["render", "--model", "tiny", "--weights", "random", "--layers", "conv3", "--channels", "1,2",
                  "--method", "maco", "--spectrum", str(tmp_path / "s.npz"), "--steps", "2", "--size", "16",
-                 "--quiet", "--raw", str(tmp_path / "r.npz"), "-o", str(tmp_path / "g.png")]) == 0
+                 "--no-progress", "--raw", str(tmp_path / "r.npz"), "-o", str(tmp_path / "g.png")]) == 0
     assert np.load(tmp_path / "r.npz")["images"].shape == (1, 2, 16, 16, 3)
 
 
@@ -169,5 +169,5 @@ def test_render_refuses_a_spectrum_it_cannot_use(tmp_path, capsys, args, message
     from driftlens.cli import main
 
     assert main(["render", "--model", "tiny", "--weights", "random", "--layers", "conv3", "--channels", "1",
-                 "--steps", "2", "--size", "16", "--quiet", "-o", str(tmp_path / "g.png"), *args]) == 2
+                 "--steps", "2", "--size", "16", "--no-progress", "-o", str(tmp_path / "g.png"), *args]) == 2
     assert message in capsys.readouterr().err and not (tmp_path / "g.png").exists()

@@ -1,52 +1,12 @@
-"""Arguments and helpers shared by the image commands (``attribute``, ``dream``, ``style``)."""
+"""Helpers shared by the image commands (``attribute``, ``dream``, ``style``, ``accentuate``): reading images."""
 
 import torch
 
 from PIL import Image
 from torchvision.transforms.v2.functional import pil_to_tensor
 
-from driftlens import models
-from driftlens.cli._options import add_device, device_of
 from driftlens.data.images import image_transform, load_image
 from driftlens.errors import ConfigError
-
-
-def add_model_arguments(parser, default_model: str | None = None) -> None:
-    """Add ``--model``, ``--weights``, ``--checkpoint`` and ``--device`` to a sub-command's parser.
-
-    Example:
-        >>> import argparse
-        >>> parser = argparse.ArgumentParser(); add_model_arguments(parser)
-        >>> parser.parse_args(["--model", "tiny"]).weights
-        'imagenet'
-    """
-    parser.add_argument("--model", default=default_model,
-                        help="zoo model, torchvision model or timm:<name>"
-                             + (f" (default: {default_model})" if default_model else ""))
-    parser.add_argument("--weights", default="imagenet",
-                        help="imagenet, random or a state-dict file (default: imagenet)")
-    parser.add_argument("--checkpoint", help="a driftlens training checkpoint; replaces --model and --weights")
-    add_device(parser)
-
-
-def model_from_args(args):
-    """The model named by ``--checkpoint`` or ``--model``/``--weights``, on ``--device``, in eval mode.
-
-    Raises:
-        ConfigError: Neither ``--model`` nor ``--checkpoint`` was given.
-
-    Example:
-        >>> import argparse
-        >>> model_from_args(argparse.Namespace(model="tiny", weights="random", checkpoint=None, device="cpu")).name
-        'tiny'
-    """
-    if args.checkpoint:
-        model = models.from_checkpoint(args.checkpoint)
-    elif args.model:
-        model = models.load(args.model, weights=args.weights)
-    else:
-        raise ConfigError("give --model (with --weights) or --checkpoint")
-    return model.to(device_of(args)).eval()
 
 
 def read_images(paths, size: int) -> torch.Tensor:

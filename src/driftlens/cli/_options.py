@@ -1,5 +1,5 @@
-"""Options and argument types shared by the sub-commands: the device, progress bars, comma-separated lists and
-positive integers.
+"""Options and argument types shared by the sub-commands: the model source, the device, progress bars,
+comma-separated lists and positive integers.
 
 Each option is spelled here once, so every command reads it the same way.
 """
@@ -56,10 +56,10 @@ def comma_list(item=str):
     def parse(text):
         try:
             values = [item(token.strip()) for token in text.split(",") if token.strip()]
-        except ValueError as err:
-            raise ConfigError(f"expected a comma-separated list, got {text!r}") from err
-        if not values:
-            raise ConfigError(f"expected a comma-separated list, got {text!r}")
+        except ValueError:
+            values = []
+        if not values:  # argparse prints the message with the option's name
+            raise argparse.ArgumentTypeError(f"expected a comma-separated list of {item.__name__}, got {text!r}")
         return values
 
     parse.__name__ = f"comma-separated {item.__name__} list"
@@ -107,3 +107,46 @@ def _int_at_least(text: str, minimum: int, what: str) -> int:
     if value < minimum:
         raise argparse.ArgumentTypeError(f"must be {what}, got {value}")
     return value
+
+
+def add_model_arguments(parser, default_model: str | None = None) -> None:
+    """Add ``--model``, ``--weights``, ``--checkpoint`` and ``--device`` to a sub-command's parser.
+
+    Example:
+        >>> import argparse
+        >>> parser = argparse.ArgumentParser(); add_model_arguments(parser)
+        >>> parser.parse_args(["--model", "tiny"]).weights
+        'imagenet'
+    """
+    parser.add_argument("--model", default=default_model,
+                        help="zoo model, torchvision model or timm:<name>"
+                             + (f" (default: {default_model})" if default_model else ""))
+    parser.add_argument("--weights", default="imagenet",
+                        help="imagenet, random or a state-dict file (default: imagenet)")
+    parser.add_argument("--checkpoint", help="a driftlens training checkpoint (it names its model); replaces --weights")
+    add_device(parser)
+
+
+def model_from_args(args):
+    """The model named by ``--checkpoint`` or ``--model``/``--weights``, on ``--device``, in eval mode.
+
+    Raises:
+        ConfigError: Neither ``--model`` nor ``--checkpoint`` was given, or ``--model`` names another
+            model than the checkpoint holds.
+
+    Example:
+        >>> import argparse
+        >>> model_from_args(argparse.Namespace(model="tiny", weights="random", checkpoint=None, device="cpu")).name
+        'tiny'
+    """
+    from driftlens import models
+
+    if args.checkpoint:
+        model = models.from_checkpoint(args.checkpoint)
+        if args.model and args.model != model.name:
+            raise ConfigError(f"--model {args.model} does not match the checkpoint's model {model.name}")
+    elif args.model:
+        model = models.load(args.model, weights=args.weights)
+    else:
+        raise ConfigError("give --model (with --weights) or --checkpoint")
+    return model.to(device_of(args)).eval()

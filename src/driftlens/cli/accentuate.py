@@ -12,7 +12,8 @@ import numpy as np
 import torch
 
 from driftlens import models
-from driftlens.cli._imaging import add_model_arguments, model_from_args, read_images
+from driftlens.cli._imaging import read_images
+from driftlens.cli._options import add_model_arguments, add_progress, model_from_args
 from driftlens.errors import ConfigError
 from driftlens.figures import image_grid
 from driftlens.io import save_image, save_npz
@@ -42,7 +43,7 @@ def add_parser(subparsers):
                         help="weight of the distance to the original images (default: 10)")
     parser.add_argument("--seed", type=int, default=0, help="default: 0")
     parser.add_argument("--raw", help="also write the floats (originals, accentuated rows, row labels) to this .npz")
-    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_progress(parser)
     parser.add_argument("-o", "--output", required=True, help="PNG to write: originals above, accentuated below")
     parser.set_defaults(func=run)
 
@@ -60,7 +61,7 @@ def run(args):
     rows, labels = [images.permute(0, 2, 3, 1).numpy()], ["original"]
     for label, model in named:
         result = accentuate(model, channel(args.layer, args.channel), images, steps=args.steps,
-                            penalty=args.penalty, seed=args.seed, progress=not args.quiet)
+                            penalty=args.penalty, seed=args.seed, progress=not args.no_progress)
         rows.append(result.images)
         labels.append(label)
     save_image(image_grid(rows, row_labels=labels), args.output)

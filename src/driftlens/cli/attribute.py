@@ -9,8 +9,8 @@ from pathlib import Path
 from driftlens.attribution import METHODS, attribute, method_options
 from driftlens.attribution.base import predicted_classes
 from driftlens.attribution.overlay import overlay
-from driftlens.cli._imaging import add_model_arguments, model_from_args, read_images
-from driftlens.cli._options import positive_int
+from driftlens.cli._imaging import read_images
+from driftlens.cli._options import add_model_arguments, model_from_args, positive_int
 from driftlens.errors import ConfigError
 from driftlens.figures import image_grid
 from driftlens.io import save_image

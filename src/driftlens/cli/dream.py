@@ -4,8 +4,8 @@ Example:
     driftlens dream --model efficientnet_lite0 --layer blocks.10 photo.jpg -o dream.png
 """
 
-from driftlens.cli._imaging import add_model_arguments, model_from_args, read_image
-from driftlens.cli._options import positive_int
+from driftlens.cli._imaging import read_image
+from driftlens.cli._options import add_model_arguments, model_from_args, positive_int
 from driftlens.deepdream import deep_dream
 from driftlens.io import save_image
 

@@ -8,10 +8,8 @@ Example:
 import sys
 
 import numpy as np
-import torch
 
-from driftlens import models
-from driftlens.cli._options import positive_int
+from driftlens.cli._options import add_model_arguments, add_progress, comma_list, model_from_args, positive_int
 from driftlens.errors import ConfigError
 from driftlens.figures import image_grid
 from driftlens.io import atomic_paths, to_pil
@@ -31,14 +29,11 @@ def add_parser(subparsers):
         >>> add_parser(argparse.ArgumentParser().add_subparsers())
     """
     parser = subparsers.add_parser("render", help="visualise channels of layers as a labelled grid (rows = layers)")
-    source = parser.add_mutually_exclusive_group()
-    source.add_argument("--weights", help="imagenet, random or a state-dict file (default: imagenet)")
-    source.add_argument("--checkpoint", help="a driftlens training checkpoint (it names its model)")
-    parser.add_argument("--model", help="zoo model, torchvision model or timm:<name> (not needed with --checkpoint)")
+    add_model_arguments(parser)
     parser.add_argument("--layers", required=True,
                         help="comma-separated layer names, or - to read them from standard input "
                              "(first word of each line, as `driftlens layers` prints)")
-    parser.add_argument("--channels", help="comma-separated channels, the same for every layer")
+    parser.add_argument("--channels", type=comma_list(int), help="comma-separated channels, the same for every layer")
     parser.add_argument("--columns", type=positive_int, default=5, help="without --channels: the first N channels (default: 5)")
     parser.add_argument("--method", choices=sorted(METHODS), default="lucid", help="default: lucid")
     parser.add_argument("--spectrum", help="maco only: a magnitude spectrum from `driftlens spectrum` "
@@ -46,11 +41,10 @@ def add_parser(subparsers):
     parser.add_argument("--steps", type=positive_int, default=512, help="optimisation steps (default: 512)")
     parser.add_argument("--size", type=positive_int, default=128, help="image side in pixels (default: 128)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
-    parser.add_argument("--device", help="torch device (default: cuda if available, else cpu)")
     parser.add_argument("--no-labels", action="store_true", help="no layer and channel labels on the grid")
     parser.add_argument("--raw", help="also write the raw float images to this .npz "
                                       "(images: layers x channels x H x W x 3, plus layers and channels)")
-    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_progress(parser)
     parser.add_argument("-o", "--output", required=True, help="the grid image (.png)")
     parser.set_defaults(func=run)
 
@@ -67,8 +61,8 @@ def run(args):
         ...       "-o", "grid.png"])  # doctest: +SKIP
     """
     layers = read_layers(args.layers, sys.stdin)
-    channels = parse_channels(args.channels) if args.channels else list(range(args.columns))
-    model = load_model(args).to(args.device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    channels = args.channels or list(range(args.columns))
+    model = model_from_args(args)
     for layer in layers:  # fail before the first (long) render, not after it
         validate(model, per_image([channel(layer, n) for n in channels]), args.size)
     options = method_options(args)
@@ -76,7 +70,7 @@ def run(args):
     for layer in layers:
         print(f"rendering {layer}: channels {', '.join(map(str, channels))}", file=sys.stderr)
         rows.append(visualize_channels(model, layer, channels, method=args.method, steps=args.steps, size=args.size,
-                                       seed=args.seed, progress=not args.quiet, **options))
+                                       seed=args.seed, progress=not args.no_progress, **options))
     labels = {} if args.no_labels else {"row_labels": layers, "col_labels": channels}
     with atomic_paths(args.output, *([args.raw] if args.raw else [])) as paths:  # the .png and .npz: both or neither
         to_pil(image_grid(rows, **labels)).save(paths[0])
@@ -127,37 +121,3 @@ def read_layers(spec: str, stdin) -> list[str]:
     if not layers:
         raise ConfigError("--layers: no layer names given" + (" on standard input" if spec == "-" else ""))
     return layers
-
-
-def parse_channels(spec: str) -> list[int]:
-    """Channel indices from ``--channels`` (``0,1,2``; spaces also separate).
-
-    Example:
-        >>> parse_channels("3,1, 4")
-        [3, 1, 4]
-    """
-    try:
-        channels = [int(token) for token in spec.replace(",", " ").split()]
-    except ValueError as err:
-        raise ConfigError(f"--channels: expected comma-separated integers, got {spec!r}") from err
-    if not channels:
-        raise ConfigError("--channels: no channels given")
-    return channels
-
-
-def load_model(args):
-    """The model named by ``--model``/``--weights``, or rebuilt from ``--checkpoint``.
-
-    Example:
-        >>> import argparse
-        >>> load_model(argparse.Namespace(checkpoint=None, model="tiny", weights="random")).name
-        'tiny'
-    """
-    if args.checkpoint:
-        model = models.from_checkpoint(args.checkpoint)
-        if args.model and args.model != model.name:
-            raise ConfigError(f"--model {args.model} does not match the checkpoint's model {model.name}")
-        return model
-    if not args.model:
-        raise ConfigError("--model is required without --checkpoint")
-    return models.load(args.model, weights=args.weights or "imagenet")

@@ -8,6 +8,7 @@ import sys
 
 from torch.utils.data import DataLoader
 
+from driftlens.cli._options import add_progress
 from driftlens.data import SplitDataset
 from driftlens.optvis.spectrum import estimate, save
 
@@ -24,7 +25,7 @@ def add_parser(subparsers):
     parser.add_argument("--split", default="train", choices=["train", "val", "test"], help="default: train")
     parser.add_argument("--size", type=int, default=224,
                         help="image side; the spectrum serves renders up to this size (default: 224)")
-    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_progress(parser)
     parser.add_argument("-o", "--output", required=True, help="the spectrum file (.npz)")
     parser.set_defaults(func=run)
 
@@ -38,7 +39,7 @@ def run(args):
     """
     data = SplitDataset(args.splits, args.split, args.size)
     images = (batch for batch, _ in DataLoader(data, batch_size=32))
-    spectrum = estimate(images, source=f"{args.splits}:{args.split}", progress=not args.quiet)
+    spectrum = estimate(images, source=f"{args.splits}:{args.split}", progress=not args.no_progress)
     save(spectrum, args.output)
     print(f"spectrum of {spectrum.count} {args.split} images at {spectrum.size} px written to {args.output}",
           file=sys.stderr)

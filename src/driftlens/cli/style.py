@@ -4,8 +4,8 @@ Example:
     driftlens style content.jpg style.jpg -o styled.png --steps 300
 """
 
-from driftlens.cli._imaging import add_model_arguments, model_from_args, read_image
-from driftlens.cli._options import positive_int
+from driftlens.cli._imaging import read_image
+from driftlens.cli._options import add_model_arguments, model_from_args, positive_int
 from driftlens.io import save_image
 from driftlens.style_transfer import DEFAULT_LR, style_transfer
 

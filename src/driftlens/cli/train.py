@@ -3,7 +3,7 @@
 import json
 from pathlib import Path
 
-from driftlens.cli._options import non_negative_int
+from driftlens.cli._options import add_progress, non_negative_int
 from driftlens.errors import ConfigError
 from driftlens.train import TrainConfig, start_checkpoint, train_epoch
 
@@ -18,7 +18,7 @@ def add_parser(subparsers):
     parser.add_argument("--metrics", required=True, help="metrics JSON to write, e.g. results/x/metrics/epoch_001.json")
     parser.add_argument("--previous", help="checkpoint of epoch N-1 (required for N > 0)")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1, ... (default: auto)")
-    parser.add_argument("--no-progress", action="store_true", help="no progress bars")
+    add_progress(parser)
     parser.set_defaults(func=run)
 
 
