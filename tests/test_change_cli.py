@@ -14,6 +14,7 @@ from driftlens import change
 from driftlens.artifacts import CHANGE_COLUMNS, read_responses, read_row
 from driftlens.checkpoint import Checkpoint, save_checkpoint
 from driftlens.cli import main
+from driftlens.artifacts import write_probe
 
 LAYERS = ["conv2.0", "conv3.0"]
 RENDER = ["--method", "erhan", "--steps", "24", "--size", "32", "--seeds", "0,1,2", "--no-progress"]
@@ -31,7 +32,7 @@ def run(tmp_path_factory):
         (root / layer).mkdir()
         (root / layer / "channels.txt").write_text("0,1,2,3\n")
     rng = np.random.default_rng(0)
-    np.savez(root / "probe.npz", images=rng.random((12, 3, 32, 32), dtype=np.float32), labels=np.arange(12) % 3)
+    write_probe(root / "probe.npz", rng.random((12, 3, 32, 32), dtype=np.float32), np.arange(12) % 3, ["a", "b", "c"])
     units = [f"{layer}={root / layer / 'channels.txt'}" for layer in LAYERS]
     for epoch in (0, 1):
         rows = [str(root / layer / f"epoch_{epoch:03d}.npz") for layer in LAYERS]
@@ -98,7 +99,7 @@ def test_change_refuses_rows_and_responses_of_different_epochs(run, tmp_path, ca
 def test_change_names_a_file_of_the_wrong_kind(run, tmp_path, capsys):
     assert main(["change", "--layer", "conv3.0", "--rows", str(run / "responses_000.npz"),
                  "--responses", str(run / "responses_000.npz"), "-o", str(tmp_path / "c.csv")]) == 2
-    assert "responses_000.npz is a unit responses artifact, not a render row" in capsys.readouterr().err
+    assert "responses_000.npz is not a render row: it holds unit responses" in capsys.readouterr().err
 
 
 def test_merged_grid_frames_changed_cells_and_adds_a_second_seed_row(run, tmp_path):

@@ -18,6 +18,7 @@ from driftlens.cli import main
 from driftlens.io import save_npz
 from driftlens.models import WeightsUnavailableError
 from driftlens.checkpoint import Checkpoint, save_checkpoint
+from driftlens.artifacts import write_probe
 
 
 @pytest.fixture(scope="module")
@@ -233,7 +234,7 @@ def test_render_row_round_trip_and_wrong_files_are_named(tmp_path):
         artifacts.read_row(tmp_path / "plain.npz")
     artifacts.write_responses(tmp_path / "r.npz", 4, {"conv3": {k: np.zeros((2, 3)) for k in artifacts.RESPONSE_KINDS}},
                               {"conv3": [1, 2, 5]}, [0, 1])
-    with pytest.raises(artifacts.ArtifactError, match="r.npz is a unit responses artifact, not a render row"):
+    with pytest.raises(artifacts.ArtifactError, match="r.npz is not a render row: it holds unit responses"):
         artifacts.read_row(tmp_path / "r.npz")
     (tmp_path / "broken.npz").write_bytes(b"PK\x03\x04 truncated")
     with pytest.raises(artifacts.ArtifactError, match="broken.npz is truncated or not an .npz file"):
@@ -261,7 +262,7 @@ def checkpoints(tmp_path):
               for name in ("astronaut", "chelsea", "coffee", "rocket")]
     crops = np.stack([photo[y:y + 32, x:x + 32] for photo in photos for y in (0, 32) for x in (0, 32)])
     probe = tmp_path / "probe.npz"
-    np.savez(probe, images=crops.transpose(0, 3, 1, 2).astype(np.float32), labels=np.arange(len(crops)))
+    write_probe(probe, crops.transpose(0, 3, 1, 2), np.arange(len(crops)), [f"crop{i}" for i in range(len(crops))])
     return [str(path) for path in paths], str(probe)
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from driftlens.errors import ArtifactError, MissingFileError
-from driftlens.io import save_json, save_npz
+from driftlens.io import atomic_path, save_json, save_npz
 
 META_KEY = "artifact"
 """The array of every ``.npz`` artifact that holds its metadata as JSON: ``kind`` plus what identifies it."""
@@ -62,7 +62,7 @@ def read_artifact(path, kind: str, **expected) -> tuple[dict, dict]:
         >>> read_artifact(path, "render row")
         Traceback (most recent call last):
         ...
-        driftlens.errors.ArtifactError: ... is a example artifact, not a render row
+        driftlens.errors.ArtifactError: ... is not a render row: it holds example
     """
     if not Path(path).is_file():
         raise MissingFileError(f"{path} does not exist")
@@ -75,7 +75,7 @@ def read_artifact(path, kind: str, **expected) -> tuple[dict, dict]:
         raise ArtifactError(f"{path} is not a driftlens artifact (it has no {META_KEY!r} metadata); expected a {kind}")
     meta = json.loads(str(arrays.pop(META_KEY)))
     if meta.get("kind") != kind:
-        raise ArtifactError(f"{path} is a {meta.get('kind')} artifact, not a {kind}")
+        raise ArtifactError(f"{path} is not a {kind}: it holds {meta.get('kind')}")
     wrong = {key: value for key, value in expected.items() if value is not None and meta.get(key) != value}
     if wrong:
         found = ", ".join(f"{key} {meta.get(key)!r} (expected {value!r})" for key, value in wrong.items())
@@ -148,26 +148,99 @@ def read_row(path, layer: str | None = None, epoch: int | None = None) -> Render
     return RenderedRow(images, meta["channels"], meta["seeds"], meta["layer"], meta["epoch"], meta["settings"])
 
 
-def read_probe(path, count=None) -> tuple[np.ndarray, np.ndarray]:
-    """Read a probe set (``results/{exp}/probe.npz``): images ``(n, 3, S, S)`` in [0, 1] and labels.
+def write_channels(path, channels) -> None:
+    """Write a layer's selected channels (``channels.txt``: ``0,1,2``, what ``select-channels`` writes) atomically.
+
+    Example:
+        >>> import tempfile, os
+        >>> path = os.path.join(tempfile.mkdtemp(), "channels.txt")
+        >>> write_channels(path, [3, 1]); read_channels(path)
+        [3, 1]
+    """
+    with atomic_path(path) as tmp:
+        tmp.write_text(",".join(str(int(channel)) for channel in channels) + "\n")
+
+
+def read_channels(path) -> list[int]:
+    """Read a ``channels.txt`` written by :func:`write_channels`.
+
+    Raises:
+        MissingFileError: No such file.
+        ArtifactError: Not a comma-separated list of channel indices (the message names the file).
+
+    Example:
+        >>> import tempfile, os
+        >>> path = os.path.join(tempfile.mkdtemp(), "channels.txt"); _ = open(path, "w").write("{}")
+        >>> read_channels(path)
+        Traceback (most recent call last):
+        ...
+        driftlens.errors.ArtifactError: ... is not a channel list like 0,1,2: '{}'
+    """
+    if not Path(path).is_file():
+        raise MissingFileError(f"{path} does not exist")
+    text = Path(path).read_text().strip()
+    try:
+        channels = [int(token) for token in text.split(",")]
+    except ValueError:
+        channels = []
+    if not channels or min(channels) < 0:
+        raise ArtifactError(f"{path} is not a channel list like 0,1,2: {text!r}")
+    return channels
+
+
+PROBE_SET = "probe set"
+
+
+def write_probe(path, images, labels, classes, source: dict | None = None) -> None:
+    """Write a probe set (``results/{exp}/probe.npz``, what ``driftlens probe`` writes) atomically.
 
     Args:
-        path (str or Path): The ``.npz`` written by ``driftlens probe``.
+        path (str or Path): The ``.npz``.
+        images (np.ndarray): ``(n, 3, S, S)`` float in [0, 1].
+        labels (np.ndarray): ``(n,)`` class indices.
+        classes (list[str]): The data set's class names; labels index into them.
+        source (dict, optional): Where the images come from (splits file, split, size). Default: None
+
+    Example:
+        >>> import tempfile, os
+        >>> path = os.path.join(tempfile.mkdtemp(), "probe.npz")
+        >>> write_probe(path, np.zeros((2, 3, 8, 8), np.float32), np.array([1, 0]), ["daisy", "tulip"])
+        >>> read_probe(path)[1].tolist(), read_probe_classes(path)
+        ([1, 0], ['daisy', 'tulip'])
+    """
+    images, labels = np.asarray(images, np.float32), np.asarray(labels)
+    if images.ndim != 4 or images.shape[1] != 3 or labels.shape != (len(images),):
+        raise ArtifactError(f"a probe set needs images (n, 3, S, S) and n labels, got {images.shape} and {labels.shape}")
+    write_artifact(path, PROBE_SET, {"classes": [str(name) for name in classes], "source": source or {}},
+                   images=images, labels=labels)
+
+
+def read_probe(path, count=None) -> tuple[np.ndarray, np.ndarray]:
+    """Read a probe set: images ``(n, 3, S, S)`` in [0, 1] and labels.
+
+    Args:
+        path (str or Path): The ``.npz`` written by :func:`write_probe`.
         count (int, optional): Keep only the first ``count`` images. Default: all
 
     Raises:
         MissingFileError: No such file.
-        ArtifactError: A missing array or one of the wrong shape.
+        ArtifactError: Not a probe set (the message names the file and what it is).
 
     Example:
         >>> images, labels = read_probe("results/demo/probe.npz")  # doctest: +SKIP
     """
-    images, labels = read_arrays(path, "images", "labels")
-    images, labels = images[:count], labels[:count]
-    if images.ndim != 4 or images.shape[1] != 3 or len(labels) != len(images):
-        raise ArtifactError(f"{path}: expected images (n, 3, S, S) and n labels, got shapes {images.shape} "
-                         f"and {labels.shape}")
-    return images.astype(np.float32), labels
+    _, arrays = read_artifact(path, PROBE_SET)
+    return arrays["images"][:count], arrays["labels"][:count]
+
+
+def read_probe_classes(path) -> list[str]:
+    """The class names of a probe set; its labels index into them.
+
+    Example:
+        >>> read_probe_classes("results/demo/probe.npz")  # doctest: +SKIP
+        ['banded', 'braided', ...]
+    """
+    return read_artifact(path, PROBE_SET)[0]["classes"]
 
 
 def read_arrays(path, *keys) -> list[np.ndarray]:

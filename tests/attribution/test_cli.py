@@ -5,10 +5,11 @@ import pytest
 from PIL import Image
 
 import driftlens
-from driftlens.artifacts import read_attribution_maps
+from driftlens.artifacts import read_attribution_maps, write_attribution_maps
 from driftlens.checkpoint import read_checkpoint
 from driftlens.cli import main
 from driftlens.checkpoint import Checkpoint, save_checkpoint
+from driftlens.artifacts import read_probe, write_probe
 
 
 @pytest.fixture
@@ -59,7 +60,8 @@ def checkpoint_and_probe(tmp_path, tiny):
     checkpoint = tmp_path / "epoch_001.pt"
     save_checkpoint(Checkpoint(tiny.net.state_dict(), 1, {"model": "tiny"}, []), checkpoint)
     probe = tmp_path / "probe.npz"
-    np.savez(probe, images=np.random.default_rng(0).random((3, 3, 32, 32), dtype=np.float32), labels=[0, 5, 9])
+    write_probe(probe, np.random.default_rng(0).random((3, 3, 32, 32), dtype=np.float32), np.array([0, 5, 9]),
+                [f"class{i}" for i in range(10)])
     return checkpoint, probe
 
 
@@ -82,14 +84,13 @@ def test_attribute_loads_a_training_checkpoint(checkpoint_and_probe, photos, tmp
     assert out.is_file()
 
 
-def test_attribution_maps_names_a_missing_probe_key(checkpoint_and_probe, tmp_path, capsys):
+def test_attribution_maps_refuses_a_file_that_is_not_a_probe_set(checkpoint_and_probe, tmp_path, capsys):
     checkpoint, _ = checkpoint_and_probe
-    probe = tmp_path / "bad.npz"
-    np.savez(probe, images=np.zeros((2, 3, 32, 32)))
-    assert main(["attribution-maps", "--checkpoint", str(checkpoint), "--probe", str(probe),
-                 "-o", str(tmp_path / "m.npz")]) == 2
-    err = capsys.readouterr().err
-    assert "no labels array" in err and str(probe) in err
+    maps = tmp_path / "m.npz"
+    write_attribution_maps(maps, 1, {"gradcam": np.zeros((2, 4, 4), np.float32)})
+    assert main(["attribution-maps", "--checkpoint", str(checkpoint), "--probe", str(maps),
+                 "-o", str(tmp_path / "out.npz")]) == 2
+    assert f"{maps} is not a probe set: it holds attribution maps" in capsys.readouterr().err
 
 
 def test_attribution_maps_of_a_checkpoint_match_the_library(checkpoint_and_probe, tmp_path, tiny):
@@ -97,8 +98,8 @@ def test_attribution_maps_of_a_checkpoint_match_the_library(checkpoint_and_probe
     out = tmp_path / "maps.npz"
     main(["attribution-maps", "--checkpoint", str(checkpoint), "--probe", str(probe), "--methods", "gradcam",
           "-o", str(out)])
-    with np.load(probe) as p:
-        expected = driftlens.attribution.drift.maps_for_checkpoint(tiny, p["images"], p["labels"], ["gradcam"])
+    images, labels = read_probe(probe)
+    expected = driftlens.attribution.drift.maps_for_checkpoint(tiny, images, labels, ["gradcam"])
     assert np.allclose(read_attribution_maps(out)[1]["gradcam"], expected["gradcam"], atol=1e-6)
 
 
@@ -107,8 +108,8 @@ def test_attribution_figures_name_the_classes_of_the_probe_set(checkpoint_and_pr
 
     checkpoint, probe = checkpoint_and_probe
     names = [f"flower{i}" for i in range(10)]
-    with np.load(probe) as arrays:
-        np.savez(probe, images=arrays["images"], labels=arrays["labels"], classes=np.array(names))
+    images, labels = read_probe(probe)
+    write_probe(probe, images, labels, names)
     columns = []
 
     def grid(rows, row_labels, col_labels):
@@ -123,6 +124,6 @@ def test_attribution_figures_name_the_classes_of_the_probe_set(checkpoint_and_pr
                  "-o", str(maps), "--png", str(tmp_path / "row.png")]) == 0
     assert main(["attribution-grid", "--probe", str(probe), "--maps", str(maps), "-o", str(tmp_path / "g.png")]) == 0
     assert columns == [["flower0", "flower5", "flower9"]] * 2
-    old_probe = tmp_path / "old_probe.npz"  # written before probe files held class names
+    old_probe = tmp_path / "old_probe.npz"  # written before probe sets carried their metadata
     np.savez(old_probe, images=np.zeros((1, 3, 4, 4)), labels=[5])
-    assert attribution_figures.class_names(old_probe, [5]) == ["class 5"]
+    assert main(["attribution-grid", "--probe", str(old_probe), "--maps", str(maps), "-o", str(tmp_path / "g.png")]) == 2

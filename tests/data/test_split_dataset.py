@@ -80,13 +80,18 @@ def test_probe_images_are_fixed_and_class_balanced(textures):
     assert np.bincount(labels.numpy()).tolist() == [2, 2, 2, 2, 1, 1, 1, 1]
 
 
-def test_probe_command_stores_the_class_names(textures, tmp_path):
+def test_probe_command_stores_the_images_class_names_and_source(textures, tmp_path):
+    from driftlens.artifacts import PROBE_SET, read_artifact, read_probe, read_probe_classes
     from driftlens.cli import main
     from driftlens.data import read_splits
 
     assert main(["probe", "--splits", str(textures), "--count", "4", "--size", "16", "-o", str(tmp_path / "p.npz")]) == 0
-    with np.load(tmp_path / "p.npz") as probe:
-        assert probe["classes"].tolist() == read_splits(textures)["classes"] and len(probe["labels"]) == 4
+    images, labels = read_probe(tmp_path / "p.npz")
+    expected_images, expected_labels = probe_images(textures, 4, image_size=16)
+    assert np.array_equal(images, expected_images.numpy()) and np.array_equal(labels, expected_labels.numpy())
+    assert read_probe_classes(tmp_path / "p.npz") == read_splits(textures)["classes"]
+    source = read_artifact(tmp_path / "p.npz", PROBE_SET)[0]["source"]
+    assert source == {"splits": str(textures), "split": "val", "size": 16}
 
 
 def test_asking_for_more_probes_than_images_is_an_error(textures):

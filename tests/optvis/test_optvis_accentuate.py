@@ -9,6 +9,7 @@ import driftlens
 from driftlens.checkpoint import Checkpoint, save_checkpoint
 from driftlens.cli import main
 from driftlens.optvis import accentuate, objectives as obj, visualize
+from driftlens.artifacts import write_probe
 
 SIZE = 32
 
@@ -66,14 +67,13 @@ def test_the_accentuate_command_gives_each_checkpoint_a_row_on_the_probe_images(
     for epoch in (0, 1):
         model = driftlens.models.load("tiny", weights="random", num_classes=3, seed=epoch)
         save_checkpoint(Checkpoint(model.net.state_dict(), epoch, {"model": "tiny"}, []), tmp_path / f"epoch_00{epoch}.pt")
-    np.savez(tmp_path / "probe.npz", images=np.random.default_rng(0).random((5, 3, 16, 16)).astype(np.float32),
-             labels=np.zeros(5))
+    write_probe(tmp_path / "probe.npz", np.random.default_rng(0).random((5, 3, 16, 16)), np.zeros(5, int), ["a"])
     assert main(["accentuate", "--checkpoints", str(tmp_path / "epoch_000.pt"), str(tmp_path / "epoch_001.pt"),
                  "--probe", str(tmp_path / "probe.npz"), "--count", "3", "--layer", "conv3", "--channel", "0",
                  "--steps", "2", "--size", "16", "--no-progress", "--raw", str(tmp_path / "r.npz"),
                  "-o", str(tmp_path / "a.png")]) == 0
     raw = np.load(tmp_path / "r.npz")
-    assert raw["accentuated"].shape == (2, 3, 16, 16, 3) and raw["rows"].tolist() == ["epoch_000", "epoch_001"]
+    assert raw["accentuated"].shape == (2, 3, 16, 16, 3) and raw["rows"].tolist() == ["epoch 0", "epoch 1"]
     assert not np.allclose(raw["accentuated"][0], raw["accentuated"][1])  # two different networks
 
 

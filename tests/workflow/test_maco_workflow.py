@@ -1,5 +1,7 @@
 """The workflow with ``visualize.method: maco`` and ``visualize.accentuation: true``."""
 
+import re
+
 from PIL import Image
 
 from driftlens.artifacts import read_row
@@ -20,6 +22,23 @@ def test_a_dry_run_plans_the_spectrum_and_the_accentuation_figures(tmp_path, min
     assert "--spectrum resources/textures/spectrum.npz" in plan
     for layer in ("conv2", "conv3"):
         assert f"results/mini/{layer}/accentuation.png" in plan
+
+
+def test_every_driftlens_job_runs_with_exactly_the_threads_it_was_given(tmp_path, mini_config, write_config,
+                                                                        snakemake):
+    config = _maco_config(mini_config)
+    config["experiments"]["mini"]["attribution"] = {"enabled": True}
+    write_config(tmp_path, config)
+    for cores in (1, 2):
+        plan = snakemake(tmp_path, "-n", "-p", "--forceall", "--cores", str(cores)).stdout
+        jobs = re.split(r"\n(?=(?:local)?rule \S+:\n)", plan)
+        commands = 0
+        for job in jobs:
+            given = re.search(r"^\s+threads: (\d+)$", job, re.MULTILINE)
+            for command in re.findall(r"^\s*(?:Shell command: )?(driftlens .*)$", job, re.MULTILINE):
+                commands += 1
+                assert re.findall(r"--threads (\d+)", command) == [given.group(1) if given else "1"], command
+        assert commands >= 12, plan
 
 
 def test_without_maco_and_accentuation_neither_is_planned(tmp_path, mini_config, write_config, snakemake):

@@ -5,16 +5,16 @@
 def accentuation_figures(name):
     """``results/{exp}/{layer}/accentuation.png`` per layer when switched on, else ``[]``."""
     vis = experiment(name)["visualize"]
-    return [f"results/{name}/{layer}/accentuation.png" for layer in vis["layers"]] if vis["accentuation"] else []
+    return [artifact("accentuation", name, layer=layer) for layer in vis["layers"]] if vis["accentuation"] else []
 
 
 rule accentuation:
     input:
         checkpoints=lambda w: [checkpoint(w.exp, e) for e in visual_epochs(w.exp)],
-        probe="results/{exp}/probe.npz",
-        channels="results/{exp}/{layer}/channels.txt",
+        probe=lambda w: artifact("probe", w.exp),
+        channels=artifact("channels"),
     output:
-        "results/{exp}/{layer}/accentuation.png",
+        artifact("accentuation"),
     params:
         size=lambda w: experiment(w.exp)["visualize"]["size"],
         seed=lambda w: experiment(w.exp)["visualize"]["seed"],
@@ -22,6 +22,7 @@ rule accentuation:
         "logs/{exp}/{layer}/accentuation.log",
     benchmark:
         "logs/benchmarks/{exp}/{layer}/accentuation.tsv"
+    threads: 2
     resources:
         gpu=1,
     conda:
@@ -29,4 +30,4 @@ rule accentuation:
     shell:
         "driftlens accentuate --checkpoints {input.checkpoints} --probe {input.probe}"
         " --layer {wildcards.layer} --channel $(cut -d, -f1 {input.channels})"
-        " --size {params.size} --seed {params.seed} --quiet -o {output} > {log} 2>&1"
+        " --size {params.size} --seed {params.seed} --no-progress -o {output} --threads {threads} > {log} 2>&1"

@@ -140,6 +140,7 @@ PATHS = {
     "change": "results/{exp}/{layer}/change.csv",
     "merged": "results/{exp}/{layer}/merged.png",
     "exemplars": "results/{exp}/{layer}/exemplars.png",
+    "accentuation": "results/{exp}/{layer}/accentuation.png",
     "before_after": "results/{exp}/before_after.png",
     "change_plot": "results/{exp}/change.png",
     "training_plot": "results/{exp}/training.png",

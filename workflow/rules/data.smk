@@ -36,4 +36,4 @@ rule spectrum:
     conda:
         "../../envs/driftlens.yaml"
     shell:
-        "driftlens spectrum --splits {input} --size {params.size} --quiet -o {output} --threads {threads} > {log} 2>&1"
+        "driftlens spectrum --splits {input} --size {params.size} --no-progress -o {output} --threads {threads} > {log} 2>&1"

@@ -6,14 +6,14 @@ Example:
         --layer blocks.10 --channel 3 -o accentuation.png
 """
 
-from pathlib import Path
 
 import numpy as np
 import torch
 
 from driftlens import models
+from driftlens.artifacts import read_probe
 from driftlens.cli._imaging import read_images
-from driftlens.cli._options import add_model_arguments, add_progress, model_from_args
+from driftlens.cli._options import add_model_arguments, add_progress, device_of, model_from_args
 from driftlens.errors import ConfigError
 from driftlens.figures import image_grid
 from driftlens.io import save_image, save_npz
@@ -86,8 +86,8 @@ def load_models(args):
         return [(f"{args.layer}:{args.channel}", model_from_args(args))]
     if args.checkpoint:
         raise ConfigError("give --checkpoint or --checkpoints, not both")
-    device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
-    return [(Path(path).stem, models.from_checkpoint(path).to(device).eval()) for path in args.checkpoints]
+    checkpoints = [models.from_checkpoint(path).to(device_of(args)).eval() for path in args.checkpoints]
+    return [(f"epoch {model.epoch}", model) for model in checkpoints]
 
 
 def input_images(args, size: int) -> torch.Tensor:
@@ -98,8 +98,9 @@ def input_images(args, size: int) -> torch.Tensor:
 
     Example:
         >>> import argparse, tempfile, os, numpy as np
+        >>> from driftlens.artifacts import write_probe
         >>> path = os.path.join(tempfile.mkdtemp(), "probe.npz")
-        >>> np.savez(path, images=np.zeros((5, 3, 8, 8), np.float32))
+        >>> write_probe(path, np.zeros((5, 3, 8, 8), np.float32), np.zeros(5, int), ["a"])
         >>> input_images(argparse.Namespace(images=[], probe=path, count=2), 16).shape
         torch.Size([2, 3, 16, 16])
     """
@@ -107,10 +108,7 @@ def input_images(args, size: int) -> torch.Tensor:
         raise ConfigError("give image files or --probe (one of the two)")
     if args.images:
         return read_images(args.images, size)
-    with np.load(args.probe, allow_pickle=False) as data:
-        if "images" not in data.files:
-            raise ConfigError(f"{args.probe} holds no `images`; is it a probe set from `driftlens probe`?")
-        images = torch.from_numpy(data["images"][:args.count]).float()
+    images = torch.from_numpy(read_probe(args.probe, args.count)[0])
     if len(images) < args.count:
         raise ConfigError(f"{args.probe} holds {len(images)} images, fewer than --count {args.count}")
     return torch.nn.functional.interpolate(images, size=(size, size), mode="bilinear", antialias=True).clamp(0, 1)

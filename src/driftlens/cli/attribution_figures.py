@@ -1,8 +1,6 @@
 """``driftlens attribution-grid`` and ``attribution-drift``: where the network looks, epoch by epoch."""
 
-import numpy as np
-
-from driftlens.artifacts import read_attribution_maps, read_probe
+from driftlens.artifacts import read_attribution_maps, read_probe, read_probe_classes
 from driftlens.attribution.drift import drift_table
 from driftlens.attribution.overlay import overlay
 from driftlens.cli._options import non_negative_int
@@ -13,7 +11,7 @@ from driftlens.io import atomic_path, save_image
 
 def add_parser(subparsers):
     grid = subparsers.add_parser("attribution-grid", help="overlays of one method: rows = epochs, columns = images")
-    grid.add_argument("--probe", required=True, help="npz with the probe `images`, `labels` and class names `classes`")
+    grid.add_argument("--probe", required=True, help="the probe set (probe.npz of `driftlens probe`)")
     grid.add_argument("--maps", nargs="+", required=True, help="epoch_NNN.npz files of `driftlens attribution-maps`")
     grid.add_argument("--method", default="gradcam", help="which map of the npz files to show (default: gradcam)")
     grid.add_argument("-o", "--output", required=True, help="PNG to write")
@@ -39,30 +37,9 @@ def run_grid(args):
             raise ArtifactError(f"{path} has no {args.method!r} maps (it has: {', '.join(maps)})")
         rows.append(overlay(images[: len(maps[args.method])], maps[args.method]))
         epochs.append(epoch)
-    columns = class_names(args.probe, labels[: len(rows[0])])
+    classes = read_probe_classes(args.probe)
+    columns = [classes[label] for label in labels[: len(rows[0])]]
     save_image(image_grid(rows, [f"epoch {e}" for e in epochs], columns), args.output)
-
-
-def class_names(probe, labels) -> list[str]:
-    """The class name of each label, from the probe file's ``classes`` (``class N`` where it has none).
-
-    Args:
-        probe (str or Path): The probe ``.npz`` of ``driftlens probe``.
-        labels (sequence of int): Labels to name.
-
-    Returns:
-        list[str]: One name per label.
-
-    Example:
-        >>> import tempfile, os
-        >>> path = os.path.join(tempfile.mkdtemp(), "probe.npz")
-        >>> np.savez(path, classes=np.array(["daisy", "tulip"]))
-        >>> class_names(path, [1, 0])
-        ['tulip', 'daisy']
-    """
-    with np.load(probe) as arrays:
-        classes = [str(name) for name in arrays["classes"]] if "classes" in arrays else None
-    return [classes[label] if classes else f"class {label}" for label in labels]
 
 
 def run_drift(args):

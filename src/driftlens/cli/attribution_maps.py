@@ -7,12 +7,11 @@ Example:
 
 
 from driftlens import models
-from driftlens.artifacts import read_probe, write_attribution_maps
+from driftlens.artifacts import read_probe, read_probe_classes, write_attribution_maps
 from driftlens.attribution import METHODS
 from driftlens.attribution.drift import maps_for_checkpoint
 from driftlens.attribution.overlay import overlay
 from driftlens.cli._options import add_device, device_of, positive_int
-from driftlens.cli.attribution_figures import class_names
 from driftlens.figures import image_grid
 from driftlens.io import save_image
 
@@ -38,4 +37,5 @@ def run(args):
     write_attribution_maps(args.output, model.epoch, maps)
     if args.png:
         rows = [overlay(images, maps[name]) for name in args.methods]
-        save_image(image_grid(rows, args.methods, class_names(args.probe, labels)), args.png)
+        classes = read_probe_classes(args.probe)
+        save_image(image_grid(rows, args.methods, [classes[label] for label in labels]), args.png)

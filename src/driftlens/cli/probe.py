@@ -1,10 +1,8 @@
 """``driftlens probe``: a fixed, class-balanced set of validation images for comparing checkpoints."""
 
-import numpy as np
-
+from driftlens.artifacts import write_probe
 from driftlens.cli._options import positive_int
 from driftlens.data import probe_images, read_splits
-from driftlens.io import save_npz
 
 
 def add_parser(subparsers):
@@ -14,11 +12,12 @@ def add_parser(subparsers):
     parser.add_argument("--size", type=positive_int, default=224, help="image side in pixels (default: 224)")
     parser.add_argument("--split", default="val", choices=["train", "val", "test"], help="default: val")
     parser.add_argument("-o", "--output", required=True,
-                        help="npz with `images` (n,3,S,S), `labels` and the data set's class names `classes`")
+                        help="the probe set to write (.npz: images (n,3,S,S), labels, the data set's class names)")
     parser.set_defaults(func=run)
 
 
 def run(args):
+    """Draw the probe images and write them with the data set's class names."""
     images, labels = probe_images(args.splits, args.count, args.size, split=args.split)
-    classes = np.array(read_splits(args.splits)["classes"])
-    save_npz(args.output, images=images.numpy(), labels=labels.numpy(), classes=classes)
+    write_probe(args.output, images.numpy(), labels.numpy(), read_splits(args.splits)["classes"],
+                {"splits": str(args.splits), "split": args.split, "size": args.size})

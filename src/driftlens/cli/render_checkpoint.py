@@ -40,7 +40,7 @@ def add_parser(subparsers):
 def run(args):
     """Render and write one row per layer."""
     from driftlens import models
-    from driftlens.artifacts import RenderedRow, write_row
+    from driftlens.artifacts import RenderedRow, read_channels, write_row
     from driftlens.figures import image_grid
     from driftlens.io import save_image
     from driftlens.optvis import visualize_units
@@ -59,22 +59,6 @@ def run(args):
         row = RenderedRow(images[layer], channels, seeds, layer, model.epoch, settings)
         write_row(row_path, row)
         save_image(image_grid([row.first_seed]), png_path)
-
-
-def read_channels(path) -> list[int]:
-    """The channels in a ``channels.txt`` (``0,1,2``).
-
-    Example:
-        >>> import tempfile, os
-        >>> path = os.path.join(tempfile.mkdtemp(), "channels.txt"); _ = open(path, "w").write("3,1\\n")
-        >>> read_channels(path)
-        [3, 1]
-    """
-    text = open(path).read().strip()
-    try:
-        return [int(token) for token in text.split(",")]
-    except ValueError as err:
-        raise ConfigError(f"{path}: expected channels like 0,1,2, got {text!r}") from err
 
 
 def _pair(text):

@@ -13,9 +13,9 @@ from driftlens.optvis import objectives, param, spectrum, transforms
 from driftlens.optvis.accentuate import accentuate
 from driftlens.optvis.methods import METHODS, visualize
 from driftlens.optvis.render import NonFiniteError, RenderResult, render
-from driftlens.optvis.visualizer import (FeatureVisualizer, batch_limit, save_gif, top_channels, visualize_channels,
-                                        visualize_units)
+from driftlens.optvis.visualizer import (FeatureVisualizer, batch_limit, save_gif, select_channels, top_channels,
+                                        visualize_channels, visualize_units)
 
 __all__ = ["METHODS", "FeatureVisualizer", "NonFiniteError", "RenderResult", "accentuate", "batch_limit", "objectives",
-           "param", "render", "save_gif", "spectrum", "top_channels", "transforms", "visualize", "visualize_channels",
-           "visualize_units"]
+           "param", "render", "save_gif", "select_channels", "spectrum", "top_channels", "transforms", "visualize",
+           "visualize_channels", "visualize_units"]

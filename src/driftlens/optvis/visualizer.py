@@ -135,6 +135,47 @@ def batch_limit(model, size: int, cpu_limit: int = 64, memory_share: float = 0.5
     return max(16, int(free * memory_share // per_image))
 
 
+def select_channels(model, layer: str, spec: str, images=None) -> list[int]:
+    """Turn a channel spec, ``"0,1,2"`` or ``"top_k:K"``, into channel indices that exist in ``layer``.
+
+    Args:
+        model (ModelWrapper): The network.
+        layer (str): Layer name or alias.
+        spec (str): Comma-separated indices, or ``top_k:K``: the K channels with the highest mean
+            activation on ``images`` (see :func:`top_channels`).
+        images (torch.Tensor, optional): ``(B, 3, H, W)`` in [0, 1]; required for ``top_k``. Default: None
+
+    Returns:
+        list[int]: Channel indices.
+
+    Raises:
+        UnknownLayerError: Unknown layer.
+        OutOfRangeError: A channel the layer does not have.
+        ConfigError: A spec that is neither form, or ``top_k`` without images.
+
+    Example:
+        >>> import driftlens
+        >>> tiny = driftlens.models.load("tiny", weights="random")
+        >>> select_channels(tiny, "conv2", "0,3"), len(select_channels(tiny, "conv2", "top_k:2", torch.rand(2, 3, 32, 32)))
+        ([0, 3], 2)
+    """
+    if spec.startswith("top_k:"):
+        if images is None:
+            raise ConfigError("channels top_k needs probe images")
+        try:
+            k = int(spec.split(":", 1)[1])
+        except ValueError as err:
+            raise ConfigError(f"channels must be a list like 0,1,2 or top_k:K, got {spec!r}") from err
+        return top_channels(model, layer, images, k)
+    try:
+        channels = [int(c) for c in spec.split(",")]
+    except ValueError as err:
+        raise ConfigError(f"channels must be a list like 0,1,2 or top_k:K, got {spec!r}") from err
+    for channel in channels:
+        model.check_channel(layer, channel)
+    return channels
+
+
 @torch.no_grad()
 def top_channels(model, layer: str, images, k: int) -> list[int]:
     """The ``k`` channels of ``layer`` with the highest mean activation over ``images``.
