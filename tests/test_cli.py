@@ -35,6 +35,21 @@ def test_every_command_module_is_listed():
     assert set(registered) == set(cli.COMMANDS)
 
 
+def test_help_lists_the_commands_first_and_the_workflow_steps_under_their_own_heading(capsys):
+    import driftlens.cli as cli
+
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    text = capsys.readouterr().out
+    commands, steps = text.index("\ncommands:\n"), text.index("\nworkflow steps (run by the Snakemake rules):\n")
+    assert commands < steps
+    listed = {line.split()[0]: text.index(line) for line in text.splitlines() if line.startswith("  ") and
+              line.split()[0] in cli.COMMANDS}
+    assert set(listed) == set(cli.COMMANDS)
+    assert all(commands < listed[name] < steps for name in cli.USER_COMMANDS)
+    assert all(listed[name] > steps for name in cli.WORKFLOW_STEPS)
+
+
 def _row(path, layer, channels, value):
     import numpy as np
 

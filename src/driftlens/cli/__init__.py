@@ -15,32 +15,39 @@ import sys
 
 from driftlens.errors import USER_ERRORS, ConfigError
 
-COMMANDS = {
+USER_COMMANDS = {
     "layers": "layers",
-    "fetch": "fetch",
     "render": "render",
-    "render-checkpoint": "render_checkpoint",
-    "change": "change",
-    "exemplars": "exemplars",
-    "select-channels": "channels",
+    "attribute": "attribute",
+    "dream": "dream",
+    "style": "style",
+    "accentuate": "accentuate",
+    "spectrum": "spectrum",
+    "fetch": "fetch",
+}
+"""The commands for people, by sub-command name: the module (in this package) that implements each."""
+
+WORKFLOW_STEPS = {
     "prepare-data": "prepare_data",
     "probe": "probe",
     "train-epoch": "train",
+    "select-channels": "channels",
+    "render-checkpoint": "render_checkpoint",
     "representation": "compare",
+    "change": "change",
+    "exemplars": "exemplars",
     "grid": "grid",
     "plot-change": "plots",
     "plot-training": "plots",
-    "report": "report",
-    "attribute": "attribute",
     "attribution-maps": "attribution_maps",
     "attribution-grid": "attribution_figures",
     "attribution-drift": "attribution_figures",
-    "dream": "dream",
-    "style": "style",
-    "spectrum": "spectrum",
-    "accentuate": "accentuate",
+    "report": "report",
 }
-"""Sub-command name to the module (in this package) that implements it."""
+"""The steps the workflow's rules run, by sub-command name: the module that implements each."""
+
+COMMANDS = {**USER_COMMANDS, **WORKFLOW_STEPS}
+"""Every sub-command name and the module (in this package) that implements it."""
 
 
 def build_parser(command=None) -> argparse.ArgumentParser:
@@ -50,17 +57,30 @@ def build_parser(command=None) -> argparse.ArgumentParser:
         >>> build_parser("layers").prog
         'driftlens'
     """
-    parser = argparse.ArgumentParser(prog="driftlens", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="driftlens", description="How a network's features change while it is "
+                                     "fine-tuned: feature visualisation, attribution and per-channel change.",
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--debug", action="store_true",
                         help="show the full traceback of every error, not only of unexpected ones")
-    subparsers = parser.add_subparsers(dest="command", required=True)
+    subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND",
+                                       help="one of the commands or workflow steps below")
     modules = [COMMANDS[command]] if command in COMMANDS else sorted(set(COMMANDS.values()))
     for module in modules:
         importlib.import_module(f"{__name__}.{module}").add_parser(subparsers)
+    if command not in COMMANDS:  # the full help: list the commands in two groups instead of one
+        helps = {action.dest: action.help for action in subparsers._choices_actions}
+        subparsers._choices_actions.clear()
+        parser.epilog = "\n\n".join(_command_list(title, names, helps) for title, names in (
+            ("commands", USER_COMMANDS), ("workflow steps (run by the Snakemake rules)", WORKFLOW_STEPS)))
     for subparser in subparsers.choices.values():
         subparser.add_argument("--threads", type=int, default=None,
                                help="CPU threads for torch (default: torch's, one per core this process may use)")
     return parser
+
+
+def _command_list(title: str, names, helps: dict) -> str:
+    width = max(map(len, COMMANDS)) + 2
+    return "\n".join([f"{title}:", *(f"  {name:<{width}}{helps[name]}" for name in names)])
 
 
 def limit_threads(threads: int | None) -> None:

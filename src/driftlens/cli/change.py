@@ -11,7 +11,7 @@ from driftlens.cli._options import add_device, device_of
 
 def add_parser(subparsers):
     """Register ``change``."""
-    parser = subparsers.add_parser("change", help="(workflow) per-channel change table of a layer: semantic "
+    parser = subparsers.add_parser("change", help="per-channel change table of a layer: semantic "
                                                   "metrics, seed-noise references, p-values and verdicts")
     parser.add_argument("--layer", required=True)
     parser.add_argument("--rows", nargs="+", required=True, metavar="NPZ", help="the layer's render rows, every epoch")

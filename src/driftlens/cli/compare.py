@@ -19,7 +19,7 @@ from driftlens.cli._options import add_device, add_progress, comma_list, device_
 
 def add_parser(subparsers):
     """Register the ``representation`` sub-command."""
-    parser = subparsers.add_parser("representation", help="(workflow) linear CKA to epoch 0, weight change and "
+    parser = subparsers.add_parser("representation", help="linear CKA to epoch 0, weight change and "
                                                           "unit responses of a checkpoint")
     parser.add_argument("--first", required=True, metavar="PT", help="the epoch-0 checkpoint")
     parser.add_argument("--checkpoint", required=True, metavar="PT", help="the checkpoint to compare")
