@@ -5,7 +5,6 @@ import sys
 import types
 
 import numpy as np
-import pandas as pd
 import pytest
 import skimage.data
 import torch
@@ -321,5 +320,5 @@ def test_read_probe_and_representation_name_bad_files(tmp_path):
         artifacts.read_probe(tmp_path / "probe.npz")
     path = tmp_path / "epoch_001.json"
     path.write_text(json.dumps({"epoch": 1, "cka": {"conv1": 0.9}}))
-    with pytest.raises(ValueError, match="epoch_001.json has no weight_change"):
-        compare.read_representation([path])
+    with pytest.raises(ValueError, match="epoch_001.json is not a representation-change file: it has no weight_change"):
+        artifacts.read_representation([path])

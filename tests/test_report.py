@@ -15,7 +15,7 @@ from PIL import Image
 from driftlens.cli import main
 from driftlens.errors import ArtifactError, ConfigError, MissingFileError
 from driftlens.artifacts import CHANGE_COLUMNS
-from driftlens.report import ReportFiles, build_report, change_summary, headline, write_report
+from driftlens.report import ReportFiles, build_report, change_summary, write_report
 
 LAYERS = ["mixed3b", "mixed4c"]
 EPOCHS = [0, 1, 2, 3]

@@ -414,6 +414,55 @@ def read_table(path, columns, kind: str, sep: str = ","):
     return table
 
 
+REPRESENTATION_COLUMNS = ["epoch", "layer", "cka", "weight_change"]
+"""The columns of :func:`read_representation`'s table: per checkpoint and layer, linear CKA to epoch 0 on the
+probe images (NaN where a layer is constant on them) and the relative weight change."""
+
+
+def write_representation(path, epoch: int, change: dict) -> None:
+    """Write one checkpoint's representation change (``representation/epoch_NNN.json``) atomically.
+
+    Args:
+        path (str or Path): The JSON.
+        epoch (int): The checkpoint's epoch.
+        change (dict): ``{"cka": {layer: float}, "weight_change": {layer: float}}``
+            (:func:`driftlens.compare.representation_change`); a NaN CKA is written as null.
+
+    Example:
+        >>> import tempfile, os
+        >>> path = os.path.join(tempfile.mkdtemp(), "epoch_001.json")
+        >>> write_representation(path, 1, {"cka": {"conv2": float("nan")}, "weight_change": {"conv2": 0.5}})
+        >>> read_representation([path]).values.tolist()
+        [[1, 'conv2', nan, 0.5]]
+    """
+    cka = {layer: None if np.isnan(value) else float(value) for layer, value in change["cka"].items()}
+    save_json({"epoch": epoch, "cka": cka, "weight_change": change["weight_change"]}, path)
+
+
+def read_representation(paths):
+    """Read representation-change files into one long table (:data:`REPRESENTATION_COLUMNS`), sorted by epoch.
+
+    Raises:
+        MissingFileError: A missing file.
+        ArtifactError: A file that is not JSON or lacks ``epoch``, ``cka`` or ``weight_change``.
+
+    Example:
+        >>> read_representation(["results/demo/representation/epoch_001.json"])  # doctest: +SKIP
+    """
+    import pandas as pd
+
+    rows = []
+    for path in map(Path, paths):
+        record = read_json(path)
+        missing = [key for key in ("epoch", "cka", "weight_change") if not isinstance(record, dict) or key not in record]
+        if missing:
+            raise ArtifactError(f"{path} is not a representation-change file: it has no {', '.join(missing)}")
+        rows += [{"epoch": record["epoch"], "layer": layer, "cka": np.nan if cka is None else cka,
+                  "weight_change": record["weight_change"].get(layer)} for layer, cka in record["cka"].items()]
+    table = pd.DataFrame(rows, columns=REPRESENTATION_COLUMNS)
+    return table.sort_values("epoch", ignore_index=True)
+
+
 DRIFT_COLUMNS = ["epoch", "reference_epoch", "method", "image", "spearman", "constant_map"]
 """The columns of ``attribution/drift.csv`` (``driftlens attribution-drift``): ``spearman`` is NaN and
 ``constant_map`` true where the map of that epoch or of the reference is constant (e.g. all zero), which

@@ -15,16 +15,13 @@ Example:
 
 import functools
 import math
-from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import torch
 from skimage.metrics import structural_similarity
 from driftlens.progress import bar as progress_bar
 
 from driftlens import models
-from driftlens.artifacts import read_json
 from driftlens.errors import ArtifactError, ConfigError
 from driftlens.models.weights import WeightsUnavailableError, cache_file_for
 
@@ -344,31 +341,3 @@ def representation_change(first, model, probe, layers, batch_size: int = 32, pro
     changes = weight_change(dict(first.net.named_parameters()), dict(model.net.named_parameters()), paths.values())
     return {"cka": {layer: linear_cka(features_first[layer], features[layer]) for layer in layers},
             "weight_change": {layer: changes[path] for layer, path in paths.items()}}
-
-
-def read_representation(paths) -> pd.DataFrame:
-    """Read ``representation/epoch_NNN.json`` files into one long table.
-
-    Args:
-        paths (list[str]): Files written by ``driftlens representation``.
-
-    Returns:
-        pandas.DataFrame: Columns ``epoch``, ``layer``, ``cka``, ``weight_change``, sorted by epoch.
-
-    Raises:
-        MissingFileError: A missing file.
-        ArtifactError: A file that is not JSON or lacks ``epoch``, ``cka`` or ``weight_change``.
-
-    Example:
-        >>> table = read_representation(["results/demo/representation/epoch_001.json"])  # doctest: +SKIP
-    """
-    rows = []
-    for path in map(Path, paths):
-        record = read_json(path)
-        missing = [key for key in ("epoch", "cka", "weight_change") if key not in record]
-        if missing:
-            raise ArtifactError(f"{path} has no {', '.join(missing)}")
-        rows += [{"epoch": record["epoch"], "layer": layer, "cka": cka,
-                  "weight_change": record["weight_change"].get(layer)} for layer, cka in record["cka"].items()]
-    table = pd.DataFrame(rows, columns=["epoch", "layer", "cka", "weight_change"])
-    return table.sort_values("epoch", ignore_index=True)

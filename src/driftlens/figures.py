@@ -102,7 +102,7 @@ def plot_change(change, representation=None, metrics=None, attribution=None) -> 
         change (dict[str, pandas.DataFrame]): Layer to its ``change.csv`` table
             (:func:`driftlens.change.change_table`).
         representation (pandas.DataFrame, optional): Columns ``epoch``, ``layer``, ``cka``,
-            ``weight_change`` (:func:`driftlens.compare.read_representation`). Default: None
+            ``weight_change`` (:func:`driftlens.artifacts.read_representation`). Default: None
         metrics (pandas.DataFrame, optional): The training metrics, one row per epoch, with
             ``epoch``, ``val_acc`` and optionally ``stage``. Default: None
         attribution (pandas.DataFrame, optional): The attribution drift table, columns ``epoch, method,

@@ -1,14 +1,10 @@
 import json
-import re
 
 import numpy as np
 import pandas as pd
-import pytest
 from PIL import Image
 
-from driftlens import models
 from driftlens.artifacts import CHANGE_COLUMNS, read_responses, read_row
-from driftlens.models import UnknownLayerError
 
 EPOCHS = [0, 1, 2]
 LAYERS = ["conv2", "conv3"]
@@ -116,11 +112,3 @@ def test_unknown_dataset_is_named(tmp_path, snakemake, mini_config, write_config
     result = snakemake(tmp_path, "--dry-run", check=False)
     assert result.returncode != 0 and "experiments.mini.dataset" in result.stderr + result.stdout
 
-
-import pandas as pd
-import pytest
-from PIL import Image
-
-from driftlens import models
-from driftlens.artifacts import CHANGE_COLUMNS, read_responses, read_row
-from driftlens.models import UnknownLayerError

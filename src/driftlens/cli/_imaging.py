@@ -6,7 +6,6 @@ from PIL import Image
 from torchvision.transforms.v2.functional import pil_to_tensor
 
 from driftlens.data.images import image_transform, load_image
-from driftlens.errors import ConfigError
 
 
 def read_images(paths, size: int) -> torch.Tensor:

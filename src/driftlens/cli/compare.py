@@ -37,14 +37,11 @@ def add_parser(subparsers):
 
 def run(args):
     """Write the representation-change JSON of one checkpoint (and its unit responses)."""
-    import math
-
     import torch
 
     from driftlens import compare, models
-    from driftlens.artifacts import read_probe
+    from driftlens.artifacts import read_probe, write_representation
     from driftlens.errors import ConfigError
-    from driftlens.io import save_json
 
     device = device_of(args)
     first = models.from_checkpoint(args.first).to(device)
@@ -52,9 +49,7 @@ def run(args):
     probe = read_probe(args.probe)[0]
     change = compare.representation_change(first, model, torch.from_numpy(probe), args.layers, args.batch_size,
                                            progress=not args.no_progress)
-    # CKA is undefined (NaN) for a layer that is constant on the probe images; JSON has no NaN: null
-    change["cka"] = {layer: None if math.isnan(value) else value for layer, value in change["cka"].items()}
-    save_json({"epoch": model.epoch, **change}, args.output)
+    write_representation(args.output, model.epoch, change)
     if args.responses:
         if not args.rows or len(args.rows) != len(args.first_rows):
             raise ConfigError("--responses needs --rows and --first-rows, one per layer each")

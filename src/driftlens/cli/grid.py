@@ -4,7 +4,6 @@ With ``--change``, cells of channels judged changed at that epoch are framed, an
 second seed of the last epoch, so a reader sees how much a picture varies with the seed alone.
 """
 
-import numpy as np
 
 from driftlens.artifacts import read_change_table, read_row
 from driftlens.figures import image_grid
@@ -47,6 +46,7 @@ def changed_cells(table, rows) -> list[tuple[int, int]]:
     Example:
         >>> import pandas as pd
         >>> from driftlens.artifacts import RenderedRow
+        >>> import numpy as np
         >>> rows = [RenderedRow(np.zeros((2, 2, 4, 4, 3)), [5, 7], [0, 1], "conv2", e) for e in (0, 2)]
         >>> table = pd.DataFrame({"epoch": [0, 0, 2, 2], "channel": [5, 7, 5, 7], "changed": [False] * 3 + [True]})
         >>> changed_cells(table, rows)

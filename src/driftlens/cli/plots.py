@@ -35,11 +35,11 @@ def add_parser(subparsers):
 
 def run_change(args):
     """Write change.png from the change tables, representation files and metrics."""
-    from driftlens import compare, figures
-    from driftlens.artifacts import read_change_table, read_drift_table, read_metrics_table
+    from driftlens import figures
+    from driftlens.artifacts import read_change_table, read_drift_table, read_metrics_table, read_representation
 
     change = {layer: read_change_table(path) for layer, path in map(_layer_and_path, args.change)}
-    representation = compare.read_representation(args.representation) if args.representation else None
+    representation = read_representation(args.representation) if args.representation else None
     metrics = read_metrics_table(args.metrics) if args.metrics else None
     attribution = read_drift_table(args.attribution_drift) if args.attribution_drift else None
     figures.save_figure(figures.plot_change(change, representation, metrics, attribution), args.output)

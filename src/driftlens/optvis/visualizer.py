@@ -171,8 +171,8 @@ def select_channels(model, layer: str, spec: str, images=None) -> list[int]:
         channels = [int(c) for c in spec.split(",")]
     except ValueError as err:
         raise ConfigError(f"channels must be a list like 0,1,2 or top_k:K, got {spec!r}") from err
-    for channel in channels:
-        model.check_channel(layer, channel)
+    for index in channels:
+        model.check_channel(layer, index)
     return channels
 
 
