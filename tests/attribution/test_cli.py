@@ -35,7 +35,8 @@ def test_attribute_accepts_predicted_class_and_layer_channel_targets(photos, tmp
     out = tmp_path / "grid.png"
     args = ["attribute", "--model", "tiny", "--weights", "random", "--method", "smoothgrad", photos[0], "-o", str(out)]
     assert main(args + (["--target", target] if target else [])) == 0
-    assert out.is_file()
+    with Image.open(out) as grid:  # one column, the image and its overlay
+        assert grid.width >= 32 and grid.height >= 2 * 32 and len(set(grid.convert("L").getdata())) > 16
 
 
 def test_attribute_names_a_missing_or_corrupt_image(photos, tmp_path, capsys):
@@ -81,7 +82,8 @@ def test_attribute_loads_a_training_checkpoint(checkpoint_and_probe, photos, tmp
     checkpoint, _ = checkpoint_and_probe
     out = tmp_path / "grid.png"
     assert main(["attribute", "--checkpoint", str(checkpoint), "--method", "occlusion", photos[0], "-o", str(out)]) == 0
-    assert out.is_file()
+    with Image.open(out) as grid:
+        assert grid.width >= 32 and grid.height >= 2 * 32 and len(set(grid.convert("L").getdata())) > 16
 
 
 def test_attribution_maps_refuses_a_file_that_is_not_a_probe_set(checkpoint_and_probe, tmp_path, capsys):

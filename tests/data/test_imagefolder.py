@@ -111,7 +111,9 @@ def test_options_a_dataset_does_not_take_are_refused(tmp_path):
 def test_cli_prepares_and_reports_a_corrupt_file_in_one_line(photos, tmp_path, capsys):
     assert main(["prepare-data", "--dataset", "imagefolder", "--root", str(tmp_path / "out"),
                  "--source", str(photos)]) == 0
-    assert (tmp_path / "out" / "splits.json").is_file()
+    splits = read_splits(tmp_path / "out" / "splits.json")
+    assert splits["classes"] == sorted(path.name for path in photos.iterdir())
+    assert sum(len(splits[split]) for split in ("train", "val", "test")) == len(list(photos.rglob("*.png")))
 
     (photos / "cat" / "0.png").write_text("not an image")
     assert main(["prepare-data", "--dataset", "imagefolder", "--root", str(tmp_path / "out2"),

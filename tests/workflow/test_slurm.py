@@ -20,6 +20,8 @@ from types import SimpleNamespace
 import pytest
 import yaml
 
+from driftlens.artifacts import read_probe
+
 REPO = Path(__file__).resolve().parents[2]
 SNAKEFILE = REPO / "Snakefile"
 PROFILES = REPO / "workflow" / "profiles"
@@ -222,7 +224,8 @@ def test_cluster_generic_profile_runs_jobs_through_sbatch(slurm_cluster, tmp_pat
     submitted = re.findall(r"Submitted job \d+ with external jobid '(\d+)'", run.output)
     assert len(submitted) == 2  # prepare_data, then probe_images
     assert {job[0] for job in run.jobs} == set(submitted)
-    assert (tmp_path / "results" / "mini" / "probe.npz").is_file()
+    images, labels = read_probe(tmp_path / "results" / "mini" / "probe.npz")
+    assert images.shape == (len(labels), 3, 32, 32) and len(labels) > 0
 
 
 def test_cluster_generic_dry_run_lists_the_jobs(tmp_path, mini_config, write_config):

@@ -1,10 +1,9 @@
-import json
-
 import numpy as np
 import pandas as pd
 from PIL import Image
 
-from driftlens.artifacts import CHANGE_COLUMNS, read_responses, read_row
+from driftlens.artifacts import CHANGE_COLUMNS, read_metrics, read_responses, read_row
+from driftlens.checkpoint import read_checkpoint
 
 EPOCHS = [0, 1, 2]
 LAYERS = ["conv2", "conv3"]
@@ -27,9 +26,9 @@ def _job_counts(dry_run_output):
 def test_every_artifact_exists(mini_run):
     results = mini_run / "results" / "mini"
     for epoch in EPOCHS:
-        assert (results / "checkpoints" / f"epoch_{epoch:03d}.pt").is_file()
-        metrics = json.loads((results / "metrics" / f"epoch_{epoch:03d}.json").read_text())
-        assert metrics["epoch"] == epoch
+        checkpoint = read_checkpoint(results / "checkpoints" / f"epoch_{epoch:03d}.pt")
+        assert checkpoint.epoch == epoch and checkpoint.model_name == "tiny"
+        assert read_metrics(results / "metrics" / f"epoch_{epoch:03d}.json", epoch)["val_acc"] is not None
         for layer in LAYERS:
             row = read_row(results / layer / f"epoch_{epoch:03d}.npz", layer=layer, epoch=epoch)
             assert row.images.shape == (3, 3, 32, 32, 3) and row.seeds == [0, 1, 2] and row.channels == [0, 1, 2]
@@ -82,7 +81,8 @@ def test_deleted_visualisation_is_the_only_render_redone(mini_run, snakemake):
     assert counts.get("render_mini") == 1, dry_run.stdout[-3000:] + dry_run.stderr[-3000:]
     assert "train_epoch" not in counts and "start_model" not in counts
     snakemake(mini_run, "--cores", "2")
-    assert (mini_run / "results" / "mini" / "conv2" / "epoch_001.png").is_file()
+    with Image.open(mini_run / "results" / "mini" / "conv2" / "epoch_001.png") as png:
+        assert png.size == (3 * 32 + 4 * 2, 32 + 2 * 2)
 
 
 def test_unknown_config_key_is_named(tmp_path, snakemake, mini_config, write_config):
