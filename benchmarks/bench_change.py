@@ -93,7 +93,7 @@ def _values(table, channels, column):
 def experiment_summary(exp):
     """Print the fraction of channels flagged per layer and epoch of a finished experiment."""
     root = Path("results") / exp
-    tables = {path.parent.name: read_change_table(path) for path in sorted(root.glob("*/change.csv"))}
+    tables = {path.parent.name: read_change_table(path, path.parent.name) for path in sorted(root.glob("*/change.csv"))}
     if not tables:
         print(f"{root}: no change tables (run the experiment first: snakemake --cores 2 --config targets='[{exp}]')")
         return

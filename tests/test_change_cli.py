@@ -11,7 +11,7 @@ from PIL import Image
 
 import driftlens
 from driftlens import change
-from driftlens.artifacts import CHANGE_COLUMNS, read_responses, read_row
+from driftlens.artifacts import CHANGE_COLUMNS, read_change_table, read_responses, read_row
 from driftlens.checkpoint import Checkpoint, save_checkpoint
 from driftlens.cli import main
 from driftlens.artifacts import write_probe
@@ -81,11 +81,11 @@ def test_responses_hold_every_kind_per_layer(run):
 
 
 def test_change_table_flags_the_reinitialised_channel_only(run):
-    table = pd.read_csv(run / "conv3.0" / "change.csv")
+    table = read_change_table(run / "conv3.0" / "change.csv", layer="conv3.0")
     assert list(table.columns) == CHANGE_COLUMNS
     at_one = table[table.epoch == 1].set_index("channel")
     assert at_one.index[at_one.changed].tolist() == [1]
-    frozen = pd.read_csv(run / "conv2.0" / "change.csv")
+    frozen = read_change_table(run / "conv2.0" / "change.csv", layer="conv2.0")
     assert not frozen.changed.any() and (frozen.ssim_to_first == 1).all()
 
 
@@ -113,6 +113,13 @@ def test_merged_grid_frames_changed_cells_and_adds_a_second_seed_row(run, tmp_pa
     ys, xs = np.nonzero(red)
     assert len(ys) > 0 and plain.shape[0] // 2 < ys.mean() < plain.shape[0]  # in the epoch-1 row
     assert not ((plain[..., 0] > 200) & (plain[..., 1] < 60) & (plain[..., 2] < 60)).any()
+
+
+def test_merged_grid_refuses_another_layers_change_table(run, tmp_path, capsys):
+    rows = [str(run / "conv3.0" / f"epoch_{e:03d}.npz") for e in (0, 1)]
+    other = run / "conv2.0" / "change.csv"
+    assert main(["grid", "--rows", *rows, "--change", str(other), "-o", str(tmp_path / "m.png")]) == 2
+    assert f"{other} is the change table of layer conv2.0, not of conv3.0" in capsys.readouterr().err
 
 
 def test_exemplars_show_render_and_top_probe_images_per_channel_and_epoch(run, tmp_path):

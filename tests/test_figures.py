@@ -8,7 +8,7 @@ import pytest
 from PIL import Image
 
 from driftlens import figures
-from driftlens.artifacts import CHANGE_COLUMNS
+from driftlens.artifacts import CHANGE_COLUMNS, write_change_table
 from driftlens.cli import main
 
 EPOCHS = [0, 1, 2, 3]
@@ -130,7 +130,7 @@ def write_inputs(tmp_path):
     for seed, layer in enumerate(["blocks.4", "blocks.10"]):
         path = tmp_path / layer / "change.csv"
         path.parent.mkdir()
-        change_table(seed).to_csv(path, index=False)
+        write_change_table(path, change_table(seed), layer)
         tables.append(str(path))
     metrics, representation = [], []
     for record in metrics_records():
@@ -149,7 +149,7 @@ def test_plot_commands_write_readable_pngs(tmp_path):
     tables, metrics, representation = write_inputs(tmp_path)
     change, training, drift = tmp_path / "change.png", tmp_path / "training.png", tmp_path / "drift.csv"
     drift_table().to_csv(drift, index=False)
-    assert main(["plot-change", "--change", f"first={tables[0]}", tables[1],
+    assert main(["plot-change", "--change", f"blocks.4={tables[0]}", tables[1],
                  "--representation", *representation, "--metrics", *metrics, "--attribution-drift", str(drift),
                  "-o", str(change)]) == 0
     assert main(["plot-training", "--metrics", *reversed(metrics), "-o", str(training)]) == 0

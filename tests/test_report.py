@@ -14,7 +14,7 @@ from PIL import Image
 
 from driftlens.cli import main
 from driftlens.errors import ArtifactError, ConfigError, MissingFileError
-from driftlens.artifacts import CHANGE_COLUMNS
+from driftlens.artifacts import CHANGE_COLUMNS, write_change_table
 from driftlens.report import ReportFiles, build_report, change_summary, write_report
 
 LAYERS = ["mixed3b", "mixed4c"]
@@ -46,7 +46,7 @@ def fake_experiment(root, layers=LAYERS, epochs=EPOCHS, side=8, attribution=Fals
                  "ssim_to_first": 1 - 0.1 * e, "ssim_noise": 0.8, "perceptual_to_first": 0.1 * e,
                  "perceptual_noise": 0.04, "p_value": 0.01, "q_value": 0.02, "changed": c == 0 and e >= 2}
                 for e in epochs for c in range(CHANNELS)]
-        pd.DataFrame(rows, columns=CHANGE_COLUMNS).to_csv(exp_dir / layer / "change.csv", index=False)
+        write_change_table(exp_dir / layer / "change.csv", pd.DataFrame(rows, columns=CHANGE_COLUMNS), layer)
     for name in ("before_after", "change", "training"):
         picture(exp_dir / f"{name}.png", rows=2)
     for epoch in epochs:
@@ -214,9 +214,16 @@ def test_metrics_of_another_epoch_are_refused(exp_dir):
         build_report("exp", LAYERS, EPOCHS, files)
 
 
+def test_another_layers_change_table_is_refused(exp_dir):
+    files = files_of(exp_dir)
+    files.change["mixed3b"] = files.change["mixed4c"]
+    with pytest.raises(ArtifactError, match="mixed4c/change.csv is the change table of layer mixed4c, not of mixed3b"):
+        build_report("exp", LAYERS, EPOCHS, files)
+
+
 def test_incomplete_change_table_is_named(exp_dir):
     pd.DataFrame({"epoch": [0]}).to_csv(exp_dir / "mixed3b" / "change.csv", index=False)
-    with pytest.raises(ValueError, match=r"mixed3b/change\.csv is not a change table: no column channel"):
+    with pytest.raises(ValueError, match=r"mixed3b/change\.csv is not a change table: no column layer, channel"):
         page(exp_dir)
 
 

@@ -507,16 +507,43 @@ def read_drift_table(path):
 CHANGE_COLUMNS = ["epoch", "channel", "cross_activation", "cross_activation_noise", "cross_activation_noise_low",
                   "exemplar_rho", "exemplar_jaccard", "ssim_to_first", "ssim_noise", "perceptual_to_first",
                   "perceptual_noise", "p_value", "q_value", "changed"]
-"""The columns of ``{layer}/change.csv`` (``driftlens change``; see :mod:`driftlens.change`)."""
+"""The columns of a layer's change table (:func:`driftlens.change.change_table`); its file, ``{layer}/change.csv``,
+has the layer's name in a first column ``layer`` as well (:func:`write_change_table`)."""
 
 
-def read_change_table(path):
-    """Read a layer's change table, checking its columns (see :func:`read_table`).
+def write_change_table(path, table, layer: str) -> None:
+    """Write a layer's change table (:data:`CHANGE_COLUMNS`) atomically, with a leading ``layer`` column.
 
     Example:
-        >>> table = read_change_table("results/demo/blocks.12/change.csv")  # doctest: +SKIP
+        >>> import os, tempfile, pandas as pd
+        >>> path = os.path.join(tempfile.mkdtemp(), "change.csv")
+        >>> write_change_table(path, pd.DataFrame([[0] * len(CHANGE_COLUMNS)], columns=CHANGE_COLUMNS), "conv2")
+        >>> read_change_table(path, layer="conv3")
+        Traceback (most recent call last):
+        ...
+        driftlens.errors.ArtifactError: ... is the change table of layer conv2, not of conv3
     """
-    return read_table(path, CHANGE_COLUMNS, "a change table")
+    if list(table.columns) != CHANGE_COLUMNS:
+        raise ArtifactError(f"a change table for {path} needs exactly the columns {', '.join(CHANGE_COLUMNS)}")
+    with atomic_path(path) as tmp:
+        table.assign(layer=layer)[["layer", *CHANGE_COLUMNS]].to_csv(tmp, index=False)
+
+
+def read_change_table(path, layer: str | None = None):
+    """Read a layer's change table (:data:`CHANGE_COLUMNS`), checking its columns and, when given, its layer.
+
+    Raises:
+        MissingFileError: No such file.
+        ArtifactError: A column is missing, or the table is another layer's.
+
+    Example:
+        >>> table = read_change_table("results/demo/blocks.12/change.csv", layer="blocks.12")  # doctest: +SKIP
+    """
+    table = read_table(path, ["layer", *CHANGE_COLUMNS], "a change table")
+    found = sorted(set(table["layer"].astype(str)))
+    if layer is not None and found != [layer]:
+        raise ArtifactError(f"{path} is the change table of layer {', '.join(found)}, not of {layer}")
+    return table.drop(columns="layer")
 
 
 UNIT_RESPONSES = "unit responses"

@@ -185,12 +185,13 @@ def software_versions() -> dict:
     return versions
 
 
-def change_summary(csv_path, epochs) -> dict:
+def change_summary(csv_path, epochs, layer: str | None = None) -> dict:
     """Per epoch, how many of a layer's channels changed beyond seed noise, and the metrics' means.
 
     Args:
         csv_path (str or Path): A layer's ``change.csv``.
         epochs (list[int]): Epochs to summarise; one the table lacks gets NaN.
+        layer (str, optional): The layer the table must be of. Default: None (not checked)
 
     Returns:
         dict: ``by_epoch`` (epoch -> ``changed``, ``channels``, ``cross_activation``,
@@ -201,7 +202,7 @@ def change_summary(csv_path, epochs) -> dict:
         >>> change_summary("results/demo/blocks.12/change.csv", [0, 3])["by_epoch"][3]["changed"]  # doctest: +SKIP
         1
     """
-    table = read_change_table(csv_path)
+    table = read_change_table(csv_path, layer)
     grouped = table.groupby("epoch")
     means = grouped[["cross_activation", "cross_activation_noise", "exemplar_rho", "ssim_to_first",
                      "ssim_noise"]].mean()
@@ -287,7 +288,7 @@ def _checked_selection(layers, epochs, files: ReportFiles):
 
 
 def _layer_section(files: ReportFiles, layer: str, epochs) -> dict:
-    summary = change_summary(files.change[layer], epochs)
+    summary = change_summary(files.change[layer], epochs, layer)
     return {
         "name": layer,
         "frames": [{"epoch": epoch, "src": data_uri(path)} for epoch, path in zip(epochs, files.frames[layer])],

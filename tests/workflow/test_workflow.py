@@ -2,7 +2,7 @@ import numpy as np
 import pandas as pd
 from PIL import Image
 
-from driftlens.artifacts import CHANGE_COLUMNS, read_metrics, read_responses, read_row
+from driftlens.artifacts import CHANGE_COLUMNS, read_change_table, read_metrics, read_responses, read_row
 from driftlens.checkpoint import read_checkpoint
 
 EPOCHS = [0, 1, 2]
@@ -45,7 +45,7 @@ def test_merged_grid_has_a_row_per_epoch_a_second_seed_row_and_a_column_per_chan
 
 
 def test_change_table_covers_every_epoch_and_channel(mini_run):
-    table = pd.read_csv(mini_run / "results" / "mini" / "conv3" / "change.csv")
+    table = read_change_table(mini_run / "results" / "mini" / "conv3" / "change.csv", layer="conv3")
     assert list(table.columns) == CHANGE_COLUMNS
     assert sorted(zip(table.epoch, table.channel)) == [(e, c) for e in EPOCHS for c in range(3)]
     first = table[table.epoch == 0]

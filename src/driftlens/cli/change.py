@@ -27,9 +27,8 @@ def add_parser(subparsers):
 def run(args):
     """Write the change table of one layer."""
     from driftlens import change, compare
-    from driftlens.artifacts import read_responses, read_row
+    from driftlens.artifacts import read_responses, read_row, write_change_table
     from driftlens.errors import ConfigError
-    from driftlens.io import atomic_path
 
     rows = {row.epoch: row for row in (read_row(path, layer=args.layer) for path in args.rows)}
     responses = {}
@@ -41,6 +40,4 @@ def run(args):
     perceptual = compare.PerceptualDistance(backend=args.perceptual, device=device_of(args))
     first = rows[min(rows)]
     scores = {epoch: compare.pixel_scores(row.images, first.images, perceptual) for epoch, row in rows.items()}
-    table = change.change_table(responses, first.channels, scores)
-    with atomic_path(args.output) as tmp:
-        table.to_csv(tmp, index=False)
+    write_change_table(args.output, change.change_table(responses, first.channels, scores), args.layer)

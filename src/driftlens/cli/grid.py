@@ -31,7 +31,7 @@ def run(args):
     images = [row.first_seed for row in rows]
     framed, caption = (), None
     if args.change:
-        framed = changed_cells(read_change_table(args.change), rows)
+        framed = changed_cells(read_change_table(args.change, layer=rows[0].layer), rows)
         last = rows[-1]
         images.append(last.images[1])
         labels.append(f"epoch {last.epoch}, seed {last.seeds[1]}")

@@ -17,7 +17,8 @@ def add_parser(subparsers):
     change = subparsers.add_parser("plot-change", help="per-layer change against epochs, with seed-noise references and "
                                                        "validation accuracy (change.png)")
     change.add_argument("--change", nargs="+", required=True, metavar="[LAYER=]CSV",
-                        help="change.csv per layer; without LAYER= the layer is the CSV's folder name")
+                        help="change.csv per layer (the table holds its layer, which must match); without LAYER= "
+                             "the layer is the CSV's folder name")
     change.add_argument("--representation", nargs="*", default=[], metavar="JSON",
                         help="representation/epoch_NNN.json files")
     change.add_argument("--metrics", nargs="*", default=[], metavar="JSON", help="metrics/epoch_NNN.json files")
@@ -38,7 +39,7 @@ def run_change(args):
     from driftlens import figures
     from driftlens.artifacts import read_change_table, read_drift_table, read_metrics_table, read_representation
 
-    change = {layer: read_change_table(path) for layer, path in map(_layer_and_path, args.change)}
+    change = {layer: read_change_table(path, layer) for layer, path in map(_layer_and_path, args.change)}
     representation = read_representation(args.representation) if args.representation else None
     metrics = read_metrics_table(args.metrics) if args.metrics else None
     attribution = read_drift_table(args.attribution_drift) if args.attribution_drift else None
