@@ -11,10 +11,9 @@ from PIL import Image
 
 import driftlens
 from driftlens import change
-from driftlens.artifacts import CHANGE_COLUMNS, read_change_table, read_responses, read_row
+from driftlens.artifacts import CHANGE_COLUMNS, read_change_table, read_probe, read_responses, read_row, write_probe
 from driftlens.checkpoint import Checkpoint, save_checkpoint
 from driftlens.cli import main
-from driftlens.artifacts import write_probe
 
 LAYERS = ["conv2.0", "conv3.0"]
 RENDER = ["--method", "erhan", "--steps", "24", "--size", "32", "--seeds", "0,1,2", "--no-progress"]
@@ -78,6 +77,11 @@ def test_responses_hold_every_kind_per_layer(run):
     assert responses["conv3.0"]["own"].shape == (3, 4) and responses["conv3.0"]["probe"].shape == (12, 4)
     first = read_responses(run / "responses_000.npz", epoch=0)["conv3.0"]
     np.testing.assert_array_equal(first["own"], first["cross"])  # epoch 0 against itself
+    probe = read_probe(run / "probe.npz")[0].transpose(0, 2, 3, 1)
+    later = driftlens.models.from_checkpoint(run / "epoch_001.pt")
+    for layer in LAYERS:  # every layer's probe responses, measured in one pass, are each layer's own
+        np.testing.assert_allclose(responses[layer]["probe"], change.unit_responses(later, probe, layer, [0, 1, 2, 3]),
+                                   rtol=1e-6)
 
 
 def test_change_table_flags_the_reinitialised_channel_only(run):

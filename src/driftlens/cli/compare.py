@@ -71,23 +71,26 @@ def write_unit_responses(first, model, probe, rows, first_rows, path) -> None:
         >>> write_unit_responses(first, model, probe, rows, first_rows, "responses.npz")  # doctest: +SKIP
     """
     from driftlens.artifacts import RESPONSE_KINDS, read_row, write_responses
-    from driftlens.change import unit_responses
+    from driftlens.change import layer_responses, unit_responses
     from driftlens.errors import ConfigError
 
-    responses, channels = {}, {}
+    pairs = []
     for row_path, first_path in zip(rows, first_rows):
         row = read_row(row_path, epoch=model.epoch)
         reference = read_row(first_path, layer=row.layer, epoch=first.epoch)
         if row.channels != reference.channels or row.seeds != reference.seeds:
             raise ConfigError(f"{row_path} and {first_path} hold different channels or seeds")
+        pairs.append((row, reference))
+    channels = {row.layer: row.channels for row, _ in pairs}
+    probe_responses = {"probe": layer_responses(model, probe, channels),  # one pass per model for every layer
+                       "first_probe": layer_responses(first, probe, channels)}
+    responses = {}
+    for row, reference in pairs:
         measured = {"own": (model, row), "cross": (model, reference), "reverse": (first, row),
                     "first_own": (first, reference)}
         values = {kind: unit_responses(net, source.images, row.layer, row.channels)
                   for kind, (net, source) in measured.items()}
-        values["probe"] = unit_responses(model, probe, row.layer, row.channels)
-        values["first_probe"] = unit_responses(first, probe, row.layer, row.channels)
+        values.update({kind: by_layer[row.layer] for kind, by_layer in probe_responses.items()})
         responses[row.layer] = {kind: values[kind] for kind in RESPONSE_KINDS}
-        channels[row.layer] = row.channels
-        seeds = row.seeds
-    write_responses(path, model.epoch, responses, channels, seeds)
+    write_responses(path, model.epoch, responses, channels, pairs[0][0].seeds)
 
