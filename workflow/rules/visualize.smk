@@ -17,7 +17,7 @@ rule probe_images:
     conda:
         "../../envs/driftlens.yaml"
     shell:
-        "driftlens probe --splits {input.splits} --count {params.images} --size {params.size}"
+        "driftlens probe --splits {input.splits} --split val --count {params.images} --size {params.size}"
         " -o {output} --threads {threads} > {log} 2>&1"
 
 
