@@ -10,6 +10,7 @@ code in a fresh interpreter), before any checkpoint is read.
 Usage:
     .venv/bin/python benchmarks/bench_pipeline.py --run                       # the demo
     .venv/bin/python benchmarks/bench_pipeline.py --run --exp flowers17_lite0 --cores 2
+    .venv/bin/python benchmarks/bench_pipeline.py --run --configfile small.yaml # with a config overlay
     .venv/bin/python benchmarks/bench_pipeline.py --exp demo                  # read an earlier run's files
 """
 
@@ -35,10 +36,11 @@ def parse_args(argv=None):
     parser.add_argument("--run", action="store_true", help="run it from scratch first (deletes its results and logs)")
     parser.add_argument("--with-data", action="store_true", help="with --run: prepare the data set again too")
     parser.add_argument("--cores", type=int, default=2, help="snakemake --cores (default: 2)")
+    parser.add_argument("--configfile", help="with --run: a config overlay for snakemake (e.g. other render sizes)")
     return parser.parse_args(argv)
 
 
-def run_experiment(exp, cores, with_data, config) -> float:
+def run_experiment(exp, cores, with_data, config, configfile=None) -> float:
     """Remove the experiment's outputs, run it, and return the wall seconds of the whole ``snakemake`` call."""
     for folder in (Path("results") / exp, Path("logs") / exp, Path("logs/benchmarks") / exp):
         shutil.rmtree(folder, ignore_errors=True)
@@ -47,7 +49,8 @@ def run_experiment(exp, cores, with_data, config) -> float:
         shutil.rmtree(Path("resources") / dataset, ignore_errors=True)
         shutil.rmtree(Path("logs/benchmarks/data"), ignore_errors=True)
     start = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "snakemake", "--cores", str(cores), "--config", f"targets=[{exp}]"],
+    overlay = ["--configfile", "config.yaml", configfile] if configfile else []
+    subprocess.run([sys.executable, "-m", "snakemake", "--cores", str(cores), *overlay, "--config", f"targets=[{exp}]"],
                    check=True)
     return time.perf_counter() - start
 
@@ -86,7 +89,7 @@ def main(argv=None):
     args = parse_args(argv)
     config = yaml.safe_load(Path("config.yaml").read_text())
     layers = set(config["experiments"][args.exp]["visualize"]["layers"])
-    wall = run_experiment(args.exp, args.cores, args.with_data, config) if args.run else None
+    wall = run_experiment(args.exp, args.cores, args.with_data, config, args.configfile) if args.run else None
     jobs = job_table(args.exp, layers)
     if jobs.empty:
         sys.exit(f"no benchmark files under logs/benchmarks/{args.exp}: run with --run first")
