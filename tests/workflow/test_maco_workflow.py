@@ -29,16 +29,15 @@ def test_every_driftlens_job_runs_with_exactly_the_threads_it_was_given(tmp_path
     config = _maco_config(mini_config)
     config["experiments"]["mini"]["attribution"] = {"enabled": True}
     write_config(tmp_path, config)
-    for cores in (1, 2):
-        plan = snakemake(tmp_path, "-n", "-p", "--forceall", "--cores", str(cores)).stdout
-        jobs = re.split(r"\n(?=(?:local)?rule \S+:\n)", plan)
-        commands = 0
-        for job in jobs:
-            given = re.search(r"^\s+threads: (\d+)$", job, re.MULTILINE)
-            for command in re.findall(r"^\s*(?:Shell command: )?(driftlens .*)$", job, re.MULTILINE):
-                commands += 1
-                assert re.findall(r"--threads (\d+)", command) == [given.group(1) if given else "1"], command
-        assert commands >= 12, plan
+    plan = snakemake(tmp_path, "-n", "-p", "--forceall", "--cores", "1").stdout
+    rules = sorted(set(re.findall(r"^(?:local)?rule (\w+):$", plan, re.MULTILINE)))
+    more = snakemake(tmp_path, "-n", "-p", "--forceall", "--cores", "3",
+                     "--set-threads", *[f"{rule}=3" for rule in rules]).stdout
+    for plan, threads in ((plan, "1"), (more, "3")):
+        commands = re.findall(r"^\s*(?:Shell command: )?(driftlens .*)$", plan, re.MULTILINE)
+        assert len(commands) >= 12, plan
+        for command in commands:
+            assert re.findall(r"--threads (\d+)", command) == [threads], command
 
 
 def test_without_maco_and_accentuation_neither_is_planned(tmp_path, mini_config, write_config, snakemake):

@@ -22,7 +22,7 @@ rule accentuation:
         "logs/{exp}/{layer}/accentuation.log",
     benchmark:
         "logs/benchmarks/{exp}/{layer}/accentuation.tsv"
-    threads: 2
+    threads: 1
     resources:
         gpu=1,
     conda:

@@ -29,7 +29,8 @@ rule start_model:
         "logs/{exp}/train/epoch_000.log",
     benchmark:
         "logs/benchmarks/{exp}/train/epoch_000.tsv"
-    threads: 2
+    threads: 1
+    priority: 1  # the training chain first: every other job of a checkpoint waits for it
     resources:
         gpu=1,
     conda:
@@ -54,7 +55,8 @@ rule train_epoch:
         "logs/{exp}/train/epoch_{epoch}.log",
     benchmark:
         "logs/benchmarks/{exp}/train/epoch_{epoch}.tsv"
-    threads: 2
+    threads: 1
+    priority: 1  # the training chain first: every other job of a checkpoint waits for it
     resources:
         gpu=1,
     conda:

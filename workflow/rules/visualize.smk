@@ -65,7 +65,7 @@ for _name in config["experiments"]:
             "logs/{exp}/render/epoch_{epoch}.log",
         benchmark:
             "logs/benchmarks/{exp}/render/epoch_{epoch}.tsv"
-        threads: 2
+        threads: 1
         resources:
             gpu=1,
         conda:
