@@ -85,6 +85,7 @@ def test_responses_hold_every_kind_per_layer(run):
 
 def test_change_table_flags_the_reinitialised_channel_only(run):
     table = read_change_table(run / "conv3.0" / "change.csv", layer="conv3.0")
+    assert table.attrs["perceptual_metric"] == "lite0-feature-distance"  # --perceptual lite0, named in the file
     assert list(table.columns) == CHANGE_COLUMNS
     at_one = table[table.epoch == 1].set_index("channel")
     assert at_one.index[at_one.changed].tolist() == [1]

@@ -8,7 +8,7 @@ import pytest
 from PIL import Image
 
 from driftlens import figures
-from driftlens.artifacts import CHANGE_COLUMNS, write_change_table
+from driftlens.artifacts import CHANGE_COLUMNS, read_change_table, write_change_table
 from driftlens.cli import main
 
 EPOCHS = [0, 1, 2, 3]
@@ -75,6 +75,15 @@ def test_noise_band_spans_the_seed_noise_range_over_channels():
     low, high = band.get_paths()[0].vertices[:, 1].min(), band.get_paths()[0].vertices[:, 1].max()
     noise = table["cross_activation_noise"]
     assert (low, high) == pytest.approx((noise.min(), noise.max()), abs=0.02)
+
+
+def test_perceptual_panel_names_the_distance_the_tables_hold(tmp_path):
+    path = tmp_path / "change.csv"
+    write_change_table(path, change_table(0), "blocks.4", "lite0-feature-distance")
+    fig = figures.plot_change({"blocks.4": read_change_table(path, "blocks.4")})
+    assert panel(fig, "Pictures: perceptual distance").get_title().endswith("\n(lite0-feature-distance)")
+    unnamed = figures.plot_change({"blocks.4": change_table(0)})
+    assert panel(unnamed, "Pictures: perceptual distance").get_title().endswith("(same seed)")
 
 
 def test_attribution_drift_gets_its_panel_beside_the_accuracy():

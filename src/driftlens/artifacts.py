@@ -511,13 +511,19 @@ CHANGE_COLUMNS = ["epoch", "channel", "cross_activation", "cross_activation_nois
 has the layer's name in a first column ``layer`` as well (:func:`write_change_table`)."""
 
 
-def write_change_table(path, table, layer: str) -> None:
-    """Write a layer's change table (:data:`CHANGE_COLUMNS`) atomically, with a leading ``layer`` column.
+def write_change_table(path, table, layer: str, perceptual: str = "") -> None:
+    """Write a layer's change table (:data:`CHANGE_COLUMNS`) atomically, with its layer and perceptual metric.
+
+    The file has a leading ``layer`` column and a trailing ``perceptual_metric`` column (which distance
+    the ``perceptual_*`` columns hold, e.g. ``lpips-alex``), so readers can check and name both.
 
     Example:
         >>> import os, tempfile, pandas as pd
         >>> path = os.path.join(tempfile.mkdtemp(), "change.csv")
-        >>> write_change_table(path, pd.DataFrame([[0] * len(CHANGE_COLUMNS)], columns=CHANGE_COLUMNS), "conv2")
+        >>> write_change_table(path, pd.DataFrame([[0] * len(CHANGE_COLUMNS)], columns=CHANGE_COLUMNS), "conv2",
+        ...                    "lpips-alex")
+        >>> read_change_table(path).attrs
+        {'layer': 'conv2', 'perceptual_metric': 'lpips-alex'}
         >>> read_change_table(path, layer="conv3")
         Traceback (most recent call last):
         ...
@@ -526,11 +532,15 @@ def write_change_table(path, table, layer: str) -> None:
     if list(table.columns) != CHANGE_COLUMNS:
         raise ArtifactError(f"a change table for {path} needs exactly the columns {', '.join(CHANGE_COLUMNS)}")
     with atomic_path(path) as tmp:
-        table.assign(layer=layer)[["layer", *CHANGE_COLUMNS]].to_csv(tmp, index=False)
+        table.assign(layer=layer, perceptual_metric=perceptual)[["layer", *CHANGE_COLUMNS, "perceptual_metric"]].to_csv(
+            tmp, index=False)
 
 
 def read_change_table(path, layer: str | None = None):
     """Read a layer's change table (:data:`CHANGE_COLUMNS`), checking its columns and, when given, its layer.
+
+    Returns:
+        pandas.DataFrame: The :data:`CHANGE_COLUMNS`; ``attrs`` holds its ``layer`` and ``perceptual_metric``.
 
     Raises:
         MissingFileError: No such file.
@@ -543,7 +553,11 @@ def read_change_table(path, layer: str | None = None):
     found = sorted(set(table["layer"].astype(str)))
     if layer is not None and found != [layer]:
         raise ArtifactError(f"{path} is the change table of layer {', '.join(found)}, not of {layer}")
-    return table.drop(columns="layer")
+    metric = table["perceptual_metric"].dropna().astype(str) if "perceptual_metric" in table else []
+    attrs = {"layer": found[0] if found else layer, "perceptual_metric": metric.iloc[0] if len(metric) else None}
+    table = table[CHANGE_COLUMNS].copy()
+    table.attrs.update(attrs)
+    return table
 
 
 UNIT_RESPONSES = "unit responses"

@@ -87,6 +87,14 @@ CHANGE_PANELS = [
 """The per-channel panels of :func:`plot_change` (mean over channels): column, its seed-noise column, title, y label."""
 
 
+def _name_perceptual_metric(ax, change) -> None:
+    """Add to the perceptual panel's title which distance it shows (LPIPS or the Lite0 fallback), as the tables say."""
+    names = sorted({table.attrs["perceptual_metric"] for table in change.values()
+                    if table.attrs.get("perceptual_metric")})
+    if names:
+        ax.set_title(f"{ax.get_title()}\n({', '.join(names)})")
+
+
 def plot_change(change, representation=None, metrics=None, attribution=None) -> Figure:
     """Change of each layer against epochs: the verdict and semantic metrics first, then representation and pixels.
 
@@ -131,6 +139,7 @@ def plot_change(change, representation=None, metrics=None, attribution=None) -> 
         for layer, table in change.items():
             _plot_channel_mean(ax, table, column, noise_column, colors[layer])
         ax.set(title=title, ylabel=ylabel)
+    _name_perceptual_metric(panel_axes[-1], change)
     _plot_representation(axes[4], representation, "cka", colors, "Representation: linear CKA to epoch 0 (probe set)",
                          "CKA")
     _plot_representation(axes[5], representation, "weight_change", colors,

@@ -40,4 +40,5 @@ def run(args):
     perceptual = compare.PerceptualDistance(backend=args.perceptual, device=device_of(args))
     first = rows[min(rows)]
     scores = {epoch: compare.pixel_scores(row.images, first.images, perceptual) for epoch, row in rows.items()}
-    write_change_table(args.output, change.change_table(responses, first.channels, scores), args.layer)
+    write_change_table(args.output, change.change_table(responses, first.channels, scores), args.layer,
+                       perceptual.name)
