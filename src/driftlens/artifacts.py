@@ -495,6 +495,22 @@ def read_attribution_maps(path, epoch: int | None = None) -> tuple[int, dict]:
     return meta["epoch"], maps
 
 
+def write_drift_table(path, table) -> None:
+    """Write an attribution drift table (:data:`DRIFT_COLUMNS`) atomically.
+
+    Example:
+        >>> import os, tempfile, pandas as pd
+        >>> path = os.path.join(tempfile.mkdtemp(), "drift.csv")
+        >>> write_drift_table(path, pd.DataFrame([[1, 0, "gradcam", 0, 0.5, False]], columns=DRIFT_COLUMNS))
+        >>> read_drift_table(path).spearman.tolist()
+        [0.5]
+    """
+    if list(table.columns) != DRIFT_COLUMNS:
+        raise ArtifactError(f"a drift table for {path} needs exactly the columns {', '.join(DRIFT_COLUMNS)}")
+    with atomic_path(path) as tmp:
+        table.to_csv(tmp, index=False)
+
+
 def read_drift_table(path):
     """Read an attribution drift table, checking its columns (see :func:`read_table`).
 

@@ -1,12 +1,12 @@
 """``driftlens attribution-grid`` and ``attribution-drift``: where the network looks, epoch by epoch."""
 
-from driftlens.artifacts import read_attribution_maps, read_probe, read_probe_classes
+from driftlens.artifacts import read_attribution_maps, read_probe, read_probe_classes, write_drift_table
 from driftlens.attribution.drift import drift_table
 from driftlens.attribution.overlay import overlay
 from driftlens.cli._options import non_negative_int
 from driftlens.errors import ArtifactError
 from driftlens.figures import image_grid
-from driftlens.io import atomic_path, save_image
+from driftlens.io import save_image
 
 
 def add_parser(subparsers):
@@ -44,8 +44,7 @@ def run_grid(args):
 
 def run_drift(args):
     table = drift_table(dict(map(read_attribution_maps, args.maps)), args.reference_epoch)
-    with atomic_path(args.output) as tmp:
-        table.to_csv(tmp, index=False)
+    write_drift_table(args.output, table)
     if args.png:
         from driftlens.artifacts import read_metrics_table
         from driftlens.figures import plot_attribution_drift, save_figure
