@@ -88,12 +88,12 @@ def lucent_channel(lucent, model, layer, channel, size, steps, seed, fixed_size)
     return images[-1][0]
 
 
-def floor_step(model, batch, size, layer=None, memory_format=torch.channels_last):
+def floor_step(model, batch, size, layer=None, memory_format=torch.channels_last, device="cpu"):
     """One bare forward + backward pass to the input: through ``layer`` only, or (None) the whole model.
 
-    Images and weights are in ``memory_format`` (the model's weights must already be).
+    Images (made on ``device``) and weights are in ``memory_format`` (the model's weights must already be).
     """
-    images = torch.rand(batch, 3, size, size).contiguous(memory_format=memory_format).requires_grad_()
+    images = torch.rand(batch, 3, size, size, device=device).contiguous(memory_format=memory_format).requires_grad_()
     if layer is None:
         output = model(images)
     else:

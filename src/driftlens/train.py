@@ -27,6 +27,7 @@ from driftlens import models
 from driftlens.data import SplitDataset, read_splits
 from driftlens.checkpoint import Checkpoint, read_checkpoint, save_checkpoint
 from driftlens.errors import ConfigError, DivergedError
+from driftlens.precision import autocast
 from driftlens.progress import bar as progress_bar
 from driftlens.artifacts import write_metrics
 from driftlens.schemas import config_defaults, stage_defaults, validate_train_config
@@ -74,6 +75,7 @@ class TrainConfig:
         augment (bool, optional): Random crops and flips for training images. Default: True
         seed (int, optional): Seeds the new classifier and every epoch's data order. Default: 0
         num_workers (int, optional): DataLoader worker processes. Default: 0
+        precision (str, optional): ``auto``, ``fp32`` or ``bf16`` (see :mod:`driftlens.precision`). Default: "auto"
 
     Example:
         >>> cfg = TrainConfig.from_dict({"model": "tiny", "splits": "s.json", "image_size": 32,
@@ -91,6 +93,7 @@ class TrainConfig:
     augment: bool = config_defaults()["augment"]
     seed: int = config_defaults()["seed"]
     num_workers: int = config_defaults()["num_workers"]
+    precision: str = config_defaults()["precision"]
 
     @classmethod
     def from_dict(cls, config: dict) -> "TrainConfig":
@@ -292,7 +295,7 @@ def seed_epoch(seed: int, epoch: int) -> torch.Generator:
     return torch.Generator().manual_seed(state)
 
 
-def run_epoch(model, loader, optimizer=None, progress: bool = True, desc: str = "") -> dict:
+def run_epoch(model, loader, optimizer=None, progress: bool = True, desc: str = "", precision: str = "auto") -> dict:
     """One pass over ``loader``: a training epoch when given an optimizer, else an evaluation.
 
     Loss and accuracy are accumulated on the model's device and read once at the end, and so is
@@ -305,6 +308,8 @@ def run_epoch(model, loader, optimizer=None, progress: bool = True, desc: str = 
         optimizer (torch.optim.Optimizer, optional): Train with it. Default: None (evaluate)
         progress (bool, optional): Show a progress bar. Default: True
         desc (str, optional): The progress bar's label. Default: ""
+        precision (str, optional): Of the forward and backward passes: ``auto``, ``fp32`` or ``bf16``
+            (see :mod:`driftlens.precision`); parameters, optimiser and loss stay float32. Default: "auto"
 
     Returns:
         dict: ``loss`` and ``acc`` (means over images), ``images``, ``seconds``, ``steps`` (batches) and
@@ -328,7 +333,8 @@ def run_epoch(model, loader, optimizer=None, progress: bool = True, desc: str = 
         for images, labels in progress_bar(loader, desc=desc, unit="batch", leave=False, disable=not progress):
             steps += 1
             images, labels = images.to(device, non_blocking=True), labels.to(device, non_blocking=True)
-            logits = model(images)
+            with autocast(precision, device):
+                logits = model(images).float()
             loss = F.cross_entropy(logits, labels)
             if training:
                 optimizer.zero_grad(set_to_none=True)
@@ -403,7 +409,7 @@ def train_epoch(cfg: TrainConfig, previous, out, metrics, epoch: int, device=Non
         optimizer.load_state_dict(checkpoint.optimizer)
     generator = seed_epoch(cfg.seed, epoch)
     loader = _loader(cfg, "train", model.device, shuffle=True, generator=generator)
-    trained = run_epoch(model, loader, optimizer, progress, f"epoch {epoch} train")
+    trained = run_epoch(model, loader, optimizer, progress, f"epoch {epoch} train", cfg.precision)
     _finish_epoch(cfg, model, optimizer, stage_index, epoch, classes, out, metrics, trained, progress)
 
 
@@ -455,8 +461,8 @@ def _loader(cfg: TrainConfig, split: str, device, shuffle=False, generator=None)
 
 
 def _finish_epoch(cfg, model, optimizer, stage_index, epoch, classes, out, metrics, trained, progress):
-    val = run_epoch(model, _loader(cfg, "val", model.device), progress=progress, desc=f"epoch {epoch} val")
-    test = run_epoch(model, _loader(cfg, "test", model.device), progress=progress, desc=f"epoch {epoch} test")
+    val, test = (run_epoch(model, _loader(cfg, split, model.device), progress=progress, desc=f"epoch {epoch} {split}",
+                           precision=cfg.precision) for split in ("val", "test"))
     _check_finite(cfg, model, stage_index, epoch, trained, {"validation": val, "test": test})
     save_checkpoint(Checkpoint(model=model.net.state_dict(), epoch=epoch, config=cfg.to_dict(), classes=list(classes),
                                stage=stage_index, optimizer=optimizer.state_dict() if optimizer else None,

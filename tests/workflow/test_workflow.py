@@ -1,3 +1,5 @@
+import re
+
 import numpy as np
 import pandas as pd
 from PIL import Image
@@ -112,3 +114,21 @@ def test_unknown_dataset_is_named(tmp_path, snakemake, mini_config, write_config
     result = snakemake(tmp_path, "--dry-run", check=False)
     assert result.returncode != 0 and "experiments.mini.dataset" in result.stderr + result.stdout
 
+
+
+def test_the_experiments_precision_reaches_its_training_and_render_jobs(tmp_path, snakemake, mini_config,
+                                                                         write_config):
+    mini_config["experiments"]["mini"]["precision"] = "bf16"
+    write_config(tmp_path, mini_config)
+    plan = snakemake(tmp_path, "-n", "-p", "--cores", "1").stdout
+    renders = re.findall(r"driftlens render-checkpoint .*", plan)
+    trainings = re.findall(r"driftlens train-epoch .*", plan)
+    assert renders and all("--precision bf16" in command for command in renders), plan
+    assert trainings and all('"precision": "bf16"' in command for command in trainings), plan
+
+
+def test_unknown_precision_is_named_by_the_dry_run(tmp_path, snakemake, mini_config, write_config):
+    mini_config["experiments"]["mini"]["precision"] = "fp16"
+    write_config(tmp_path, mini_config)
+    result = snakemake(tmp_path, "--dry-run", check=False)
+    assert result.returncode != 0 and "experiments.mini.precision: 'fp16' is not one of" in result.stderr + result.stdout

@@ -205,7 +205,8 @@ def quoted_json(value):
 def render_params(name):
     vis = experiment(name)["visualize"]
     return (f"--method {vis['method']} --steps {vis['steps']} --size {vis['size']} --seed {vis['seed']}"
-            f" --seeds {','.join(map(str, seeds(name)))} {option('--max-batch', vis['max_batch'])}")
+            f" --seeds {','.join(map(str, seeds(name)))} --precision {train_config(name)['precision']}"
+            f" {option('--max-batch', vis['max_batch'])}")
 
 
 def spectrum_files(name):

@@ -21,6 +21,22 @@ def add_device(parser) -> None:
     parser.add_argument("--device", help="torch device: cpu, cuda, cuda:1, ... (default: cuda if available, else cpu)")
 
 
+def add_precision(parser) -> None:
+    """Add ``--precision`` (of the model's passes: auto, fp32 or bf16; see :mod:`driftlens.precision`).
+
+    Example:
+        >>> import argparse
+        >>> parser = argparse.ArgumentParser(); add_precision(parser)
+        >>> parser.parse_args([]).precision
+        'auto'
+    """
+    from driftlens.precision import PRECISIONS
+
+    parser.add_argument("--precision", choices=PRECISIONS, default=PRECISIONS[0],
+                        help="of the model's passes: auto (bf16 autocast on a CUDA GPU with bf16, else fp32), "
+                             "fp32 or bf16 (default: auto)")
+
+
 def device_of(args) -> str:
     """The device that ``--device`` names, or cuda when a GPU is visible (SLURM's ``--gpus`` sets which), else cpu.
 

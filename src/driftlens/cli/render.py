@@ -9,7 +9,8 @@ import sys
 
 import numpy as np
 
-from driftlens.cli._options import add_model_arguments, add_progress, comma_list, model_from_args, positive_int
+from driftlens.cli._options import (add_model_arguments, add_precision, add_progress, comma_list, model_from_args,
+                                    positive_int)
 from driftlens.errors import ConfigError
 from driftlens.figures import image_grid
 from driftlens.io import atomic_paths, to_pil
@@ -44,6 +45,7 @@ def add_parser(subparsers):
     parser.add_argument("--no-labels", action="store_true", help="no layer and channel labels on the grid")
     parser.add_argument("--raw", help="also write the raw float images to this .npz "
                                       "(images: layers x channels x H x W x 3, plus layers and channels)")
+    add_precision(parser)
     add_progress(parser)
     parser.add_argument("-o", "--output", required=True, help="the grid image (.png)")
     parser.set_defaults(func=run)
@@ -79,21 +81,21 @@ def run(args):
 
 
 def method_options(args) -> dict:
-    """The method's extra options: ``spectrum`` for maco (read and checked now), none otherwise.
+    """The method's extra options: ``precision``, and ``spectrum`` for maco (read and checked now).
 
     Raises:
         ConfigError: ``--spectrum`` without ``--method maco``, or a spectrum file that cannot serve ``--size``.
 
     Example:
         >>> import argparse
-        >>> method_options(argparse.Namespace(method="lucid", spectrum=None, size=32))
-        {}
+        >>> method_options(argparse.Namespace(method="lucid", spectrum=None, size=32, precision="fp32"))
+        {'precision': 'fp32'}
     """
     if args.method != "maco":
         if args.spectrum:
             raise ConfigError(f"--spectrum is for --method maco, not {args.method}")
-        return {}
-    return {"spectrum": spectrum.load(args.spectrum, args.size) if args.spectrum else None}
+        return {"precision": args.precision}
+    return {"precision": args.precision, "spectrum": spectrum.load(args.spectrum, args.size) if args.spectrum else None}
 
 
 def read_layers(spec: str, stdin) -> list[str]:

@@ -11,7 +11,7 @@ Example:
 
 import sys
 
-from driftlens.cli._options import add_device, add_progress, comma_list, device_of, positive_int
+from driftlens.cli._options import add_device, add_precision, add_progress, comma_list, device_of, positive_int
 from driftlens.cli.render import method_options
 from driftlens.optvis import METHODS
 from driftlens.errors import ConfigError
@@ -31,6 +31,7 @@ def add_parser(subparsers):
     parser.add_argument("--seed", type=int, default=0, help="seed of the random transforms (default: 0)")
     parser.add_argument("--max-batch", type=positive_int, help="most images per optimisation (default: from the device)")
     add_device(parser)
+    add_precision(parser)
     parser.add_argument("--rows", nargs="+", required=True, metavar="NPZ", help="one render row per layer, in order")
     parser.add_argument("--pngs", nargs="+", required=True, metavar="PNG", help="one picture per layer, in order")
     add_progress(parser)

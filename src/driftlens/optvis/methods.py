@@ -33,7 +33,8 @@ from driftlens.optvis.spectrum import magnitude_for
 from driftlens.optvis.transforms import crop_or_pad, gaussian_noise, random_crops, standard_transforms
 
 
-def lucid(model, objectives, size, steps, seeds, seed=0, snapshot_steps=(), progress=True) -> RenderResult:
+def lucid(model, objectives, size, steps, seeds, seed=0, snapshot_steps=(), progress=True,
+          precision="auto") -> RenderResult:
     """lucid's recipe: FFT + decorrelated colour + sigmoid, standard transforms, Adam 0.05.
 
     After the standard transforms, the centre ``size`` x ``size`` square is cropped (grey where the
@@ -48,6 +49,7 @@ def lucid(model, objectives, size, steps, seeds, seed=0, snapshot_steps=(), prog
         seed (int, optional): Seed of the random transforms. Default: 0
         snapshot_steps (iterable[int], optional): Steps at which to keep the images. Default: ()
         progress (bool, optional): Show a progress bar. Default: True
+        precision (str, optional): Of the model's passes (see :mod:`driftlens.precision`). Default: "auto"
 
     Returns:
         RenderResult: See :func:`~driftlens.optvis.render.render`.
@@ -61,11 +63,11 @@ def lucid(model, objectives, size, steps, seeds, seed=0, snapshot_steps=(), prog
     """
     transforms = standard_transforms() + [crop_or_pad(size)]
     return render(model, objectives, FFTImage(size, seeds), transforms, steps=steps, seed=seed,
-                  snapshot_steps=snapshot_steps, progress=progress)
+                  snapshot_steps=snapshot_steps, progress=progress, precision=precision)
 
 
-def maco(model, objectives, size, steps, seeds, seed=0, snapshot_steps=(), progress=True, spectrum=None,
-         crops=4, crop_scale=(0.5, 1.0), noise=0.05, lr=0.2, sd=1.0, transparency=True) -> RenderResult:
+def maco(model, objectives, size, steps, seeds, seed=0, snapshot_steps=(), progress=True, precision="auto",
+         spectrum=None, crops=4, crop_scale=(0.5, 1.0), noise=0.05, lr=0.2, sd=1.0, transparency=True) -> RenderResult:
     """MACO: optimise only the phase of images whose Fourier magnitude is that of natural images.
 
     Each step scores ``crops`` random square crops of every image (sides ``crop_scale`` of the image,
@@ -81,7 +83,7 @@ def maco(model, objectives, size, steps, seeds, seed=0, snapshot_steps=(), progr
     of the side lost one image on Lite0 itself; no noise and ``sd=2`` changed nothing at that budget.
 
     Args:
-        model, objectives, size, steps, seeds, seed, snapshot_steps, progress: As in :func:`lucid`.
+        model, objectives, size, steps, seeds, seed, snapshot_steps, progress, precision: As in :func:`lucid`.
         spectrum (str, Path or Spectrum, optional): The magnitude spectrum (a file from
             ``driftlens spectrum``). Default: None (:func:`~driftlens.optvis.spectrum.default_spectrum`)
         crops (int, optional): Crops per image and step. Default: 4
@@ -106,7 +108,7 @@ def maco(model, objectives, size, steps, seeds, seed=0, snapshot_steps=(), progr
     transforms = [random_crops(crops, crop_scale, size), gaussian_noise(noise)]
     return render(model, objectives, image, transforms, steps=steps, seed=seed, snapshot_steps=snapshot_steps,
                   optimizer=lambda params: torch.optim.Adam(params, lr=lr), transparency=transparency,
-                  progress=progress)
+                  progress=progress, precision=precision)
 
 
 class NormalizedSGD(torch.optim.Optimizer):
@@ -182,12 +184,12 @@ class YosinskiRegularizer:
         pixels.clamp_(-0.5, 0.5)
 
 
-def yosinski(model, objectives, size, steps, seeds, seed=0, snapshot_steps=(), progress=True, lr=0.03,
-             regularizer=None) -> RenderResult:
+def yosinski(model, objectives, size, steps, seeds, seed=0, snapshot_steps=(), progress=True, precision="auto",
+             lr=0.03, regularizer=None) -> RenderResult:
     """Yosinski et al.'s regularised gradient ascent in pixel space.
 
     Args:
-        model, objectives, size, steps, seeds, seed, snapshot_steps, progress: As in :func:`lucid`.
+        model, objectives, size, steps, seeds, seed, snapshot_steps, progress, precision: As in :func:`lucid`.
         lr (float, optional): Mean absolute pixel change per step (:class:`NormalizedSGD`). Default: 0.03
         regularizer (YosinskiRegularizer, optional): Default: ``YosinskiRegularizer()``
 
@@ -204,18 +206,18 @@ def yosinski(model, objectives, size, steps, seeds, seed=0, snapshot_steps=(), p
     image = PixelImage.random(size, seeds, sigmoid=False)
     return render(model, objectives, image, steps=steps, seed=seed, snapshot_steps=snapshot_steps,
                   optimizer=lambda params: NormalizedSGD(params, lr=lr),
-                  after_step=regularizer or YosinskiRegularizer(), progress=progress)
+                  after_step=regularizer or YosinskiRegularizer(), progress=progress, precision=precision)
 
 
-def erhan(model, objectives, size, steps, seeds, seed=0, snapshot_steps=(), progress=True, stages=8,
-          factor=1.2, blur_sigma=1.0, lr=0.02, weight_decay=1e-6) -> RenderResult:
+def erhan(model, objectives, size, steps, seeds, seed=0, snapshot_steps=(), progress=True, precision="auto",
+          stages=8, factor=1.2, blur_sigma=1.0, lr=0.02, weight_decay=1e-6) -> RenderResult:
     """Multiscale activation maximisation in pixel space: optimise small, upscale with a blur, repeat.
 
     The images start as uniform noise in [150, 180] / 255 at ``size / factor ** (stages - 1)`` pixels;
     the steps are shared equally between the stages.
 
     Args:
-        model, objectives, size, steps, seeds, seed, snapshot_steps, progress: As in :func:`lucid`.
+        model, objectives, size, steps, seeds, seed, snapshot_steps, progress, precision: As in :func:`lucid`.
         stages (int, optional): Number of scales. Default: 8
         factor (float, optional): Upscaling factor between scales. Default: 1.2
         blur_sigma (float, optional): Gaussian blur after each upscaling, in pixels. Default: 1.0
@@ -243,7 +245,7 @@ def erhan(model, objectives, size, steps, seeds, seed=0, snapshot_steps=(), prog
             stage = render(model, objectives, PixelImage.from_images(images, sigmoid=False), steps=count,
                            seed=seed, snapshot_steps=[s - done for s in snapshot_steps],
                            optimizer=lambda params: torch.optim.Adam(params, lr=lr, weight_decay=weight_decay),
-                           progress=bar)
+                           progress=bar, precision=precision)
             result.losses += stage.losses
             for step, snapshot in stage.snapshots.items():
                 result.snapshots[step + done] = _resize_array(snapshot, size)
@@ -257,7 +259,7 @@ METHODS = {"lucid": lucid, "maco": maco, "yosinski": yosinski, "erhan": erhan}
 
 
 def visualize(model, objectives, method: str = "lucid", size: int = 128, steps: int = 512, seed: int = 0,
-              image_seeds=None, snapshot_steps=(), progress=True, **options) -> RenderResult:
+              image_seeds=None, snapshot_steps=(), progress=True, precision: str = "auto", **options) -> RenderResult:
     """Render one image per objective, all in one batched optimisation, with the method named.
 
     Args:
@@ -271,6 +273,8 @@ def visualize(model, objectives, method: str = "lucid", size: int = 128, steps: 
             reproduce image ``k`` of a batch alone. Default: ``[seed, seed + 1, ...]``
         snapshot_steps (iterable[int], optional): Steps at which to keep the images. Default: ()
         progress (bool, optional): Show a progress bar. Default: True
+        precision (str, optional): ``auto`` (bf16 autocast on a GPU that supports it, else fp32),
+            ``fp32`` or ``bf16`` (see :mod:`driftlens.precision`). Default: "auto"
         **options: Further keyword arguments of the method (e.g. ``spectrum=`` for :func:`maco`).
 
     Returns:
@@ -295,7 +299,7 @@ def visualize(model, objectives, method: str = "lucid", size: int = 128, steps: 
     if len(image_seeds) != len(objectives):
         raise ConfigError(f"{len(image_seeds)} image seeds for {len(objectives)} objectives")
     return METHODS[method](model, objectives, size, steps, image_seeds, seed=seed, snapshot_steps=snapshot_steps,
-                           progress=progress, **options)
+                           progress=progress, precision=precision, **options)
 
 
 def _blur(images, sigma):

@@ -20,6 +20,7 @@ from driftlens.errors import DivergedError, OutOfRangeError
 from driftlens.models import capture, eval_mode
 from driftlens.optvis.objectives import Objective, per_image
 from driftlens.optvis.transforms import compose
+from driftlens.precision import autocast
 from driftlens.progress import Bar
 from driftlens.progress import bar as progress_bar
 
@@ -49,7 +50,7 @@ class RenderResult:
 
 def render(model, objective, param, transforms=(), optimizer=None, steps: int = 512, seed: int = 0,
            snapshot_steps=(), after_step=None, penalty=None, transparency: bool = False,
-           progress=True) -> RenderResult:
+           progress=True, precision: str = "auto") -> RenderResult:
     """Optimise the images of ``param`` to maximise ``objective`` under random ``transforms``.
 
     Args:
@@ -74,6 +75,9 @@ def render(model, objective, param, transforms=(), optimizer=None, steps: int = 
         transparency (bool, optional): Accumulate the absolute gradient per pixel into
             ``RenderResult.transparency``. Default: False
         progress (bool or tqdm, optional): Show a progress bar, or advance this one. Default: True
+        precision (str, optional): Of the model's forward and backward passes: ``auto``, ``fp32`` or
+            ``bf16`` (see :mod:`driftlens.precision`); the images, transforms, objective and optimiser
+            stay in float32. Default: "auto"
 
     Returns:
         RenderResult: Final images, the objective per step and the snapshots.
@@ -111,7 +115,9 @@ def render(model, objective, param, transforms=(), optimizer=None, steps: int = 
             if transparency:
                 images.register_hook(partial(_accumulate, accumulated))
             views = transform(images, generator).contiguous(memory_format=torch.channels_last)
-            score = score_views(objective, forward(views), len(images))
+            with autocast(precision, model.device):
+                activations = forward(views)
+            score = score_views(objective, activations, len(images))
             loss = -score if penalty is None else penalty(images) - score
             _check_finite(loss, images, step)
             loss.backward(inputs=parameters)
@@ -227,7 +233,8 @@ class _ForwardDone(Exception):
 def layer_outputs(model, layers):
     """Yield ``forward(images) -> {layer: output}``, a forward pass that stops after the last needed layer.
 
-    The outputs keep their graph (for gradients); every hook is removed on exit.
+    The outputs keep their graph (for gradients) and are float32 even when the forward pass ran under
+    bf16 autocast, so objectives are always computed in float32; every hook is removed on exit.
 
     Args:
         model (ModelWrapper): The network.
@@ -257,7 +264,7 @@ def layer_outputs(model, layers):
                 model(images)
             except _ForwardDone:
                 pass
-            return dict(outputs)
+            return {layer: output.float() for layer, output in outputs.items()}
 
         try:
             yield forward
