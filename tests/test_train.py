@@ -256,8 +256,8 @@ def test_cli_reports_divergence_in_one_line(config, tmp_path, capsys):
 
     assert main([*common, "--epoch", "1", "--previous", str(tmp_path / "c0.pt"), "--out", str(tmp_path / "c1.pt"),
                  "--metrics", str(tmp_path / "m1.json")]) == 2
-    err = capsys.readouterr().err
-    assert err.startswith("driftlens: error: training diverged in epoch 1, ") and len(err.splitlines()) == 1
+    note, error = capsys.readouterr().err.splitlines()  # what ran where, then the error in one line
+    assert note == "training on cpu in fp32" and error.startswith("driftlens: error: training diverged in epoch 1, ")
     assert not (tmp_path / "c1.pt").exists() and not (tmp_path / "m1.json").exists()
 
 

@@ -58,6 +58,16 @@ def autocast_dtype(precision: str, device) -> torch.dtype | None:
     return None
 
 
+def resolved(precision: str, device) -> str:
+    """What ``precision`` means on ``device``: ``bf16`` or ``fp32`` (for logs and records).
+
+    Example:
+        >>> resolved("auto", "cpu")
+        'fp32'
+    """
+    return "fp32" if autocast_dtype(precision, device) is None else "bf16"
+
+
 def autocast(precision: str, device):
     """A context in which the forward passes on ``device`` run at ``precision`` (see :func:`autocast_dtype`).
 

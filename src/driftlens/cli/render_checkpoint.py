@@ -45,13 +45,15 @@ def run(args):
     from driftlens.figures import image_grid
     from driftlens.io import save_image
     from driftlens.optvis import visualize_units
+    from driftlens.precision import resolved
 
     units = {layer: read_channels(path) for layer, path in map(_pair, args.units)}
     if not len(units) == len(args.rows) == len(args.pngs):
         raise ConfigError(f"{len(units)} layers but {len(args.rows)} --rows and {len(args.pngs)} --pngs")
     seeds = args.seeds
     model = models.from_checkpoint(args.checkpoint).to(device_of(args))
-    print(f"rendering epoch {model.epoch}: {sum(map(len, units.values())) * len(seeds)} images", file=sys.stderr)
+    print(f"rendering epoch {model.epoch}: {sum(map(len, units.values())) * len(seeds)} images on {model.device}"
+          f" in {resolved(args.precision, model.device)}", file=sys.stderr)
     images = visualize_units(model, units, seeds, method=args.method, steps=args.steps, size=args.size,
                              seed=args.seed, max_batch=args.max_batch, progress=not args.no_progress,
                              **method_options(args))

@@ -1,11 +1,13 @@
 """``driftlens train-epoch``: one epoch of staged fine-tuning, checkpoint N-1 in, checkpoint N out."""
 
 import json
+import sys
 from pathlib import Path
 
 from driftlens.cli._options import add_progress, non_negative_int
 from driftlens.errors import ConfigError
-from driftlens.train import TrainConfig, start_checkpoint, train_epoch
+from driftlens.precision import resolved
+from driftlens.train import TrainConfig, resolve_device, start_checkpoint, train_epoch
 
 
 def add_parser(subparsers):
@@ -25,14 +27,16 @@ def add_parser(subparsers):
 def run(args):
     cfg = TrainConfig.from_dict(_read_config(args))
     progress = not args.no_progress
+    device = resolve_device(args.device)
+    print(f"training on {device} in {resolved(cfg.precision, device)}", file=sys.stderr)
     if args.epoch == 0:
         if args.previous:
             raise ConfigError("epoch 0 is the start model and takes no --previous")
-        start_checkpoint(cfg, args.out, args.metrics, args.device, progress)
+        start_checkpoint(cfg, args.out, args.metrics, device, progress)
     elif not args.previous:
         raise ConfigError(f"epoch {args.epoch} needs --previous (the checkpoint of epoch {args.epoch - 1})")
     else:
-        train_epoch(cfg, args.previous, args.out, args.metrics, args.epoch, args.device, progress)
+        train_epoch(cfg, args.previous, args.out, args.metrics, args.epoch, device, progress)
 
 
 def _read_config(args) -> dict:
