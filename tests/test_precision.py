@@ -27,13 +27,16 @@ def _conv_output_dtypes(model, batch):
     return dtypes, handles
 
 
-def test_auto_is_fp32_on_the_cpu_and_bf16_on_a_gpu_with_bf16(monkeypatch):
+def test_auto_is_fp32_on_the_cpu_and_bf16_on_a_gpu_with_native_bf16(monkeypatch):
     assert autocast_dtype("auto", "cpu") is None and autocast_dtype("fp32", "cpu") is None
     assert autocast_dtype("bf16", "cpu") == torch.bfloat16
-    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *args, **kwargs: True)
+    monkeypatch.setattr(torch.version, "hip", None)
+    monkeypatch.setattr(torch.cuda, "get_device_capability", lambda device=None: (8, 0))  # an A100
     assert autocast_dtype("auto", "cuda") == torch.bfloat16 and autocast_dtype("fp32", "cuda:1") is None
+    monkeypatch.setattr(torch.cuda, "get_device_capability", lambda device=None: (7, 0))  # a V100: emulated bf16
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *args, **kwargs: True)
+    assert autocast_dtype("auto", "cuda") is None and autocast_dtype("bf16", "cuda") == torch.bfloat16
     monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *args, **kwargs: False)
-    assert autocast_dtype("auto", "cuda") is None
     with pytest.raises(ConfigError, match="does not support bfloat16"):
         autocast_dtype("bf16", "cuda")
 

@@ -5,7 +5,8 @@ optimiser, the images being optimised and every reduction that decides a result 
 the loss) stay in float32; bf16 has float32's range, so no loss scaling is needed (fp16 would need
 it and is not offered).
 
-``auto``, the default, is bf16 on a CUDA device that supports it and fp32 everywhere else. On the
+``auto``, the default, is bf16 on a CUDA GPU that computes in bf16 natively (Ampere and later) and fp32
+everywhere else. On the
 CPU bf16 is slower than fp32 on most processors, so it is used there only when asked for (which is
 how its tolerance is measured without a GPU: ``benchmarks/bench_precision.py``). The tolerance
 stated for bf16: a render's units respond to its bf16 pictures as strongly as to fp32 pictures of
@@ -50,12 +51,16 @@ def autocast_dtype(precision: str, device) -> torch.dtype | None:
     if precision not in PRECISIONS:
         raise ConfigError(f"unknown precision {precision!r}; available: {', '.join(PRECISIONS)}")
     device = torch.device(device)
-    cuda_bf16 = device.type == "cuda" and torch.cuda.is_bf16_supported()
-    if precision == "bf16" and device.type == "cuda" and not cuda_bf16:
-        raise ConfigError(f"precision bf16: {device} does not support bfloat16; use --precision fp32")
-    if precision == "bf16" or (precision == "auto" and cuda_bf16):
+    if precision == "bf16" and device.type == "cuda" and not torch.cuda.is_bf16_supported():
+        raise ConfigError(f"precision bf16: {device} does not support bfloat16; use fp32")
+    if precision == "bf16" or (precision == "auto" and _native_bf16(device)):
         return torch.bfloat16
     return None
+
+
+def _native_bf16(device: torch.device) -> bool:
+    """A CUDA GPU whose tensor cores compute in bf16 (Ampere and later, or ROCm); older ones only emulate it."""
+    return device.type == "cuda" and (torch.version.hip is not None or torch.cuda.get_device_capability(device)[0] >= 8)
 
 
 def resolved(precision: str, device) -> str:

@@ -33,8 +33,8 @@ def add_precision(parser) -> None:
     from driftlens.precision import PRECISIONS
 
     parser.add_argument("--precision", choices=PRECISIONS, default=PRECISIONS[0],
-                        help="of the model's passes: auto (bf16 autocast on a CUDA GPU with bf16, else fp32), "
-                             "fp32 or bf16 (default: auto)")
+                        help="of the model's passes: auto (bf16 autocast on a GPU with native bf16, Ampere or later; "
+                             "else fp32), fp32 or bf16 (default: auto)")
 
 
 def device_of(args) -> str:

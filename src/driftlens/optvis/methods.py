@@ -273,7 +273,7 @@ def visualize(model, objectives, method: str = "lucid", size: int = 128, steps: 
             reproduce image ``k`` of a batch alone. Default: ``[seed, seed + 1, ...]``
         snapshot_steps (iterable[int], optional): Steps at which to keep the images. Default: ()
         progress (bool, optional): Show a progress bar. Default: True
-        precision (str, optional): ``auto`` (bf16 autocast on a GPU that supports it, else fp32),
+        precision (str, optional): ``auto`` (bf16 autocast on a GPU with native bf16, else fp32),
             ``fp32`` or ``bf16`` (see :mod:`driftlens.precision`). Default: "auto"
         **options: Further keyword arguments of the method (e.g. ``spectrum=`` for :func:`maco`).
 
