@@ -2,8 +2,8 @@
 
 Runs the experiment from scratch in this folder (``--run``: its results, logs and, with ``--with-data``, its
 prepared data set are removed first), or reads the benchmark files of an earlier run, and prints per step
-(the rule, as the path of its benchmark file with epochs and layers folded): jobs, wall seconds, CPU seconds,
-the total, the run's wall time, and the share of the jobs' time spent outside the model: each job that
+(the rule, as the path of its benchmark file with epochs and layers folded): jobs, wall seconds (Snakemake's),
+CPU seconds (each ``driftlens`` command writes its own at the end of its log), the total, the run's wall time, and the share of the jobs' time spent outside the model: each job that
 runs torch pays the interpreter's start-up and imports (measured here: ``import torch`` and driftlens's model
 code in a fresh interpreter), before any checkpoint is read.
 
@@ -65,14 +65,30 @@ def step_name(path: Path, root: Path, layers) -> str:
 
 
 def job_table(exp, layers) -> pd.DataFrame:
-    """One row per job of the experiment (and its data set's preparation): step, wall and CPU seconds."""
+    """One row per job of the experiment (and its data set's preparation): step, wall and CPU seconds.
+
+    The wall time is Snakemake's. The CPU time is the one the job's ``driftlens`` command wrote at the end of
+    its log (the whole process, every thread); Snakemake's own ``cpu_time`` samples a job only now and then
+    (every half second for 15 s, then every 30 s), so it misses most of a long job's time and is used only for
+    jobs without that line.
+    """
     rows = []
     for root in (Path("logs/benchmarks") / exp, Path("logs/benchmarks/data")):
         for path in sorted(root.rglob("*.tsv")):
             record = pd.read_csv(path, sep="\t").iloc[-1]
             step = "prepare_data" if root.name == "data" else step_name(path, root, layers)
-            rows.append({"step": step, "wall_s": record["s"], "cpu_s": record["cpu_time"]})
+            log = Path("logs") / path.relative_to("logs/benchmarks").with_suffix(".log")
+            cpu = logged_cpu_seconds(log)
+            rows.append({"step": step, "wall_s": record["s"], "cpu_s": record["cpu_time"] if cpu is None else cpu,
+                         "cpu_from_log": cpu is not None})
     return pd.DataFrame(rows)
+
+
+def logged_cpu_seconds(log: Path) -> float | None:
+    """The CPU seconds in a job log's last ``driftlens: ... done in ... s (... s CPU)`` line, or None."""
+    text = log.read_text(errors="replace") if log.exists() else ""
+    found = re.findall(r"^driftlens: \S+ done in [\d.]+ s \(([\d.]+) s CPU\)$", text, re.MULTILINE)
+    return float(found[-1]) if found else None
 
 
 def startup_seconds(repeats=3) -> float:
@@ -95,14 +111,16 @@ def main(argv=None):
         sys.exit(f"no benchmark files under logs/benchmarks/{args.exp}: run with --run first")
     per_step = jobs.groupby("step").agg(jobs=("wall_s", "size"), wall_s=("wall_s", "sum"), cpu_s=("cpu_s", "sum"))
     per_step = per_step.sort_values("wall_s", ascending=False)
-    with pd.option_context("display.width", 160, "display.precision", 1):
-        print(per_step.to_string())
+    print(per_step.to_string(float_format=lambda value: f"{value:.1f}"))
     print(f"total: {len(jobs)} jobs, {jobs.wall_s.sum():.0f} s wall and {jobs.cpu_s.sum():.0f} s CPU summed over jobs"
           + (f"; whole run {wall:.0f} s wall with --cores {args.cores}" if wall is not None else ""))
+    print(f"CPU time from the jobs' own logs for {int(jobs.cpu_from_log.sum())} of {len(jobs)} jobs "
+          "(the others: Snakemake's sampled cpu_time)")
     startup = startup_seconds()
     torch_jobs = int(jobs.step.map(lambda step: step.startswith(TORCH_STEPS)).sum())
-    print(f"outside the model: {torch_jobs} torch jobs x {startup:.2f} s start-up (interpreter + imports) = "
-          f"{torch_jobs * startup:.0f} s, {100 * torch_jobs * startup / jobs.wall_s.sum():.0f} % of the jobs' wall time")
+    print(f"outside the model: {torch_jobs} torch jobs x {startup:.2f} s start-up (interpreter + import torch and "
+          f"driftlens's models) = {torch_jobs * startup:.0f} s, {100 * torch_jobs * startup / jobs.wall_s.sum():.0f} % "
+          "of the jobs' wall time; a lower bound: steps that also import torchvision or matplotlib pay more")
 
 
 if __name__ == "__main__":

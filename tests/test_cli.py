@@ -1,3 +1,4 @@
+import re
 import subprocess
 import sys
 
@@ -98,3 +99,14 @@ def test_debug_shows_the_traceback_of_a_user_error(tmp_path):
     with pytest.raises(MissingFileError, match="missing.pt does not exist"):
         main(["--debug", "layers", "tiny", "--weights", str(tmp_path / "missing.pt")])
     assert main(["layers", "tiny", "--weights", str(tmp_path / "missing.pt")]) == 2
+
+
+def test_a_workflow_step_ends_its_log_with_its_wall_and_cpu_time_and_a_command_for_people_does_not(tmp_path, capsys):
+    _row(tmp_path / "epoch_000.npz", "conv2", [0, 5], 0.2)
+    capsys.readouterr()
+    assert main(["grid", "--rows", str(tmp_path / "epoch_000.npz"), "-o", str(tmp_path / "merged.png")]) == 0
+    last = capsys.readouterr().err.splitlines()[-1]
+    match = re.fullmatch(r"driftlens: grid done in (\d+\.\d) s \((\d+\.\d) s CPU\)", last)
+    assert match and float(match[2]) > 0  # the process's CPU time since it started, imports included
+    assert main(["layers", "tiny"]) == 0
+    assert "done in" not in capsys.readouterr().err

@@ -12,6 +12,7 @@ import argparse
 import importlib
 import os
 import sys
+import time
 
 from driftlens.errors import USER_ERRORS, ConfigError
 
@@ -110,6 +111,22 @@ def limit_threads(threads: int | None) -> None:
               f"{torch.get_num_interop_threads()} inter-op", file=sys.stderr)
 
 
+def usage_line(command: str, start: float) -> str:
+    """The line a workflow step ends its log with: wall seconds since ``start`` and the CPU seconds of the process.
+
+    The CPU time counts every thread and child process from the interpreter's start, imports included
+    (Snakemake's own benchmark samples it only now and then, so it misses most of a long job's time);
+    ``benchmarks/bench_pipeline.py`` reads it from the rules' logs.
+
+    Example:
+        >>> usage_line("grid", time.perf_counter()).startswith("driftlens: grid done in 0.0 s (")
+        True
+    """
+    times = os.times()
+    cpu = times.user + times.system + times.children_user + times.children_system
+    return f"driftlens: {command} done in {time.perf_counter() - start:.1f} s ({cpu:.1f} s CPU)"
+
+
 def main(argv=None) -> int:
     """Run the command line; bad input ends with ``driftlens: error: ...`` and exit status 2.
 
@@ -119,12 +136,16 @@ def main(argv=None) -> int:
     Example:
         >>> main(["layers", "tiny"])  # doctest: +SKIP
     """
+    start = time.perf_counter()
     argv = sys.argv[1:] if argv is None else list(argv)
     command = next((arg for arg in argv if not arg.startswith("-")), None)
     args = build_parser(command).parse_args(argv)
     try:
         limit_threads(args.threads)
-        return args.func(args) or 0
+        status = args.func(args) or 0
+        if command in WORKFLOW_STEPS:
+            print(usage_line(command, start), file=sys.stderr)
+        return status
     except USER_ERRORS as err:
         if args.debug:
             raise
