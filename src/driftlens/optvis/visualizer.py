@@ -27,7 +27,8 @@ def visualize_channels(model, layer: str, channels, method: str = "lucid", steps
 
     The objective of image ``k`` is the mean of channel ``channels[k]``'s feature map (for a flat layer,
     output ``channels[k]``, e.g. a class logit). Layer and channels are checked before anything runs.
-    Runs on the model's device; the same call on the CPU gives identical arrays.
+    Runs on the model's device (on a GPU with native bf16, in bf16 autocast unless ``precision="fp32"``: see
+    :mod:`driftlens.precision`); on the CPU the same call gives identical arrays every time.
 
     Args:
         model (ModelWrapper): The network.
