@@ -66,16 +66,19 @@ def render_tolerance(args, model):
         rows[precision] = visualize_units(model, units, seeds, steps=args.steps, size=args.size, precision=precision,
                                           progress=False)
         print(f"render {precision}: {time.perf_counter() - start:.1f} s")
-    print("layer       cross (bf16 vs fp32) mean/min   seed noise mean/min   flagged   mean |pixel diff|")
+    print("layer       cross (bf16 vs fp32) mean/min   seed noise mean/min   flagged   mean |pixel diff|: bf16 vs fp32,"
+          " seed vs seed")
     for layer, channels in units.items():
         responses = {"own": unit_responses(model, rows["fp32"][layer], layer, channels),
                      "probe": unit_responses(model, probe, layer, channels)}
         bf16 = unit_responses(model, rows["bf16"][layer], layer, channels)
         cross, noise = cross_activation_samples(responses, {**responses, "cross": bf16, "reverse": bf16})
         changed = verdict({1: cross}, {0: noise, 1: noise})[2][1]
-        pixels = np.abs(rows["bf16"][layer] - rows["fp32"][layer]).mean()
+        fp32 = rows["fp32"][layer]
+        pixels = np.abs(rows["bf16"][layer] - fp32).mean()
+        seed_pixels = np.abs(fp32 - np.roll(fp32, 1, axis=0)).mean()  # seed s against seed s - 1, both fp32
         print(f"{layer:<11} {np.nanmean(cross):>14.3f} / {np.nanmin(cross):.3f} {np.nanmean(noise):>15.3f} / "
-              f"{np.nanmin(noise):.3f} {int(changed.sum()):>6}/{len(channels)} {pixels:>12.3f}")
+              f"{np.nanmin(noise):.3f} {int(changed.sum()):>6}/{len(channels)} {pixels:>12.3f}, {seed_pixels:.3f}")
 
 
 def training_tolerance(args):
