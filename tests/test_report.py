@@ -271,6 +271,7 @@ def test_cli_writes_the_page_from_the_files_it_names(exp_dir, tmp_path, capsys):
     out = tmp_path / "page" / "report.html"
     assert main(cli_args(exp_dir) + ["-o", str(out)]) == 0
     assert out.read_text(encoding="utf-8") == page(exp_dir)
+    assert capsys.readouterr().err.startswith("driftlens: report done in ")
     (exp_dir / "mixed4c" / "epoch_002.png").unlink()
     assert main(cli_args(exp_dir) + ["-o", str(out)]) == 2
     error = capsys.readouterr().err
