@@ -107,6 +107,7 @@ def render(model, objective, param, transforms=(), optimizer=None, steps: int = 
     snapshot_steps = set(snapshot_steps)
     result = RenderResult(images=np.empty(0))
     accumulated = torch.zeros(len(param()), size, size, device=model.device) if transparency else None
+    model_precision = autocast(precision, model.device)  # resolved (and checked) once, entered at every step
     with eval_mode(model), channels_last(model), layer_outputs(model, objective.layers) as forward, \
             shared_bar(progress, steps) as bar:
         for step in range(1, steps + 1):
@@ -115,7 +116,7 @@ def render(model, objective, param, transforms=(), optimizer=None, steps: int = 
             if transparency:
                 images.register_hook(partial(_accumulate, accumulated))
             views = transform(images, generator).contiguous(memory_format=torch.channels_last)
-            with autocast(precision, model.device):
+            with model_precision:
                 activations = forward(views)
             score = score_views(objective, activations, len(images))
             loss = -score if penalty is None else penalty(images) - score
