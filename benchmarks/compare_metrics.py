@@ -21,7 +21,7 @@ import torch
 from skimage import data
 from skimage.transform import resize
 
-from driftlens import compare
+from driftlens import change as compare
 
 
 def seconds(function, repeats=3):

@@ -1,5 +1,5 @@
-"""The workflow's change commands end to end on tiny checkpoints: render-checkpoint, representation --responses,
-change, grid --change and exemplars; and the --threads option."""
+"""The workflow's change commands end to end on tiny checkpoints: render-checkpoint, representation, screen,
+change, grid --change/--screen and exemplars; and the --threads option."""
 
 import subprocess
 import sys
@@ -10,7 +10,8 @@ from PIL import Image
 
 import driftlens
 from driftlens import change
-from driftlens.artifacts import CHANGE_COLUMNS, read_change_table, read_probe, read_responses, read_row, write_probe
+from driftlens.artifacts import (CHANGE_COLUMNS, read_change_table, read_probe, read_probe_responses, read_row,
+                                 read_screen_table, write_probe)
 from driftlens.checkpoint import Checkpoint, save_checkpoint
 from driftlens.cli import main
 
@@ -29,26 +30,42 @@ def run(tmp_path_factory):
     for layer in LAYERS:
         (root / layer).mkdir()
         (root / layer / "channels.txt").write_text("0,1,2,3\n")
-    rng = np.random.default_rng(0)
-    write_probe(root / "probe.npz", rng.random((12, 3, 32, 32), dtype=np.float32), np.arange(12) % 3, ["a", "b", "c"])
+    write_probe(root / "probe.npz", _photo_crops(48), np.arange(48) % 3, ["a", "b", "c"])
     units = [f"{layer}={root / layer / 'channels.txt'}" for layer in LAYERS]
     for epoch in (0, 1):
         rows = [str(root / layer / f"epoch_{epoch:03d}.npz") for layer in LAYERS]
         assert main(["render-checkpoint", "--checkpoint", str(root / f"epoch_{epoch:03d}.pt"), "--units", *units,
                      *RENDER, "--rows", *rows, "--pngs", *[r.replace(".npz", ".png") for r in rows]]) == 0
     for epoch in (0, 1):
+        first_responses = ["--first-responses", str(root / "responses_000.npz")] if epoch else []
         assert main(["representation", "--first", str(root / "epoch_000.pt"),
                      "--checkpoint", str(root / f"epoch_{epoch:03d}.pt"), "--probe", str(root / "probe.npz"),
-                     "--layers", ",".join(LAYERS), "--rows", *[str(root / layer / f"epoch_{epoch:03d}.npz")
-                                                              for layer in LAYERS],
-                     "--first-rows", *[str(root / layer / "epoch_000.npz") for layer in LAYERS],
+                     "--layers", ",".join(LAYERS), *first_responses,
                      "--responses", str(root / f"responses_{epoch:03d}.npz"), "-o", str(root / f"rep_{epoch}.json"),
                      "--device", "cpu", "--no-progress"]) == 0
+    responses = [str(root / f"responses_{e:03d}.npz") for e in (0, 1)]
     for layer in LAYERS:
+        assert main(["screen", "--layer", layer, "--responses", *responses, "--volcano", str(root / layer / "v.png"),
+                     "-o", str(root / layer / "screen.csv")]) == 0
         assert main(["change", "--layer", layer, "--rows", *[str(root / layer / f"epoch_{e:03d}.npz") for e in (0, 1)],
-                     "--responses", str(root / "responses_000.npz"), str(root / "responses_001.npz"),
-                     "--perceptual", "lite0", "--device", "cpu", "-o", str(root / layer / "change.csv")]) == 0
+                     "--checkpoints", str(root / "epoch_000.pt"), str(root / "epoch_001.pt"), "--responses", *responses,
+                     "--screen", str(root / layer / "screen.csv"), "--perceptual", "lite0", "--device", "cpu",
+                     "-o", str(root / layer / "change.csv")]) == 0
     return root
+
+
+def _photo_crops(count):
+    """``(count, 3, 32, 32)`` crops of scikit-image's photographs: natural images, so channels rank them clearly."""
+    from driftlens.data.textures import source_photo
+
+    rng = np.random.default_rng(0)
+    photos = [source_photo(name) for name in ("astronaut", "chelsea", "coffee", "rocket")]
+    crops = []
+    for k in range(count):
+        photo = photos[k % len(photos)]
+        y, x = (int(rng.integers(0, side - 32)) for side in photo.shape[:2])
+        crops.append(photo[y:y + 32, x:x + 32].transpose(2, 0, 1))
+    return np.stack(crops).astype(np.float32)
 
 
 def test_render_checkpoint_writes_one_row_per_layer_with_every_seed(run):
@@ -70,17 +87,26 @@ def test_rendering_a_checkpoint_is_deterministic(run, tmp_path):
     np.testing.assert_allclose(read_row(out).images, read_row(run / "conv3.0" / "epoch_001.npz").images, atol=1e-5)
 
 
-def test_responses_hold_every_kind_per_layer(run):
-    responses = read_responses(run / "responses_001.npz", epoch=1)
-    assert sorted(responses) == sorted(LAYERS)
-    assert responses["conv3.0"]["own"].shape == (3, 4) and responses["conv3.0"]["probe"].shape == (12, 4)
-    first = read_responses(run / "responses_000.npz", epoch=0)["conv3.0"]
-    np.testing.assert_array_equal(first["own"], first["cross"])  # epoch 0 against itself
+def test_probe_responses_hold_every_channel_of_every_layer_from_one_pass(run):
+    epoch, responses, grams = read_probe_responses(run / "responses_001.npz", epoch=1)
+    assert sorted(responses) == sorted(LAYERS) and responses["conv3.0"].shape == (48, 16)
+    assert grams["conv3.0"].shape == (48, 48)
+    np.testing.assert_allclose(grams["conv3.0"].sum(axis=0), 0, atol=1e-6 * np.abs(grams["conv3.0"]).max())  # centred
     probe = read_probe(run / "probe.npz")[0].transpose(0, 2, 3, 1)
     later = driftlens.models.from_checkpoint(run / "epoch_001.pt")
-    for layer in LAYERS:  # every layer's probe responses, measured in one pass, are each layer's own
-        np.testing.assert_allclose(responses[layer]["probe"], change.unit_responses(later, probe, layer, [0, 1, 2, 3]),
-                                   rtol=1e-6)
+    for layer in LAYERS:  # every layer's responses, measured in one pass, are each layer's own
+        np.testing.assert_allclose(responses[layer], change.unit_responses(later, probe, layer, list(range(16))),
+                                   rtol=1e-5, atol=1e-7)
+
+
+def test_screen_finds_the_reinitialised_channel_and_nothing_in_the_frozen_layer(run):
+    table = read_screen_table(run / "conv3.0" / "screen.csv", layer="conv3.0")
+    at_one = table[table.epoch == 1].set_index("channel")
+    assert len(at_one) == 16 and at_one.index[at_one.changed].tolist() == [1]
+    assert at_one.loc[1, "rank_shift"] > at_one.drop(index=1).rank_shift.max()
+    frozen = read_screen_table(run / "conv2.0" / "screen.csv", layer="conv2.0")
+    assert not frozen.changed.any() and (frozen.rank_shift == 0).all() and (frozen.rank_shift_se == 0).all()
+    assert Image.open(run / "conv3.0" / "v.png").size[0] > 300  # the volcano plot
 
 
 def test_change_table_flags_the_reinitialised_channel_only(run):
@@ -89,21 +115,33 @@ def test_change_table_flags_the_reinitialised_channel_only(run):
     assert list(table.columns) == CHANGE_COLUMNS
     at_one = table[table.epoch == 1].set_index("channel")
     assert at_one.index[at_one.changed].tolist() == [1]
+    assert at_one.loc[1, "screen_changed"] and at_one.loc[1, "evidence"] in ("both", "screen")
+    assert (at_one.drop(index=1).evidence == "none").all()
     frozen = read_change_table(run / "conv2.0" / "change.csv", layer="conv2.0")
     assert not frozen.changed.any() and (frozen.ssim_to_first == 1).all()
 
 
 def test_change_refuses_rows_and_responses_of_different_epochs(run, tmp_path, capsys):
     assert main(["change", "--layer", "conv3.0", "--rows", str(run / "conv3.0" / "epoch_000.npz"),
-                 "--responses", str(run / "responses_001.npz"), "--perceptual", "lite0",
+                 "--checkpoints", str(run / "epoch_000.pt"), "--responses", str(run / "responses_001.npz"),
+                 "--screen", str(run / "conv3.0" / "screen.csv"), "--perceptual", "lite0",
                  "-o", str(tmp_path / "c.csv")]) == 2
-    assert "render rows of epochs [0] but responses of epochs [1]" in capsys.readouterr().err
+    assert "render rows of epochs [0], checkpoints of [0] and probe responses of [1]" in capsys.readouterr().err
 
 
 def test_change_names_a_file_of_the_wrong_kind(run, tmp_path, capsys):
     assert main(["change", "--layer", "conv3.0", "--rows", str(run / "responses_000.npz"),
-                 "--responses", str(run / "responses_000.npz"), "-o", str(tmp_path / "c.csv")]) == 2
-    assert "responses_000.npz is not a render row: it holds unit responses" in capsys.readouterr().err
+                 "--checkpoints", str(run / "epoch_000.pt"), "--responses", str(run / "responses_000.npz"),
+                 "--screen", str(run / "conv3.0" / "screen.csv"), "-o", str(tmp_path / "c.csv")]) == 2
+    assert "responses_000.npz is not a render row: it holds probe responses" in capsys.readouterr().err
+
+
+def test_grid_labels_columns_with_their_rank_and_rank_shift(run, tmp_path):
+    rows = [str(run / "conv3.0" / f"epoch_{e:03d}.npz") for e in (0, 1)]
+    plain, labelled = tmp_path / "plain.png", tmp_path / "labelled.png"
+    assert main(["grid", "--rows", *rows, "-o", str(plain)]) == 0
+    assert main(["grid", "--rows", *rows, "--screen", str(run / "conv3.0" / "screen.csv"), "-o", str(labelled)]) == 0
+    assert Image.open(labelled).size != Image.open(plain).size  # longer column labels: "ch 1 · #1/16, shift ..."
 
 
 def test_merged_grid_frames_changed_cells_and_adds_a_second_seed_row(run, tmp_path):

@@ -12,7 +12,8 @@ import torchvision
 from skimage.transform import resize
 
 import driftlens
-from driftlens import artifacts, compare
+from driftlens import artifacts
+from driftlens import change as compare
 from driftlens.cli import main
 from driftlens.io import save_npz
 from driftlens.models import WeightsUnavailableError
@@ -86,7 +87,7 @@ def test_perceptual_distance_rejects_bad_shapes(cat, lite0_distance):
 
 
 def test_auto_falls_back_to_lite0_without_lpips(monkeypatch):
-    monkeypatch.setattr(compare, "_lpips_alex", lambda device: None)
+    monkeypatch.setattr(compare.pixels, "_lpips_alex", lambda device: None)
     assert compare.PerceptualDistance(device="cpu").name == "lite0-feature-distance"
     with pytest.raises(WeightsUnavailableError, match="AlexNet"):
         compare.PerceptualDistance(backend="lpips", device="cpu")
@@ -97,7 +98,7 @@ def test_auto_uses_lpips_when_available(monkeypatch, cat):
         assert normalize and a.shape[1] == 3  # [0, 1] input, channels first
         return (a - b).abs().mean(dim=(1, 2, 3)).view(-1, 1, 1, 1)
 
-    monkeypatch.setattr(compare, "_lpips_alex", lambda device: fake_lpips)
+    monkeypatch.setattr(compare.pixels, "_lpips_alex", lambda device: fake_lpips)
     distance = compare.PerceptualDistance(device="cpu")
     other = noisy(cat, 0.1)
     assert distance.name == "lpips-alex"
@@ -109,7 +110,7 @@ def test_lpips_is_only_built_when_its_trunk_weights_are_cached(monkeypatch, tmp_
     fake = types.SimpleNamespace(LPIPS=lambda **kwargs: built.append(kwargs) or torch.nn.Identity())
     monkeypatch.setitem(sys.modules, "lpips", fake)
     monkeypatch.setenv("TORCH_HOME", str(tmp_path))
-    build = compare._lpips_alex.__wrapped__
+    build = compare.pixels._lpips_alex.__wrapped__
     assert build("cpu") is None and not built  # no download is ever attempted
     weights = driftlens.models.weights.cache_file_for(compare.lpips_backbone_url())
     weights.parent.mkdir(parents=True)
@@ -129,11 +130,11 @@ def test_real_lpips_runs_on_the_backbone_in_the_cache(monkeypatch, tmp_path, sma
     def lpips_with_backbone(seed):
         torch.manual_seed(seed)
         torch.save(torchvision.models.alexnet(weights=None).state_dict(), target)
-        compare._lpips_alex.cache_clear()
+        compare.pixels._lpips_alex.cache_clear()
         try:
             distance = compare.PerceptualDistance(device="cpu")
         finally:
-            compare._lpips_alex.cache_clear()
+            compare.pixels._lpips_alex.cache_clear()
         return distance.name, distance(np.stack([small_cat, small_cat]), np.stack([small_cat, other]))
 
     name, values = lpips_with_backbone(0)
@@ -231,9 +232,8 @@ def test_render_row_round_trip_and_wrong_files_are_named(tmp_path):
     save_npz(tmp_path / "plain.npz", images=np.zeros(3))
     with pytest.raises(artifacts.ArtifactError, match="plain.npz is not a driftlens artifact"):
         artifacts.read_row(tmp_path / "plain.npz")
-    artifacts.write_responses(tmp_path / "r.npz", 4, {"conv3": {k: np.zeros((2, 3)) for k in artifacts.RESPONSE_KINDS}},
-                              {"conv3": [1, 2, 5]}, [0, 1])
-    with pytest.raises(artifacts.ArtifactError, match="r.npz is not a render row: it holds unit responses"):
+    artifacts.write_probe_responses(tmp_path / "r.npz", 4, {"conv3": np.zeros((2, 3))}, {"conv3": np.zeros((2, 2))})
+    with pytest.raises(artifacts.ArtifactError, match="r.npz is not a render row: it holds probe responses"):
         artifacts.read_row(tmp_path / "r.npz")
     (tmp_path / "broken.npz").write_bytes(b"PK\x03\x04 truncated")
     with pytest.raises(artifacts.ArtifactError, match="broken.npz is truncated or not an .npz file"):
@@ -269,7 +269,8 @@ def test_representation_command_writes_cka_and_weight_change(checkpoints, tmp_pa
     (first, later), probe = checkpoints
     out = tmp_path / "representation" / "epoch_003.json"
     argv = ["representation", "--first", first, "--checkpoint", later, "--probe", probe,
-            "--layers", "conv1,conv2,conv3", "-o", str(out), "--device", "cpu", "--no-progress"]
+            "--layers", "conv1,conv2,conv3", "--responses", str(tmp_path / "p.npz"), "-o", str(out), "--device", "cpu",
+            "--no-progress"]
     assert main(argv) == 0
     result = json.loads(out.read_text())
     assert result["epoch"] == 3
@@ -287,7 +288,8 @@ def test_representation_of_a_constant_layer_is_null_in_standard_json(checkpoints
     save_checkpoint(Checkpoint(dead.net.state_dict(), 3, {"model": "tiny"}, []), tmp_path / "epoch_003.pt")
     out = tmp_path / "r.json"
     argv = ["representation", "--first", first, "--checkpoint", str(tmp_path / "epoch_003.pt"), "--probe", probe,
-            "--layers", "conv1", "-o", str(out), "--device", "cpu", "--no-progress"]
+            "--layers", "conv1", "--responses", str(tmp_path / "p.npz"), "-o", str(out), "--device", "cpu",
+            "--no-progress"]
 
     assert main(argv) == 0
     assert "NaN" not in out.read_text() and json.loads(out.read_text())["cka"] == {"conv1": None}
@@ -296,23 +298,32 @@ def test_representation_of_a_constant_layer_is_null_in_standard_json(checkpoints
 def test_representation_command_names_an_unknown_layer(checkpoints, tmp_path, capsys):
     (first, later), probe = checkpoints
     argv = ["representation", "--first", first, "--checkpoint", later, "--probe", probe,
-            "--layers", "conv9", "-o", str(tmp_path / "r.json"), "--device", "cpu", "--no-progress"]
+            "--layers", "conv9", "--responses", str(tmp_path / "p.npz"), "-o", str(tmp_path / "r.json"), "--device",
+            "cpu", "--no-progress"]
     assert main(argv) == 2
     assert "unknown layer 'conv9'" in capsys.readouterr().err
 
 
 def test_representation_change_of_identical_models(tiny):
-    change = compare.representation_change(tiny, tiny, torch.rand(6, 3, 32, 32), ["conv2", "logits"], progress=False)
+    grams = compare.probe_pass(tiny, torch.rand(6, 3, 32, 32), ["conv2", "logits"], progress=False)["grams"]
+    change = compare.representation_change(tiny, tiny, grams, grams)
     assert change["cka"] == {"conv2": pytest.approx(1.0), "logits": pytest.approx(1.0)}
     assert change["weight_change"] == {"conv2": 0.0, "logits": 0.0}
 
 
-def test_layer_features_batches_give_the_same_features(tiny):
+def test_probe_pass_batches_give_the_same_responses_and_grams(tiny):
     images = torch.rand(5, 3, 32, 32)
-    whole = compare.layer_features(tiny, images, ["conv3"], batch_size=5, progress=False)["conv3"]
-    batched = compare.layer_features(tiny, images, ["conv3"], batch_size=2, progress=False)["conv3"]
-    assert whole.shape == (5, 16 * 8 * 8)
-    torch.testing.assert_close(whole, batched)
+    whole = compare.probe_pass(tiny, images, ["conv3"], batch_size=5, progress=False)
+    batched = compare.probe_pass(tiny, images, ["conv3"], batch_size=2, progress=False)
+    assert whole["responses"]["conv3"].shape == (5, 16) and whole["grams"]["conv3"].shape == (5, 5)
+    for kind in ("responses", "grams"):
+        np.testing.assert_allclose(whole[kind]["conv3"], batched[kind]["conv3"], rtol=1e-5, atol=1e-8)
+
+
+def test_cka_from_grams_equals_cka_from_features():
+    x, y = torch.randn(12, 40), torch.randn(12, 7)
+    assert compare.gram_cka(compare.centered_gram(x), compare.centered_gram(y, chunk=3)) == pytest.approx(
+        compare.linear_cka(x, y))
 
 
 def test_read_probe_and_representation_name_bad_files(tmp_path):

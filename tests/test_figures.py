@@ -54,7 +54,7 @@ def panel(fig, title_start):
 def test_plot_change_leads_with_the_verdict_and_draws_every_layer():
     change = {"blocks.4": change_table(0), "blocks.10": change_table(1, changed_from=3)}
     fig = figures.plot_change(change, representation_table(), pd.DataFrame(metrics_records()))
-    assert fig.axes[0].get_title().startswith("Channels changed beyond seed noise")
+    assert fig.axes[0].get_title().startswith("Rendered channels changed (screen or render verdict)")
     fractions = [line.get_ydata().tolist() for line in fig.axes[0].get_lines()[:2]]
     assert fractions == [[0, 0, 0.5, 0.5], [0, 0, 0, 0.5]]
     cross = panel(fig, "Cross-activation").get_lines()[0]

@@ -14,8 +14,9 @@ from PIL import Image
 
 from driftlens.cli import main
 from driftlens.errors import ArtifactError, ConfigError, MissingFileError
-from driftlens.artifacts import CHANGE_COLUMNS, write_change_table
-from driftlens.report import ReportFiles, build_report, change_summary, write_report
+from driftlens.artifacts import CHANGE_COLUMNS, write_change_table, write_representation, write_screen_table
+from driftlens.change.screen import screen_table
+from driftlens.report import FIGURES, ReportFiles, build_report, change_summary, write_report
 
 LAYERS = ["mixed3b", "mixed4c"]
 EPOCHS = [0, 1, 2, 3]
@@ -44,10 +45,19 @@ def fake_experiment(root, layers=LAYERS, epochs=EPOCHS, side=8, attribution=Fals
         rows = [{"epoch": e, "channel": c, "cross_activation": 1 - 0.1 * e - 0.02 * c, "cross_activation_noise": 1.0,
                  "cross_activation_noise_low": 0.9, "exemplar_rho": 1 - 0.05 * e, "exemplar_jaccard": 1.0,
                  "ssim_to_first": 1 - 0.1 * e, "ssim_noise": 0.8, "perceptual_to_first": 0.1 * e,
-                 "perceptual_noise": 0.04, "p_value": 0.01, "q_value": 0.02, "changed": c == 0 and e >= 2}
+                 "perceptual_noise": 0.04, "p_value": 0.01, "q_value": 0.02, "render_changed": c == 0 and e >= 2,
+                 "rank_shift": 0.01, "screen_q_value": 1.0, "screen_changed": False, "changed": c == 0 and e >= 2,
+                 "evidence": "render" if c == 0 and e >= 2 else "none"}
                 for e in epochs for c in range(CHANNELS)]
         write_change_table(exp_dir / layer / "change.csv", pd.DataFrame(rows, columns=CHANGE_COLUMNS), layer)
-    for name in ("before_after", "change", "training"):
+    for layer in [*layers, SCREENED]:
+        write_screen_table(exp_dir / layer / "screen.csv", fake_screen(layer, epochs), layer)
+        picture(exp_dir / layer / "volcano.png")
+    for epoch in epochs:  # SCREENED never trains: its weights never move
+        write_representation(exp_dir / "representation" / f"epoch_{epoch:03d}.json", epoch,
+                             {"cka": {layer: 1.0 for layer in [*layers, SCREENED]},
+                              "weight_change": {**{layer: 0.1 * epoch for layer in layers}, SCREENED: 0.0}})
+    for name in FIGURES:
         picture(exp_dir / f"{name}.png", rows=2)
     for epoch in epochs:
         metrics = {"epoch": epoch, "stage": 0, "train_loss": None if epoch == 0 else 1.0 / epoch,
@@ -64,6 +74,23 @@ def fake_experiment(root, layers=LAYERS, epochs=EPOCHS, side=8, attribution=Fals
     return exp_dir
 
 
+SCREENED = "mixed5b"
+"""A layer that is screened but not rendered, and never trains."""
+
+
+def fake_screen(layer, epochs, channels=16):
+    """A screen in which 4 channels of a trained layer re-rank the probe images from epoch 1 on (none of SCREENED)."""
+    rng = np.random.default_rng(1)
+    first = rng.normal(size=(64, channels))
+    by_epoch = {}
+    for epoch in epochs:
+        later = first.copy()
+        if epoch and layer != SCREENED:
+            later[:, :4] = rng.normal(size=(64, 4))
+        by_epoch[epoch] = later
+    return screen_table(by_epoch)
+
+
 def files_of(exp_dir, layers=LAYERS, epochs=EPOCHS, attribution=False, benchmarks=()):
     """The :class:`ReportFiles` of a :func:`fake_experiment` folder, as the workflow's report rule names them."""
     return ReportFiles(
@@ -71,11 +98,14 @@ def files_of(exp_dir, layers=LAYERS, epochs=EPOCHS, attribution=False, benchmark
         merged={layer: exp_dir / layer / "merged.png" for layer in layers},
         exemplars={layer: exp_dir / layer / "exemplars.png" for layer in layers},
         change={layer: exp_dir / layer / "change.csv" for layer in layers},
-        figures={name: exp_dir / f"{name}.png" for name in ("before_after", "change", "training")},
+        figures={name: exp_dir / f"{name}.png" for name in FIGURES},
         metrics=[exp_dir / "metrics" / f"epoch_{epoch:03d}.json" for epoch in epochs],
         config=exp_dir / "config.json",
         attribution={"merged": exp_dir / "attribution" / "merged.png"} if attribution else {},
-        benchmarks=list(benchmarks))
+        benchmarks=list(benchmarks),
+        screens={layer: exp_dir / layer / "screen.csv" for layer in [*layers, SCREENED]},
+        volcanoes={layer: exp_dir / layer / "volcano.png" for layer in [*layers, SCREENED]},
+        representation=[exp_dir / "representation" / f"epoch_{epoch:03d}.json" for epoch in epochs])
 
 
 def page(exp_dir, layers=LAYERS, epochs=EPOCHS, **options):
@@ -171,9 +201,12 @@ def test_change_summary_counts_changed_channels_and_reads_the_noise_floor(exp_di
 def test_headline_states_accuracy_and_channels_changed_per_layer(exp_dir):
     html = page(exp_dir)
     assert "Validation accuracy went from 0.25 at epoch 0 to 0.625 at epoch 3." in html
-    for layer in LAYERS:
-        assert f"{layer}: 1 of 3 channels changed beyond seed noise by epoch 3" in html
-    assert "seed noise reaches down to 0.9" in html
+    atlas = re.search(r"Change atlas \(every channel, render-free\): (.*?)\. A channel counts", html).group(1)
+    for layer in LAYERS:  # the headline reads the screens: 4 of 16 channels re-ranked their images
+        assert f"{layer}: 4 of 16 channels changed by epoch 3" in atlas
+        assert f"Rendered channels of {layer}: 1 of 3 changed by epoch 3" in html
+    assert f"{SCREENED}, frozen: 0 of 16 channels changed by epoch 3" in atlas  # weights never moved
+    assert "seed noise down to 0.9" in html
 
 
 def test_attribution_is_shown_only_when_given_and_then_required(tmp_path, exp_dir):
@@ -264,6 +297,10 @@ def cli_args(exp_dir, layers=LAYERS, epochs=EPOCHS):
             "--merged", *map(str, files.merged.values()), "--exemplars", *map(str, files.exemplars.values()),
             "--change", *map(str, files.change.values()), "--before-after", str(files.figures["before_after"]),
             "--change-plot", str(files.figures["change"]), "--training-plot", str(files.figures["training"]),
+            "--depth-plot", str(files.figures["depth"]),
+            "--screens", *[f"{layer}={path}" for layer, path in files.screens.items()],
+            "--volcanoes", *[f"{layer}={path}" for layer, path in files.volcanoes.items()],
+            "--representation", *map(str, files.representation),
             "--metrics", *map(str, files.metrics), "--config", str(files.config)]
 
 

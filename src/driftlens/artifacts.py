@@ -426,7 +426,7 @@ def write_representation(path, epoch: int, change: dict) -> None:
         path (str or Path): The JSON.
         epoch (int): The checkpoint's epoch.
         change (dict): ``{"cka": {layer: float}, "weight_change": {layer: float}}``
-            (:func:`driftlens.compare.representation_change`); a NaN CKA is written as null.
+            (:func:`driftlens.change.representation_change`); a NaN CKA is written as null.
 
     Example:
         >>> import tempfile, os
@@ -522,9 +522,12 @@ def read_drift_table(path):
 
 CHANGE_COLUMNS = ["epoch", "channel", "cross_activation", "cross_activation_noise", "cross_activation_noise_low",
                   "exemplar_rho", "exemplar_jaccard", "ssim_to_first", "ssim_noise", "perceptual_to_first",
-                  "perceptual_noise", "p_value", "q_value", "changed"]
-"""The columns of a layer's change table (:func:`driftlens.change.change_table`); its file, ``{layer}/change.csv``,
-has the layer's name in a first column ``layer`` as well (:func:`write_change_table`)."""
+                  "perceptual_noise", "p_value", "q_value", "render_changed", "rank_shift", "screen_q_value",
+                  "screen_changed", "changed", "evidence"]
+"""The columns of a layer's change table (:func:`driftlens.change.change_table`): render evidence (``p_value`` and
+``q_value`` are the render verdict's), the screen's effect size and verdict, and the combined ``changed`` with the
+``evidence`` it rests on. Its file, ``{layer}/change.csv``, has the layer's name in a first column ``layer`` as well
+(:func:`write_change_table`)."""
 
 
 def write_change_table(path, table, layer: str, perceptual: str = "") -> None:
@@ -576,41 +579,97 @@ def read_change_table(path, layer: str | None = None):
     return table
 
 
-UNIT_RESPONSES = "unit responses"
-RESPONSE_KINDS = ("probe", "own", "cross", "reverse", "first_own", "first_probe")
-"""What a unit-responses file holds per layer: responses at epoch e to the probe images, to epoch e's own
-pictures, to epoch 0's pictures (``cross``); epoch 0's units on epoch e's pictures (``reverse``), on their own
-pictures and on the probe images."""
+SCREEN_COLUMNS = ["epoch", "channel", "rank_shift", "rank_shift_se", "rho", "rho_se", "topk_jaccard", "topk_jaccard_se",
+                  "exemplar_response", "exemplar_response_se", "activity_first", "activity", "state", "p_value",
+                  "q_value", "changed", "min_effect", "alpha"]
+"""The columns of a layer's screen (:func:`driftlens.change.screen.screen_table`), one row per epoch and channel;
+its file, ``{layer}/screen.csv``, has the layer's name in a first column ``layer`` as well."""
 
 
-def write_responses(path, epoch: int, responses: dict, channels: dict, seeds) -> None:
-    """Write one checkpoint's unit responses: ``responses[layer][kind]`` for each of :data:`RESPONSE_KINDS`.
+def write_screen_table(path, table, layer: str) -> None:
+    """Write a layer's screen (:data:`SCREEN_COLUMNS`) atomically, with the layer's name in a first column.
+
+    Example:
+        >>> import os, tempfile, pandas as pd
+        >>> path = os.path.join(tempfile.mkdtemp(), "screen.csv")
+        >>> write_screen_table(path, pd.DataFrame([[0] * len(SCREEN_COLUMNS)], columns=SCREEN_COLUMNS), "conv2")
+        >>> read_screen_table(path, layer="conv2").attrs["layer"]
+        'conv2'
+    """
+    if list(table.columns) != SCREEN_COLUMNS:
+        raise ArtifactError(f"a screen table for {path} needs exactly the columns {', '.join(SCREEN_COLUMNS)}")
+    with atomic_path(path) as tmp:
+        table.assign(layer=layer)[["layer", *SCREEN_COLUMNS]].to_csv(tmp, index=False)
+
+
+def read_screen_table(path, layer: str | None = None):
+    """Read a layer's screen (:data:`SCREEN_COLUMNS`), checking its columns and, when given, its layer.
+
+    Returns:
+        pandas.DataFrame: The :data:`SCREEN_COLUMNS`; ``attrs["layer"]`` names its layer.
+
+    Raises:
+        MissingFileError: No such file.
+        ArtifactError: A column is missing, or the table is another layer's.
+
+    Example:
+        >>> table = read_screen_table("results/demo/blocks.14/screen.csv", layer="blocks.14")  # doctest: +SKIP
+    """
+    table = read_table(path, ["layer", *SCREEN_COLUMNS], "a screen table")
+    found = sorted(set(table["layer"].astype(str)))
+    if layer is not None and found != [layer]:
+        raise ArtifactError(f"{path} is the screen of layer {', '.join(found)}, not of {layer}")
+    table = table[SCREEN_COLUMNS].copy()
+    table["changed"] = table["changed"].astype(bool)
+    table.attrs["layer"] = found[0] if found else layer
+    return table
+
+
+PROBE_RESPONSES = "probe responses"
+
+
+def write_probe_responses(path, epoch: int, responses: dict, grams: dict) -> None:
+    """Write one checkpoint's probe-set measurements of several layers: the screen's and CKA's input.
+
+    Args:
+        path (str or Path): The ``.npz`` file.
+        epoch (int): The checkpoint's epoch.
+        responses (dict[str, np.ndarray]): Layer to ``(N, C)`` responses of every channel (channel ``k`` in column ``k``).
+        grams (dict[str, np.ndarray]): Layer to its ``(N, N)`` centered Gram matrix, same layers.
 
     Example:
         >>> import tempfile, os
-        >>> path = os.path.join(tempfile.mkdtemp(), "responses_001.npz")
-        >>> r = {kind: np.zeros((2, 1)) for kind in RESPONSE_KINDS}
-        >>> write_responses(path, 1, {"conv2": r}, {"conv2": [4]}, [0, 1])
-        >>> read_responses(path, epoch=1)["conv2"]["own"].shape
-        (2, 1)
+        >>> path = os.path.join(tempfile.mkdtemp(), "probe_001.npz")
+        >>> write_probe_responses(path, 1, {"conv2": np.zeros((4, 8))}, {"conv2": np.eye(4)})
+        >>> epoch, responses, grams = read_probe_responses(path, epoch=1)
+        >>> epoch, responses["conv2"].shape, grams["conv2"].shape
+        (1, (4, 8), (4, 4))
     """
-    arrays = {f"{layer}/{kind}": np.asarray(values[kind], np.float64)
-              for layer, values in responses.items() for kind in RESPONSE_KINDS}
-    write_artifact(path, UNIT_RESPONSES, {"epoch": epoch, "channels": channels, "seeds": list(seeds)}, **arrays)
+    if set(responses) != set(grams):
+        raise ArtifactError(f"probe responses for {path} need a Gram matrix for each layer")
+    arrays = {f"{kind}/{layer}": np.asarray(values[layer], np.float64)
+              for kind, values in (("responses", responses), ("gram", grams)) for layer in responses}
+    write_artifact(path, PROBE_RESPONSES, {"epoch": epoch, "layers": list(responses)}, **arrays)
 
 
-def read_responses(path, epoch: int | None = None, layer: str | None = None) -> dict:
-    """Read unit responses: ``{layer: {kind: array}}`` (only ``layer`` when given), with ``"channels"`` per layer.
+def read_probe_responses(path, epoch: int | None = None, layers=None) -> tuple[int, dict, dict]:
+    """Read probe responses: the epoch, ``{layer: (N, C) responses}`` and ``{layer: (N, N) Gram}``.
+
+    Args:
+        path (str or Path): The file.
+        epoch (int, optional): The epoch it must hold. Default: any
+        layers (list[str], optional): Only these layers (each must be there). Default: all it holds
 
     Raises:
         ArtifactError: Another kind of file, another epoch, or a layer it does not hold.
 
     Example:
-        >>> responses = read_responses("results/demo/representation/responses_003.npz", epoch=3)  # doctest: +SKIP
+        >>> epoch, responses, grams = read_probe_responses("results/demo/representation/probe_003.npz")  # doctest: +SKIP
     """
-    meta, arrays = read_artifact(path, UNIT_RESPONSES, epoch=epoch)
-    layers = [layer] if layer else list(meta["channels"])
-    if layer and layer not in meta["channels"]:
-        raise ArtifactError(f"{path} holds no responses of layer {layer!r} (it has {', '.join(meta['channels'])})")
-    return {name: {"channels": meta["channels"][name], "epoch": meta["epoch"],
-                   **{kind: arrays[f"{name}/{kind}"] for kind in RESPONSE_KINDS}} for name in layers}
+    meta, arrays = read_artifact(path, PROBE_RESPONSES, epoch=epoch)
+    missing = [layer for layer in (layers or []) if layer not in meta["layers"]]
+    if missing:
+        raise ArtifactError(f"{path} holds no probe responses of {', '.join(missing)} (it has {', '.join(meta['layers'])})")
+    chosen = layers or meta["layers"]
+    return (meta["epoch"], {layer: arrays[f"responses/{layer}"] for layer in chosen},
+            {layer: arrays[f"gram/{layer}"] for layer in chosen})

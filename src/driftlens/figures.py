@@ -6,6 +6,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator
 from PIL import Image, ImageDraw, ImageFont
+from scipy import stats
 
 from driftlens.io import atomic_path, to_uint8
 
@@ -22,7 +23,7 @@ def image_grid(rows, row_labels=None, col_labels=None, gap: int = 2, label_size:
         rows (list[np.ndarray]): One ``(N, H, W, 3)`` float array in [0, 1] (or uint8) per row; all
             rows share ``H`` and ``W``. A shorter row leaves blank cells.
         row_labels (list[str], optional): Written left of each row. Default: None
-        col_labels (list[str], optional): Written above each column. Default: None
+        col_labels (list[str], optional): Written above each column; ``\n`` breaks a label into lines. Default: None
         gap (int, optional): White pixels between cells. Default: 2
         label_size (int, optional): Font size of the labels. Default: 12
         framed (iterable[tuple[int, int]], optional): ``(row, column)`` cells to frame in
@@ -42,7 +43,8 @@ def image_grid(rows, row_labels=None, col_labels=None, gap: int = 2, label_size:
     columns = max(len(r) for r in rows)
     font = _font(label_size)
     left = _text_width(row_labels, font) + 2 * gap if row_labels else 0
-    top = label_size + 2 * gap if col_labels else 0
+    lines = max((str(label).count("\n") + 1 for label in col_labels or []), default=0)
+    top = lines * (label_size + 2) + 2 * gap if col_labels else 0
     bottom = label_size + 4 * gap if caption else 0
     canvas = Image.new("RGB", (max(left + columns * (width + gap) + gap, _text_width([caption], font) + 2 * gap
                                    if caption else 0),
@@ -55,7 +57,8 @@ def image_grid(rows, row_labels=None, col_labels=None, gap: int = 2, label_size:
         for j, cell in enumerate(row):
             canvas.paste(Image.fromarray(cell), (left + gap + j * (width + gap), y))
     for j, label in enumerate(col_labels or []):
-        draw.text((left + gap + j * (width + gap) + width // 2, gap), str(label), fill="black", font=font, anchor="mt")
+        draw.multiline_text((left + gap + j * (width + gap) + width // 2, gap), str(label), fill="black", font=font,
+                            anchor="ma", align="center", spacing=2)
     thickness = max(2, width // 32)
     for i, j in framed:
         x, y = left + gap + j * (width + gap), top + gap + i * (height + gap)
@@ -77,7 +80,7 @@ def _text_width(labels, font) -> int:
 
 
 CHANGE_PANELS = [
-    ("changed", None, "Channels changed beyond seed noise (BH q ≤ 0.05)", "fraction of channels"),
+    ("changed", None, "Rendered channels changed (screen or render verdict)", "fraction of channels"),
     ("cross_activation", "cross_activation_noise", "Cross-activation: response to epoch-0 pictures / own", "ratio"),
     ("exemplar_rho", None, "Natural exemplars: Spearman ρ of probe responses to epoch 0", "ρ"),
     ("exemplar_jaccard", None, "Natural exemplars: top-k overlap with epoch 0", "Jaccard"),
@@ -123,8 +126,8 @@ def plot_change(change, representation=None, metrics=None, attribution=None) -> 
     Example:
         >>> import pandas as pd
         >>> from driftlens.artifacts import CHANGE_COLUMNS
-        >>> table = pd.DataFrame([[0, 0] + [1.0] * 11 + [False], [1, 0] + [0.5] * 11 + [True]], columns=CHANGE_COLUMNS)
-        >>> len(plot_change({"mixed4c": table}).axes)
+        >>> table = pd.DataFrame({"epoch": [0, 1], "channel": 0, "changed": [False, True]}).reindex(columns=CHANGE_COLUMNS)
+        >>> len(plot_change({"mixed4c": table.fillna(0.5)}).axes)
         9
     """
     fig = Figure(figsize=(11, 15), layout="constrained")
@@ -182,6 +185,99 @@ def plot_training(metrics) -> Figure:
                   "Accuracy", "accuracy")
     for ax in (loss_axis, accuracy_axis):
         _finish_axis(ax, metrics)
+    return fig
+
+
+def plot_depth(screens, representation=None, metrics=None) -> Figure:
+    """The change atlas against epochs: per layer, the fraction of channels changed and the effect sizes.
+
+    Panels: the fraction of each layer's channels the screen calls changed (band: 95 % Clopper-Pearson
+    interval over its channels); the distribution of the rank shift over the layer's channels (line:
+    median; band: 10th to 90th percentile; dashed: the minimum effect); linear CKA to epoch 0; the
+    relative weight change. Dashed vertical lines mark where a new training stage starts.
+
+    Args:
+        screens (dict[str, pandas.DataFrame]): Layer to its screen (:data:`~driftlens.artifacts.SCREEN_COLUMNS`),
+            in depth order.
+        representation (pandas.DataFrame, optional): ``epoch``, ``layer``, ``cka``, ``weight_change``. Default: None
+        metrics (pandas.DataFrame, optional): Training metrics with ``epoch`` and ``stage``. Default: None
+
+    Returns:
+        matplotlib.figure.Figure: Not attached to pyplot; save it with :func:`save_figure`.
+
+    Example:
+        >>> import pandas as pd
+        >>> screen = pd.DataFrame({"epoch": [0, 0, 1, 1], "channel": [0, 1, 0, 1], "rank_shift": [0, 0, .2, .01],
+        ...                        "changed": [False, False, True, False], "min_effect": 0.05})
+        >>> [ax.get_ylabel() for ax in plot_depth({"conv2": screen}).axes]
+        ['fraction of channels', 'rank shift', 'CKA', 'relative change']
+    """
+    fig = Figure(figsize=(11, 8), layout="constrained")
+    axes = fig.subplots(2, 2, sharex=True).ravel()
+    colors = {layer: f"C{i % 10}" for i, layer in enumerate(screens)}
+    for layer, table in screens.items():
+        by_epoch = table.groupby("epoch")
+        changed, total = by_epoch["changed"].sum().astype(int), by_epoch["changed"].size()
+        interval = np.array([tuple(stats.binomtest(k, n).proportion_ci()) for k, n in zip(changed, total)])
+        axes[0].plot(changed.index, changed / total, color=colors[layer], marker="o", markersize=3)
+        axes[0].fill_between(changed.index, interval[:, 0], interval[:, 1], color=colors[layer], alpha=0.15, linewidth=0)
+        shift = by_epoch["rank_shift"]
+        axes[1].plot(changed.index, shift.median(), color=colors[layer], marker="o", markersize=3)
+        axes[1].fill_between(changed.index, shift.quantile(0.1), shift.quantile(0.9), color=colors[layer], alpha=0.15,
+                             linewidth=0)
+    axes[0].set(title="Channels changed (screen: rank shift above the minimum effect, BH q ≤ α)",
+                ylabel="fraction of channels", ylim=(-0.02, 1.02))
+    axes[1].set(title="Rank shift of the probe images (median, 10–90 % of channels)", ylabel="rank shift")
+    if screens:
+        axes[1].axhline(next(iter(screens.values()))["min_effect"].iloc[0], color="gray", linestyle="--", linewidth=1)
+    colors.update({layer: f"C{(len(colors) + i) % 10}" for i, layer in
+                   enumerate(sorted(set(_column(representation, "layer")) - set(colors)))})
+    _plot_representation(axes[2], representation, "cka", colors, "Representation: linear CKA to epoch 0", "CKA")
+    _plot_representation(axes[3], representation, "weight_change", colors, "Weights: ‖W − W₀‖ / ‖W₀‖",
+                         "relative change")
+    for ax in axes:
+        _finish_axis(ax, metrics)
+    handles = [Line2D([], [], color=color, marker="o", markersize=3, label=layer) for layer, color in colors.items()]
+    fig.legend(handles=handles + _stage_handles(metrics), loc="outside upper center", ncols=min(len(handles) + 1, 6))
+    return fig
+
+
+def plot_volcano(screen, layer: str) -> Figure:
+    """Effect size against q-value of every channel test of a layer's screen, with the verdict's two thresholds.
+
+    x: the rank shift; y: ``-log10 q`` (q below 1e-16 drawn at 16). The dashed lines are the minimum
+    effect and ``-log10 alpha``: changed channels lie right of the first and above the second. Colour:
+    the epoch; channels that went silent or came alive are drawn as crosses.
+
+    Args:
+        screen (pandas.DataFrame): The layer's screen (:data:`~driftlens.artifacts.SCREEN_COLUMNS`).
+        layer (str): Its name, for the title.
+
+    Returns:
+        matplotlib.figure.Figure: Not attached to pyplot.
+
+    Example:
+        >>> import pandas as pd
+        >>> screen = pd.DataFrame({"epoch": [1, 1], "rank_shift": [0.2, 0.01], "q_value": [1e-5, 1.0],
+        ...                        "state": "active", "changed": [True, False], "min_effect": 0.05, "alpha": 0.05})
+        >>> plot_volcano(screen, "conv2").axes[0].get_xlabel()
+        'rank shift (RMS displacement in the ranking of the probe images)'
+    """
+    fig = Figure(figsize=(6, 4.5), layout="constrained")
+    ax = fig.add_subplot()
+    tests = screen[screen.epoch > screen.epoch.min()] if screen.epoch.nunique() > 1 else screen
+    height = -np.log10(np.clip(tests.q_value.astype(float), 1e-16, 1))
+    switched = tests.state.isin(["went silent", "came alive"]).to_numpy()
+    points = ax.scatter(tests.rank_shift[~switched], height[~switched], c=tests.epoch[~switched], cmap="viridis", s=10,
+                        alpha=0.7)
+    ax.scatter(tests.rank_shift[switched], height[switched], c=tests.epoch[switched], cmap="viridis", marker="x", s=25)
+    ax.axvline(tests.min_effect.iloc[0], color="gray", linestyle="--", linewidth=1)
+    ax.axhline(-np.log10(tests.alpha.iloc[0]), color="gray", linestyle="--", linewidth=1)
+    changed = int(tests.changed.sum())
+    ax.set(title=f"{layer}: {changed} of {len(tests)} channel tests changed", ylabel="−log10 q (BH)",
+           xlabel="rank shift (RMS displacement in the ranking of the probe images)")
+    fig.colorbar(points, ax=ax, label="epoch")
+    ax.grid(alpha=0.3)
     return fig
 
 
@@ -301,14 +397,14 @@ def _plot_attribution(ax, table):
     reference = int(table["reference_epoch"].iloc[0]) if "reference_epoch" in table and len(table) else 0
     # Colours from the end of the cycle, dashed: in change.png the layers own the first colours.
     for i, (method, rows) in enumerate(table.groupby("method")):
-        stats = rows.groupby("epoch")["spearman"].agg(["mean", "min", "max", "count", "size"])
+        summary = rows.groupby("epoch")["spearman"].agg(["mean", "min", "max", "count", "size"])
         color = f"C{9 - i % 10}"
-        low, high = stats["count"].min(), stats["count"].max()
-        excluded = int((stats["size"] - stats["count"]).sum())
+        low, high = summary["count"].min(), summary["count"].max()
+        excluded = int((summary["size"] - summary["count"]).sum())
         label = f"{method} (n = {low if low == high else f'{low}–{high}'} images" + (
             f"; {excluded} constant maps left out)" if excluded else ")")
-        ax.plot(stats.index, stats["mean"], color=color, linestyle="--", marker="o", markersize=3, label=label)
-        ax.fill_between(stats.index, stats["min"], stats["max"], color=color, alpha=0.15)
+        ax.plot(summary.index, summary["mean"], color=color, linestyle="--", marker="o", markersize=3, label=label)
+        ax.fill_between(summary.index, summary["min"], summary["max"], color=color, alpha=0.15)
     ax.set(xlabel="epoch", ylabel=f"Spearman ρ to epoch {reference}",
            title=f"Attribution maps: rank correlation to epoch {reference}", ylim=(-0.05, 1.05))
     ax.legend()

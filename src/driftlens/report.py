@@ -15,12 +15,14 @@ from pathlib import Path
 
 import jinja2
 
-from driftlens.artifacts import METRIC_COLUMNS, read_change_table, read_job_times, read_json, read_metrics
+from driftlens.artifacts import (METRIC_COLUMNS, read_change_table, read_job_times, read_json, read_metrics,
+                                 read_representation, read_screen_table)
 from driftlens.errors import ConfigError, MissingFileError
 from driftlens.io import atomic_path
 
-FIGURES = ("before_after", "change", "training")
-"""Experiment-level pictures the page always shows (``before_after.png``, ``change.png``, ``training.png``)."""
+FIGURES = ("before_after", "change", "training", "depth")
+"""Experiment-level pictures the page always shows (``before_after.png``, ``change.png``, ``training.png``,
+``depth.png``)."""
 
 ATTRIBUTION = {
     "merged": "Where the network looks on the probe images, epoch by epoch (rows), for the first attribution method. "
@@ -50,6 +52,11 @@ class ReportFiles:
             experiment has attribution switched off. Default: empty
         benchmarks (list): Snakemake's benchmark records of the experiment's jobs, for the pipeline's
             wall time; none leaves it out. Default: none
+        screens (dict[str, path]): Per screened layer, its ``screen.csv`` (the atlas; the headline reads it).
+            Default: none
+        volcanoes (dict[str, path]): Per screened layer, its ``volcano.png``. Default: none
+        representation (list): The representation files of every epoch (weight change: which screened layers
+            never trained). Default: none
 
     Example:
         >>> files = ReportFiles(frames={"conv2": ["e0.png"]}, merged={"conv2": "m.png"}, exemplars={"conv2": "x.png"},
@@ -67,13 +74,17 @@ class ReportFiles:
     config: object
     attribution: dict = field(default_factory=dict)
     benchmarks: list = field(default_factory=list)
+    screens: dict = field(default_factory=dict)
+    volcanoes: dict = field(default_factory=dict)
+    representation: list = field(default_factory=list)
 
     def paths(self) -> list[Path]:
         """Every file, pictures and tables first, in a fixed order."""
         per_layer = [path for layer in self.frames for path in
                      [*self.frames[layer], self.merged[layer], self.exemplars[layer], self.change[layer]]]
-        return [Path(path) for path in [*per_layer, *self.figures.values(), *self.attribution.values(),
-                                        *self.metrics, self.config, *self.benchmarks]]
+        return [Path(path) for path in [*per_layer, *self.screens.values(), *self.volcanoes.values(),
+                                        *self.figures.values(), *self.attribution.values(), *self.metrics,
+                                        *self.representation, self.config, *self.benchmarks]]
 
 
 def build_report(title: str, layers, epochs, files: ReportFiles) -> str:
@@ -107,11 +118,15 @@ def build_report(title: str, layers, epochs, files: ReportFiles) -> str:
         raise MissingFileError(f"the report of {title} needs these missing files: {', '.join(missing)}")
     metrics = [read_metrics(path, epoch) for path, epoch in zip(files.metrics, epochs)]
     sections = [_layer_section(files, layer, epochs) for layer in layers]
+    representation = read_representation(files.representation) if files.representation else None
+    atlas = [atlas_summary(read_screen_table(path, layer), representation) for layer, path in files.screens.items()]
     return _template().render(
         title=title,
         epochs=epochs,
         layers=sections,
-        headline=headline(sections, metrics),
+        atlas=atlas,
+        volcanoes={layer: data_uri(path) for layer, path in files.volcanoes.items()},
+        headline=headline(sections, metrics, atlas),
         figures={name: data_uri(path) for name, path in files.figures.items()},
         attribution={name: {"src": data_uri(path), "caption": ATTRIBUTION[name]}
                      for name, path in files.attribution.items()},
@@ -212,12 +227,42 @@ def change_summary(csv_path, epochs, layer: str | None = None) -> dict:
             "noise_low": float(table["cross_activation_noise_low"].min())}
 
 
-def headline(sections, metrics) -> str:
-    """The report's opening paragraph, written from the numbers: accuracy, channels changed, noise floor.
+def atlas_summary(screen, representation=None) -> dict:
+    """What the change atlas says of one layer at its last epoch: channels changed, effect sizes, and whether it trained.
 
     Args:
-        sections (list[dict]): Per layer: ``name`` and its :func:`change_summary` ``by_epoch`` and ``noise_low``.
+        screen (pandas.DataFrame): The layer's screen (``attrs["layer"]`` names it).
+        representation (pandas.DataFrame, optional): ``epoch``, ``layer``, ``weight_change`` of every epoch; a
+            layer whose weights never moved is marked ``frozen``. Default: None
+
+    Returns:
+        dict: ``name``, ``epoch``, ``changed``, ``channels``, ``median_shift``, ``q90_shift``, ``min_effect``,
+        ``alpha``, ``frozen`` and ``by_epoch`` (epoch -> channels changed).
+
+    Example:
+        >>> import pandas as pd
+        >>> screen = pd.DataFrame({"epoch": [0, 3], "channel": 0, "changed": [False, True], "rank_shift": [0, .2],
+        ...                        "min_effect": .05, "alpha": .05}); screen.attrs["layer"] = "conv2"
+        >>> summary = atlas_summary(screen); summary["changed"], summary["channels"], summary["frozen"]
+        (1, 1, False)
+    """
+    last = int(screen.epoch.max())
+    end = screen[screen.epoch == last]
+    weights = None if representation is None else representation[representation.layer == screen.attrs["layer"]]
+    frozen = weights is not None and len(weights) > 0 and bool((weights.weight_change == 0).all())
+    return {"name": screen.attrs["layer"], "epoch": last, "changed": int(end.changed.sum()), "channels": len(end),
+            "median_shift": float(end.rank_shift.median()), "q90_shift": float(end.rank_shift.quantile(0.9)),
+            "min_effect": float(end.min_effect.iloc[0]), "alpha": float(end.alpha.iloc[0]), "frozen": frozen,
+            "by_epoch": screen.groupby("epoch").changed.sum().astype(int).to_dict()}
+
+
+def headline(sections, metrics, atlas=()) -> str:
+    """The report's opening paragraph, written from the numbers: accuracy, the atlas, then the rendered channels.
+
+    Args:
+        sections (list[dict]): Per rendered layer: ``name`` and its :func:`change_summary` ``by_epoch``.
         metrics (list[dict]): Per shown epoch, its metrics (first: the start model, last: the end).
+        atlas (list[dict]): Per screened layer, its :func:`atlas_summary`. Default: none
 
     Returns:
         str: Plain text.
@@ -231,13 +276,20 @@ def headline(sections, metrics) -> str:
     first, last = metrics[0], metrics[-1]
     parts = [f"Validation accuracy went from {format_number(first['val_acc'])} at epoch {first['epoch']} to "
              f"{format_number(last['val_acc'])} at epoch {last['epoch']}."]
+    if atlas:
+        layers = [f"{a['name']}{', frozen' if a['frozen'] else ''}: {a['changed']} of {a['channels']} channels changed "
+                  f"by epoch {a['epoch']} (median rank shift {a['median_shift']:.3f}, 90th percentile "
+                  f"{a['q90_shift']:.3f})" for a in atlas]
+        parts.append("Change atlas (every channel, render-free): " + "; ".join(layers) + ".")
+        parts.append(f"A channel counts as changed when the probe images move in its ranking by more than "
+                     f"{atlas[0]['min_effect']:g} of the ranking (root-mean-square), beyond its bootstrap noise, at a "
+                     f"false-discovery rate of {atlas[0]['alpha']:g} over the layer's channels, or when it goes silent "
+                     f"or comes alive.")
     for section in sections:
         end = section["by_epoch"][last["epoch"]]
-        parts.append(f"{section['name']}: {end['changed']} of {end['channels']} channels changed beyond seed noise "
-                     f"by epoch {last['epoch']} (mean cross-activation {format_number(end['cross_activation'])}; "
-                     f"seed noise reaches down to {format_number(section['noise_low'])}).")
-    parts.append("A channel counts as changed when its units respond to their epoch-0 visualisations less than "
-                 "seed noise explains (Mann-Whitney U, Benjamini-Hochberg q <= 0.05).")
+        parts.append(f"Rendered channels of {section['name']}: {end['changed']} of {end['channels']} changed by epoch "
+                     f"{last['epoch']} (screen or render verdict; mean cross-activation "
+                     f"{format_number(end['cross_activation'])}, seed noise down to {format_number(section['noise_low'])}).")
     return " ".join(parts)
 
 

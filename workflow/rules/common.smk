@@ -36,6 +36,9 @@ def check_config():
         if isinstance(listed, list) and max(listed, default=0) > last_epoch(name):
             raise ValueError(f"experiments.{name}.visualize.epochs: {max(listed)} is after the last epoch "
                              f"({last_epoch(name)})")
+        if selection_epoch(name) is not None and selection_epoch(name) > last_epoch(name):
+            raise ValueError(f"experiments.{name}.visualize.channels.epoch: {selection_epoch(name)} is after the last "
+                             f"epoch ({last_epoch(name)})")
         check_layers(name)
     for name, data in config["datasets"].items():
         if data["kind"] == "imagefolder" and not data["source"]:
@@ -65,10 +68,16 @@ def packaged_layer_table(model):
 def layers_look_right(exp):
     """True when the packaged table confirms every layer and channel of an experiment (the fast path)."""
     table, vis = packaged_layer_table(exp["model"]), exp["visualize"]
-    named = [*vis["layers"], exp["attribution"]["layer"] or vis["layers"][0],
+    listed = exp["screen"]["layers"] if isinstance(exp["screen"]["layers"], list) else []
+    named = [*vis["layers"], *listed, exp["attribution"]["layer"] or vis["layers"][0],
              *(stage["train_from"] for stage in exp["stages"] if "train_from" in stage)]
-    wanted = vis["channels"]["top_k"] - 1 if isinstance(vis["channels"], dict) else max(vis["channels"])
+    wanted = channels_wanted(vis["channels"]) - 1 if isinstance(vis["channels"], dict) else max(vis["channels"])
     return all(layer in table for layer in named) and all(wanted < table[layer] for layer in vis["layers"])
+
+
+def channels_wanted(spec):
+    """How many channels a {top_k: K} or {most_changed: K, least_changed: M} spec chooses."""
+    return spec["top_k"] if "top_k" in spec else spec["most_changed"] + spec["least_changed"]
 
 
 def check_layers(name):
@@ -85,6 +94,8 @@ def check_layers(name):
     vis, model = exp["visualize"], exp["model"]
     other_layers = {f"{key}.stages[{i}].train_from": stage["train_from"]
                     for i, stage in enumerate(exp["stages"]) if "train_from" in stage}
+    if isinstance(exp["screen"]["layers"], list):
+        other_layers.update({f"{key}.screen.layers[{i}]": layer for i, layer in enumerate(exp["screen"]["layers"])})
     if exp["attribution"]["layer"]:
         other_layers[f"{key}.attribution.layer"] = exp["attribution"]["layer"]
     where = f"{key}.visualize.layers"  # the key named by an error
@@ -95,7 +106,7 @@ def check_layers(name):
         where = f"{key}.visualize.channels"
         for layer, count in counts.items():
             if isinstance(vis["channels"], dict):
-                check_top_k(layer, count, vis["channels"]["top_k"])
+                check_top_k(layer, count, channels_wanted(vis["channels"]))
             else:
                 for channel in vis["channels"]:
                     check_channel(model, layer, count, channel)
@@ -136,7 +147,10 @@ PATHS = {
     "render": "results/{exp}/{layer}/epoch_{epoch}.npz",  # every seed, metadata inside
     "render_png": "results/{exp}/{layer}/epoch_{epoch}.png",  # first seed
     "representation": "results/{exp}/representation/epoch_{epoch}.json",
-    "responses": "results/{exp}/representation/responses_{epoch}.npz",
+    "probe_responses": "results/{exp}/representation/probe_{epoch}.npz",  # every channel, Gram matrices
+    "screen": "results/{exp}/{layer}/screen.csv",
+    "volcano": "results/{exp}/{layer}/volcano.png",
+    "depth": "results/{exp}/depth.png",
     "change": "results/{exp}/{layer}/change.csv",
     "merged": "results/{exp}/{layer}/merged.png",
     "exemplars": "results/{exp}/{layer}/exemplars.png",
@@ -180,6 +194,27 @@ def layers(name):
     return experiment(name)["visualize"]["layers"]
 
 
+@functools.lru_cache(maxsize=None)
+def model_blocks(model):
+    """Every block of a model (its layers that hold a convolution, in forward order), from its architecture."""
+    from driftlens.models import architecture
+
+    return tuple(architecture(model).blocks())
+
+
+def screen_layers(name):
+    """The layers the change screen covers: the visualised ones, then the blocks or the listed layers it adds."""
+    chosen = experiment(name)["screen"]["layers"]
+    extra = [] if chosen == "visualized" else model_blocks(experiment(name)["model"]) if chosen == "blocks" else chosen
+    return list(dict.fromkeys([*layers(name), *extra]))
+
+
+def screen_params(name):
+    screen = experiment(name)["screen"]
+    return (f"--min-effect {screen['min_effect']} --alpha {screen['alpha']} --top-k {screen['top_k']}"
+            f" --bootstrap {screen['bootstrap']}")
+
+
 def seeds(name):
     """The image seeds of every render: ``seed, seed + 1, ...`` (``visualize.seeds`` of them)."""
     vis = experiment(name)["visualize"]
@@ -216,8 +251,30 @@ def spectrum_files(name):
 
 
 def channel_spec(name):
+    """The channels as select-channels takes them: ``0,1,2``, ``top_k:K`` or ``most_changed:K,least_changed:M,epoch:E``."""
     channels = experiment(name)["visualize"]["channels"]
-    return f"top_k:{channels['top_k']}" if isinstance(channels, dict) else ",".join(map(str, channels))
+    if not isinstance(channels, dict):
+        return ",".join(map(str, channels))
+    if "top_k" in channels:
+        return f"top_k:{channels['top_k']}"
+    return (f"most_changed:{channels['most_changed']},least_changed:{channels['least_changed']},"
+            f"epoch:{selection_epoch(name)}")
+
+
+def selection_epoch(name):
+    """The screen epoch that most_changed channels are chosen from (default: the last), or None for other specs."""
+    channels = experiment(name)["visualize"]["channels"]
+    if not isinstance(channels, dict) or "most_changed" not in channels:
+        return None
+    return channels.get("epoch", last_epoch(name))
+
+
+def channel_inputs(name, layer):
+    """What select-channels reads: the probe set, and the layer's screen when channels come from it."""
+    inputs = {"probe": artifact("probe", name)}
+    if selection_epoch(name) is not None:
+        inputs["screen"] = artifact("screen", name, layer=layer)
+    return inputs
 
 
 def metrics_files(name):
@@ -250,8 +307,10 @@ def attribution_drift_table(name):
 def experiment_outputs(name):
     """Everything `rule all` builds for one experiment."""
     per_layer = [artifact(kind, name, layer=layer) for layer in layers(name) for kind in ("merged", "exemplars")]
-    figures = [artifact(kind, name) for kind in ("before_after", "change_plot", "training_plot", "report")]
-    return per_layer + figures + attribution_figures(name) + rendered_files(name) + accentuation_figures(name)
+    atlas = [artifact(kind, name, layer=layer) for layer in screen_layers(name) for kind in ("screen", "volcano")]
+    figures = [artifact(kind, name) for kind in ("before_after", "change_plot", "training_plot", "depth", "report")]
+    return (per_layer + atlas + figures + attribution_figures(name) + rendered_files(name)
+            + accentuation_figures(name))
 
 
 check_config()

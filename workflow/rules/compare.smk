@@ -1,4 +1,5 @@
-# Change between epochs: the representation on probe images, the units' responses, and per-channel verdicts.
+# Change between epochs: one probe pass per checkpoint, the change screen of every channel, and the change
+# tables of the rendered channels.
 
 
 rule representation:
@@ -6,13 +7,13 @@ rule representation:
         first=lambda w: checkpoint(w.exp, 0),
         checkpoint=lambda w: checkpoint(w.exp, w.epoch),
         probe=lambda w: artifact("probe", w.exp),
-        rows=lambda w: [artifact("render", w.exp, w.epoch, layer) for layer in layers(w.exp)],
-        first_rows=lambda w: [artifact("render", w.exp, 0, layer) for layer in layers(w.exp)],
+        first_responses=lambda w: [artifact("probe_responses", w.exp, 0)] if int(w.epoch) else [],
     output:
         json=artifact("representation"),
-        responses=artifact("responses"),
+        responses=artifact("probe_responses"),
     params:
-        layers=lambda w: ",".join(layers(w.exp)),
+        layers=lambda w: ",".join(screen_layers(w.exp)),
+        first=lambda w, input: option("--first-responses", "".join(input.first_responses)),
     log:
         "logs/{exp}/representation/epoch_{epoch}.log",
     benchmark:
@@ -24,14 +25,37 @@ rule representation:
         "../../envs/driftlens.yaml"
     shell:
         "driftlens representation --first {input.first} --checkpoint {input.checkpoint} --probe {input.probe}"
-        " --layers {params.layers} --rows {input.rows} --first-rows {input.first_rows}"
-        " --responses {output.responses} -o {output.json} --threads {threads} --no-progress > {log} 2>&1"
+        " --layers {params.layers} {params.first} --responses {output.responses} -o {output.json}"
+        " --threads {threads} --no-progress > {log} 2>&1"
+
+
+rule screen:
+    input:
+        lambda w: [artifact("probe_responses", w.exp, e) for e in range(last_epoch(w.exp) + 1)],
+    output:
+        screen=artifact("screen"),
+        volcano=report(artifact("volcano"), caption="../report/volcano.rst", category="{exp}", subcategory="{layer}"),
+    params:
+        screen=lambda w: screen_params(w.exp),
+    log:
+        "logs/{exp}/{layer}/screen.log",
+    benchmark:
+        "logs/benchmarks/{exp}/{layer}/screen.tsv"
+    threads: 1
+    conda:
+        "../../envs/driftlens.yaml"
+    shell:
+        "driftlens screen --layer {wildcards.layer} --responses {input} {params.screen} --volcano {output.volcano}"
+        " -o {output.screen}"
+        " --threads {threads} > {log} 2>&1"
 
 
 rule change:
     input:
         rows=lambda w: [artifact("render", w.exp, e, w.layer) for e in visual_epochs(w.exp)],
-        responses=lambda w: [artifact("responses", w.exp, e) for e in visual_epochs(w.exp)],
+        checkpoints=lambda w: [checkpoint(w.exp, e) for e in visual_epochs(w.exp)],
+        responses=lambda w: [artifact("probe_responses", w.exp, e) for e in visual_epochs(w.exp)],
+        screen=lambda w: artifact("screen", w.exp, layer=w.layer),
     output:
         artifact("change"),
     log:
@@ -42,5 +66,5 @@ rule change:
     conda:
         "../../envs/driftlens.yaml"
     shell:
-        "driftlens change --layer {wildcards.layer} --rows {input.rows} --responses {input.responses}"
-        " -o {output} --threads {threads} > {log} 2>&1"
+        "driftlens change --layer {wildcards.layer} --rows {input.rows} --checkpoints {input.checkpoints}"
+        " --responses {input.responses} --screen {input.screen} -o {output} --threads {threads} > {log} 2>&1"

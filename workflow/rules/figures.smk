@@ -5,6 +5,7 @@ rule merged_grid:
     input:
         rows=lambda w: [artifact("render", w.exp, e, w.layer) for e in visual_epochs(w.exp)],
         change=lambda w: artifact("change", w.exp, layer=w.layer),
+        screen=lambda w: artifact("screen", w.exp, layer=w.layer),
     output:
         report(artifact("merged"), caption="../report/merged.rst", category="{exp}",
                subcategory="{layer}"),
@@ -15,14 +16,15 @@ rule merged_grid:
     conda:
         "../../envs/driftlens.yaml"
     shell:
-        "driftlens grid --rows {input.rows} --change {input.change} -o {output} --threads {threads} > {log} 2>&1"
+        "driftlens grid --rows {input.rows} --change {input.change} --screen {input.screen} -o {output}"
+        " --threads {threads} > {log} 2>&1"
 
 
 rule exemplars:
     input:
         probe=lambda w: artifact("probe", w.exp),
         rows=lambda w: [artifact("render", w.exp, e, w.layer) for e in (0, last_epoch(w.exp))],
-        responses=lambda w: [artifact("responses", w.exp, e) for e in (0, last_epoch(w.exp))],
+        responses=lambda w: [artifact("probe_responses", w.exp, e) for e in (0, last_epoch(w.exp))],
     output:
         report(artifact("exemplars"), caption="../report/exemplars.rst", category="{exp}",
                subcategory="{layer}"),
@@ -74,6 +76,26 @@ rule change_plot:
         " --metrics {input.metrics} {params.attribution} -o {output} --threads {threads} > {log} 2>&1"
 
 
+rule depth_plot:
+    input:
+        screens=lambda w: [artifact("screen", w.exp, layer=layer) for layer in screen_layers(w.exp)],
+        representation=lambda w: [artifact("representation", w.exp, e) for e in range(last_epoch(w.exp) + 1)],
+        metrics=lambda w: metrics_files(w.exp),
+    output:
+        report(artifact("depth"), caption="../report/depth.rst", category="{exp}"),
+    params:
+        screens=lambda w, input: " ".join(f"{layer}={path}" for layer, path in zip(screen_layers(w.exp), input.screens)),
+    log:
+        "logs/{exp}/depth.log",
+    benchmark:
+        "logs/benchmarks/{exp}/depth.tsv"
+    conda:
+        "../../envs/driftlens.yaml"
+    shell:
+        "driftlens plot-depth --screen {params.screens} --representation {input.representation}"
+        " --metrics {input.metrics} -o {output} --threads {threads} > {log} 2>&1"
+
+
 rule training_plot:
     input:
         lambda w: metrics_files(w.exp),
@@ -98,6 +120,10 @@ rule report_page:
         before_after=artifact("before_after"),
         change_plot=artifact("change_plot"),
         training_plot=artifact("training_plot"),
+        depth_plot=artifact("depth"),
+        screens=lambda w: [artifact("screen", w.exp, layer=layer) for layer in screen_layers(w.exp)],
+        volcanoes=lambda w: [artifact("volcano", w.exp, layer=layer) for layer in screen_layers(w.exp)],
+        representation=lambda w: [artifact("representation", w.exp, e) for e in range(last_epoch(w.exp) + 1)],
         metrics=lambda w: [artifact("metrics", w.exp, e) for e in visual_epochs(w.exp)],
         config=artifact("config"),
         attribution=lambda w: [artifact("attribution_grid", w.exp)] if attribution_on(w.exp) else [],
@@ -107,6 +133,8 @@ rule report_page:
         layers=lambda w: ",".join(layers(w.exp)),
         epochs=lambda w: ",".join(map(str, visual_epochs(w.exp))),
         attribution=lambda w, input: option("--attribution-grid", " ".join(input.attribution)),
+        screens=lambda w, input: " ".join(f"{l}={p}" for l, p in zip(screen_layers(w.exp), input.screens)),
+        volcanoes=lambda w, input: " ".join(f"{l}={p}" for l, p in zip(screen_layers(w.exp), input.volcanoes)),
     log:
         "logs/{exp}/report.log",
     benchmark:
@@ -117,6 +145,8 @@ rule report_page:
         "driftlens report --title {wildcards.exp} --layers {params.layers} --epochs {params.epochs}"
         " --frames {input.frames} --merged {input.merged} --exemplars {input.exemplars} --change {input.change}"
         " --before-after {input.before_after} --change-plot {input.change_plot}"
-        " --training-plot {input.training_plot} --metrics {input.metrics} --config {input.config}"
+        " --training-plot {input.training_plot} --depth-plot {input.depth_plot} --screens {params.screens}"
+        " --volcanoes {params.volcanoes} --representation {input.representation}"
+        " --metrics {input.metrics} --config {input.config}"
         " {params.attribution} --benchmarks logs/benchmarks/{wildcards.exp} -o {output} --threads {threads}"
         " > {log} 2>&1"

@@ -21,14 +21,17 @@ rule probe_images:
         " -o {output} --threads {threads} > {log} 2>&1"
 
 
+# Channels chosen from the screen ({most_changed: K, least_changed: M}) wait for the screen of the chosen epoch,
+# which needs every checkpoint's probe responses: the renders then start once training has finished.
 rule select_channels:
     input:
+        unpack(lambda w: channel_inputs(w.exp, w.layer)),
         checkpoint=lambda w: checkpoint(w.exp, 0),
-        probe=lambda w: artifact("probe", w.exp),
     output:
         artifact("channels"),
     params:
         spec=lambda w: channel_spec(w.exp),
+        screen=lambda w, input: option("--screen", input.get("screen", "")),
     log:
         "logs/{exp}/{layer}/channels.log",
     benchmark:
@@ -38,7 +41,8 @@ rule select_channels:
         "../../envs/driftlens.yaml"
     shell:
         "driftlens select-channels --checkpoint {input.checkpoint} --probe {input.probe}"
-        " --layer {wildcards.layer} --channels {params.spec} -o {output} --threads {threads} > {log} 2>&1"
+        " --layer {wildcards.layer} --channels {params.spec} {params.screen} -o {output} --threads {threads}"
+        " > {log} 2>&1"
 
 
 # One render job per checkpoint: every layer, channel and seed in one batched optimisation. A rule per

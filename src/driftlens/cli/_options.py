@@ -115,6 +115,26 @@ def non_negative_int(text: str) -> int:
     return _int_at_least(text, 0, "an integer of at least 0")
 
 
+def positive_float(text: str) -> float:
+    """An ``argparse`` type: a number above 0 (rates, effect sizes), or a clear usage error.
+
+    Example:
+        >>> positive_float("0.05")
+        0.05
+        >>> positive_float("0")
+        Traceback (most recent call last):
+            ...
+        argparse.ArgumentTypeError: must be a number above 0, got 0.0
+    """
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number above 0, got {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be a number above 0, got {value}")
+    return value
+
+
 def _int_at_least(text: str, minimum: int, what: str) -> int:
     try:
         value = int(text)

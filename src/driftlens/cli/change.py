@@ -1,8 +1,13 @@
-"""``driftlens change``: one layer's change table, per (epoch, channel), with seed-noise references and a verdict.
+"""``driftlens change``: one layer's change table of its rendered channels, per (epoch, channel).
+
+Render evidence (cross-activation with its seed-noise reference, pixel measures) is measured here from
+the renders and the checkpoints; the screen's verdict comes from ``screen.csv``; the table combines both
+(:func:`driftlens.change.change_table`).
 
 Example:
     driftlens change --layer blocks.12 --rows results/demo/blocks.12/epoch_*.npz \\
-        --responses results/demo/representation/responses_*.npz -o results/demo/blocks.12/change.csv
+        --checkpoints results/demo/checkpoints/epoch_*.pt --responses results/demo/representation/probe_*.npz \\
+        --screen results/demo/blocks.12/screen.csv -o results/demo/blocks.12/change.csv
 """
 
 
@@ -11,12 +16,14 @@ from driftlens.cli._options import add_device, device_of
 
 def add_parser(subparsers):
     """Register ``change``."""
-    parser = subparsers.add_parser("change", help="per-channel change table of a layer: semantic "
-                                                  "metrics, seed-noise references, p-values and verdicts")
+    parser = subparsers.add_parser("change", help="per-channel change table of a layer's rendered channels: render "
+                                                  "evidence with seed-noise references, combined with the screen")
     parser.add_argument("--layer", required=True)
     parser.add_argument("--rows", nargs="+", required=True, metavar="NPZ", help="the layer's render rows, every epoch")
+    parser.add_argument("--checkpoints", nargs="+", required=True, metavar="PT", help="the checkpoints of those epochs")
     parser.add_argument("--responses", nargs="+", required=True, metavar="NPZ",
-                        help="unit responses of the same epochs (driftlens representation --responses)")
+                        help="probe responses of the same epochs (driftlens representation --responses)")
+    parser.add_argument("--screen", required=True, metavar="CSV", help="the layer's screen.csv")
     parser.add_argument("--perceptual", choices=["auto", "lpips", "lite0"], default="auto",
                         help="perceptual distance: LPIPS if available offline, else Lite0 features (default: auto)")
     add_device(parser)
@@ -26,19 +33,50 @@ def add_parser(subparsers):
 
 def run(args):
     """Write the change table of one layer."""
-    from driftlens import change, compare
-    from driftlens.artifacts import read_responses, read_row, write_change_table
+    from driftlens import change, models
+    from driftlens.artifacts import read_probe_responses, read_row, read_screen_table, write_change_table
     from driftlens.errors import ConfigError
 
+    device = device_of(args)
     rows = {row.epoch: row for row in (read_row(path, layer=args.layer) for path in args.rows)}
-    responses = {}
+    nets = {net.epoch: net for net in (models.from_checkpoint(path).to(device) for path in args.checkpoints)}
+    probe = {}
     for path in args.responses:
-        layer = read_responses(path, layer=args.layer)[args.layer]
-        responses[layer["epoch"]] = layer
-    if sorted(rows) != sorted(responses):
-        raise ConfigError(f"render rows of epochs {sorted(rows)} but responses of epochs {sorted(responses)}")
-    perceptual = compare.PerceptualDistance(backend=args.perceptual, device=device_of(args))
-    first = rows[min(rows)]
-    scores = {epoch: compare.pixel_scores(row.images, first.images, perceptual) for epoch, row in rows.items()}
-    write_change_table(args.output, change.change_table(responses, first.channels, scores), args.layer,
-                       perceptual.name)
+        epoch, responses, _ = read_probe_responses(path, layers=[args.layer])
+        probe[epoch] = responses[args.layer]
+    if not sorted(rows) == sorted(nets) == sorted(probe):
+        raise ConfigError(f"render rows of epochs {sorted(rows)}, checkpoints of {sorted(nets)} and probe responses "
+                          f"of {sorted(probe)}: they must be the same epochs")
+    first = min(rows)
+    measured = {epoch: unit_responses(nets[first], nets[epoch], rows[first], rows[epoch], probe[epoch])
+                for epoch in rows}
+    perceptual = change.PerceptualDistance(backend=args.perceptual, device=device)
+    scores = {epoch: change.pixel_scores(row.images, rows[first].images, perceptual) for epoch, row in rows.items()}
+    table = change.change_table(measured, rows[first].channels, scores, read_screen_table(args.screen, args.layer))
+    write_change_table(args.output, table, args.layer, perceptual.name)
+
+
+def unit_responses(first, model, first_row, row, probe) -> dict:
+    """The responses the render evidence needs at one epoch (see :func:`driftlens.change.cross_activation_samples`).
+
+    Args:
+        first (ModelWrapper): The epoch-0 model.
+        model (ModelWrapper): The epoch-e model (``first`` itself at epoch 0).
+        first_row (RenderedRow): Epoch 0's renders of the layer.
+        row (RenderedRow): Epoch e's renders, the same channels and seeds.
+        probe (np.ndarray): ``(N, C_all)`` epoch e's responses of every channel of the layer to the probe images.
+
+    Returns:
+        dict: ``own``, ``cross``, ``reverse`` (each ``(S, C)``) and ``probe`` (``(N, C)``).
+
+    Example:
+        >>> measured = unit_responses(first, model, first_row, row, probe)  # doctest: +SKIP
+    """
+    from driftlens.change import unit_responses as responses
+    from driftlens.errors import ConfigError
+
+    if row.channels != first_row.channels or row.seeds != first_row.seeds:
+        raise ConfigError(f"the renders of epochs {first_row.epoch} and {row.epoch} hold different channels or seeds")
+    layer, channels = row.layer, row.channels
+    return {"own": responses(model, row.images, layer, channels), "cross": responses(model, first_row.images, layer, channels),
+            "reverse": responses(first, row.images, layer, channels), "probe": probe[:, channels]}

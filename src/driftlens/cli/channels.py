@@ -1,4 +1,13 @@
-"""``driftlens select-channels``: the channels to visualise, checked against the layer, as ``0,1,2``."""
+"""``driftlens select-channels``: the channels to visualise, checked against the layer, as ``0,1,2``.
+
+Example:
+    driftlens select-channels --checkpoint results/demo/checkpoints/epoch_000.pt --layer blocks.14 \\
+        --channels most_changed:2,least_changed:2 --screen results/demo/blocks.14/screen.csv \\
+        -o results/demo/blocks.14/channels.txt
+"""
+
+MOST_CHANGED = "most_changed"
+"""The spec prefix that chooses channels from the change screen: ``most_changed:K,least_changed:M[,epoch:E]``."""
 
 
 def add_parser(subparsers):
@@ -8,23 +17,46 @@ def add_parser(subparsers):
         >>> import argparse
         >>> add_parser(argparse.ArgumentParser().add_subparsers())
     """
-    parser = subparsers.add_parser("select-channels", help="resolve a channel list or top_k:K for a layer")
+    parser = subparsers.add_parser("select-channels", help="resolve a channel list, top_k:K or most_changed:K,"
+                                                           "least_changed:M for a layer")
     parser.add_argument("--checkpoint", required=True, help="checkpoint whose model is inspected (epoch 0)")
     parser.add_argument("--layer", required=True)
-    parser.add_argument("--channels", required=True, help="a list like 0,1,2 or top_k:K")
+    parser.add_argument("--channels", required=True,
+                        help="a list like 0,1,2; top_k:K; or most_changed:K,least_changed:M[,epoch:E]")
     parser.add_argument("--probe", help="the probe set (probe.npz; needed for top_k:K)")
+    parser.add_argument("--screen", help="the layer's screen.csv (needed for most_changed)")
     parser.add_argument("-o", "--output", required=True, help="text file that receives e.g. 0,1,2")
     parser.set_defaults(func=run)
 
 
 def run(args):
-    """Select the channels (:func:`driftlens.optvis.select_channels`) and write them."""
+    """Select the channels (:func:`driftlens.optvis.select_channels`, or from the screen) and write them."""
+    from driftlens.artifacts import write_channels
+
+    if args.channels.startswith(MOST_CHANGED):
+        write_channels(args.output, _from_screen(args.screen, args.layer, args.channels))
+        return
     import torch
 
     from driftlens import models
-    from driftlens.artifacts import read_probe, write_channels
+    from driftlens.artifacts import read_probe
     from driftlens.optvis import select_channels
 
     images = torch.from_numpy(read_probe(args.probe)[0]) if args.probe else None
     write_channels(args.output, select_channels(models.from_checkpoint(args.checkpoint), args.layer, args.channels,
                                                 images))
+
+
+def _from_screen(screen, layer, spec) -> list[int]:
+    from driftlens.artifacts import read_screen_table
+    from driftlens.change.screen import most_and_least_changed
+    from driftlens.errors import ConfigError
+
+    if not screen:
+        raise ConfigError("channels most_changed needs the layer's screen (--screen screen.csv)")
+    try:
+        counts = {key: int(value) for key, value in (item.split(":") for item in spec.split(","))}
+        return most_and_least_changed(read_screen_table(screen, layer), counts["most_changed"],
+                                      counts["least_changed"], counts.get("epoch"))
+    except (ValueError, KeyError) as err:
+        raise ConfigError(f"channels must be most_changed:K,least_changed:M[,epoch:E]: {spec!r} ({err})") from None

@@ -5,8 +5,8 @@ one at the last epoch, each with the channel's render (first seed) and its top-k
 
 Example:
     driftlens exemplars --probe results/demo/probe.npz --rows results/demo/blocks.12/epoch_000.npz \\
-        results/demo/blocks.12/epoch_003.npz --responses results/demo/representation/responses_000.npz \\
-        results/demo/representation/responses_003.npz -o results/demo/blocks.12/exemplars.png
+        results/demo/blocks.12/epoch_003.npz --responses results/demo/representation/probe_000.npz \\
+        results/demo/representation/probe_003.npz -o results/demo/blocks.12/exemplars.png
 """
 
 
@@ -15,7 +15,7 @@ def add_parser(subparsers):
     parser = subparsers.add_parser("exemplars", help="top probe images per channel at two epochs")
     parser.add_argument("--probe", required=True, help="probe.npz")
     parser.add_argument("--rows", nargs=2, required=True, metavar="NPZ", help="the layer's first and last render row")
-    parser.add_argument("--responses", nargs=2, required=True, metavar="NPZ", help="unit responses of the same epochs")
+    parser.add_argument("--responses", nargs=2, required=True, metavar="NPZ", help="probe responses of the same epochs (driftlens representation --responses)")
     parser.add_argument("--top-k", type=int, default=5, help="probe images per row (default: 5)")
     parser.add_argument("-o", "--output", required=True, help="PNG to write")
     parser.set_defaults(func=run)
@@ -23,7 +23,7 @@ def add_parser(subparsers):
 
 def run(args):
     """Write the exemplar grid."""
-    from driftlens.artifacts import read_probe, read_responses, read_row
+    from driftlens.artifacts import read_probe, read_probe_responses, read_row
     from driftlens.figures import exemplar_rows, image_grid
     from driftlens.io import save_image
 
@@ -31,8 +31,8 @@ def run(args):
     by_epoch = []
     for row_path, responses_path in zip(args.rows, args.responses):
         row = read_row(row_path)
-        responses = read_responses(responses_path, epoch=row.epoch, layer=row.layer)[row.layer]
-        cells = exemplar_rows(row.first_seed, responses["probe"], probe, args.top_k)
+        responses = read_probe_responses(responses_path, epoch=row.epoch, layers=[row.layer])[1][row.layer]
+        cells = exemplar_rows(row.first_seed, responses[:, row.channels], probe, args.top_k)
         by_epoch.append([(f"ch {channel}  epoch {row.epoch}", cell) for channel, cell in zip(row.channels, cells)])
     interleaved = [entry for pair in zip(*by_epoch) for entry in pair]  # each channel: first epoch, last epoch
     columns = ["render"] + [f"top {k + 1}" for k in range(args.top_k)]

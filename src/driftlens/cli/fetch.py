@@ -19,7 +19,7 @@ import yaml
 from torchvision.datasets.utils import calculate_md5
 
 from driftlens import models
-from driftlens.compare import lpips_backbone_url
+from driftlens.change.pixels import lpips_backbone_url
 from driftlens.data import flowers17
 from driftlens.errors import ConfigError
 from driftlens.models.weights import download_file, sha256_of

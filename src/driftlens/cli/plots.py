@@ -1,10 +1,12 @@
-"""``driftlens plot-change`` and ``driftlens plot-training``: the change and training plots of an experiment.
+"""``driftlens plot-change``, ``plot-training`` and ``plot-depth``: an experiment's plots.
 
 Example:
     driftlens plot-change --change blocks.4=results/demo/blocks.4/change.csv \
         --representation results/demo/representation/epoch_*.json --metrics results/demo/metrics/epoch_*.json \
         --attribution-drift results/demo/attribution/drift.csv -o results/demo/change.png
     driftlens plot-training --metrics results/demo/metrics/epoch_*.json -o results/demo/training.png
+    driftlens plot-depth --screen blocks.12=results/demo/blocks.12/screen.csv \
+        --representation results/demo/representation/epoch_*.json -o results/demo/depth.png
 """
 
 from pathlib import Path
@@ -33,6 +35,15 @@ def add_parser(subparsers):
     training.add_argument("-o", "--output", required=True, help="the image to write, e.g. results/demo/training.png")
     training.set_defaults(func=run_training)
 
+    depth = subparsers.add_parser("plot-depth", help="the change atlas: fraction of channels changed and effect sizes "
+                                                     "per layer, with CKA and weight change (depth.png)")
+    depth.add_argument("--screen", nargs="+", required=True, metavar="[LAYER=]CSV",
+                       help="screen.csv per layer, in depth order; without LAYER= the layer is the CSV's folder name")
+    depth.add_argument("--representation", nargs="*", default=[], metavar="JSON", help="representation/epoch_NNN.json")
+    depth.add_argument("--metrics", nargs="*", default=[], metavar="JSON", help="metrics/epoch_NNN.json files")
+    depth.add_argument("-o", "--output", required=True, help="the image to write, e.g. results/demo/depth.png")
+    depth.set_defaults(func=run_depth)
+
 
 def run_change(args):
     """Write change.png from the change tables, representation files and metrics."""
@@ -52,6 +63,17 @@ def run_training(args):
     from driftlens.artifacts import read_metrics_table
 
     figures.save_figure(figures.plot_training(read_metrics_table(args.metrics)), args.output)
+
+
+def run_depth(args):
+    """Write depth.png from the screens, representation files and metrics."""
+    from driftlens import figures
+    from driftlens.artifacts import read_metrics_table, read_representation, read_screen_table
+
+    screens = {layer: read_screen_table(path, layer) for layer, path in map(_layer_and_path, args.screen)}
+    representation = read_representation(args.representation) if args.representation else None
+    metrics = read_metrics_table(args.metrics) if args.metrics else None
+    figures.save_figure(figures.plot_depth(screens, representation, metrics), args.output)
 
 
 def _layer_and_path(item) -> tuple[str, str]:

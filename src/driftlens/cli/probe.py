@@ -8,7 +8,8 @@ from driftlens.data import probe_images, read_splits
 def add_parser(subparsers):
     parser = subparsers.add_parser("probe", help="write a fixed probe set of validation images (.npz)")
     parser.add_argument("--splits", required=True, help="splits.json written by `driftlens prepare-data`")
-    parser.add_argument("--count", type=positive_int, default=64, help="number of images (default: 64)")
+    parser.add_argument("--count", type=positive_int, default=256,
+                        help="most images: the split's images up to this many (default: 256)")
     parser.add_argument("--size", type=positive_int, default=224, help="image side in pixels (default: 224)")
     parser.add_argument("--split", default="val", choices=["train", "val", "test"], help="default: val")
     parser.add_argument("-o", "--output", required=True,
@@ -18,6 +19,7 @@ def add_parser(subparsers):
 
 def run(args):
     """Draw the probe images and write them with the data set's class names."""
-    images, labels = probe_images(args.splits, args.count, args.size, split=args.split)
+    available = len(read_splits(args.splits)[args.split])
+    images, labels = probe_images(args.splits, min(args.count, available), args.size, split=args.split)
     write_probe(args.output, images.numpy(), labels.numpy(), read_splits(args.splits)["classes"],
                 {"splits": str(args.splits), "split": args.split, "size": args.size})

@@ -6,6 +6,8 @@ Example:
         --merged results/demo/blocks.12/merged.png --exemplars results/demo/blocks.12/exemplars.png \\
         --change results/demo/blocks.12/change.csv --before-after results/demo/before_after.png \\
         --change-plot results/demo/change.png --training-plot results/demo/training.png \\
+        --depth-plot results/demo/depth.png --screens blocks.12=results/demo/blocks.12/screen.csv \\
+        --volcanoes blocks.12=results/demo/blocks.12/volcano.png \\
         --metrics results/demo/metrics/epoch_000.json results/demo/metrics/epoch_003.json \\
         --config results/demo/config.json --benchmarks logs/benchmarks/demo -o results/demo/report.html
 """
@@ -27,7 +29,7 @@ def add_parser(subparsers):
         >>> parser = argparse.ArgumentParser()
         >>> add_parser(parser.add_subparsers())
         >>> files = ["--frames", "a0.png", "a1.png", "--merged", "m.png", "--exemplars", "x.png", "--change", "c.csv",
-        ...          "--before-after", "b.png", "--change-plot", "c.png", "--training-plot", "t.png",
+        ...          "--before-after", "b.png", "--change-plot", "c.png", "--training-plot", "t.png", "--depth-plot", "d.png",
         ...          "--metrics", "0.json", "1.json", "--config", "config.json", "-o", "report.html"]
         >>> parser.parse_args(["report", "--title", "demo", "--layers", "a", "--epochs", "0,1", *files]).epochs
         [0, 1]
@@ -44,6 +46,12 @@ def add_parser(subparsers):
     parser.add_argument("--before-after", required=True, metavar="PNG", help="before_after.png")
     parser.add_argument("--change-plot", required=True, metavar="PNG", help="change.png")
     parser.add_argument("--training-plot", required=True, metavar="PNG", help="training.png")
+    parser.add_argument("--depth-plot", required=True, metavar="PNG", help="depth.png (the change atlas)")
+    parser.add_argument("--screens", nargs="*", default=[], metavar="LAYER=CSV",
+                        help="every screened layer's screen.csv (the headline reads them)")
+    parser.add_argument("--volcanoes", nargs="*", default=[], metavar="LAYER=PNG", help="every screened layer's volcano.png")
+    parser.add_argument("--representation", nargs="*", default=[], metavar="JSON",
+                        help="representation/epoch_NNN.json of every epoch (marks layers whose weights never moved)")
     parser.add_argument("--metrics", nargs="+", required=True, metavar="JSON", help="the metrics file of every epoch, in order")
     parser.add_argument("--config", required=True, metavar="JSON", help="the experiment's config.json")
     parser.add_argument("--attribution-grid", metavar="PNG", help="attribution/merged.png (shows the section)")
@@ -68,11 +76,15 @@ def run(args):
         merged=dict(zip(args.layers, _per_layer(args.merged, args.layers, 1, "--merged"))),
         exemplars=dict(zip(args.layers, _per_layer(args.exemplars, args.layers, 1, "--exemplars"))),
         change=dict(zip(args.layers, _per_layer(args.change, args.layers, 1, "--change"))),
-        figures={"before_after": args.before_after, "change": args.change_plot, "training": args.training_plot},
+        figures={"before_after": args.before_after, "change": args.change_plot, "training": args.training_plot,
+                 "depth": args.depth_plot},
         metrics=args.metrics,
         config=args.config,
         attribution={"merged": args.attribution_grid} if args.attribution_grid else {},
         benchmarks=sorted(Path(args.benchmarks).rglob("*.tsv")) if args.benchmarks else [],
+        screens=_by_layer(args.screens, "--screens"),
+        volcanoes=_by_layer(args.volcanoes, "--volcanoes"),
+        representation=args.representation,
     )
     print(write_report(args.title, args.layers, args.epochs, files, args.output))
 
@@ -84,3 +96,12 @@ def _per_layer(paths, layers, count: int, option: str) -> list:
                           f"({len(layers) * count}), got {len(paths)}")
     groups = [paths[i * count:(i + 1) * count] for i in range(len(layers))]
     return groups if count > 1 else [group[0] for group in groups]
+
+
+def _by_layer(items, option: str) -> dict:
+    """``LAYER=PATH`` items as ``{layer: path}``."""
+    pairs = [item.partition("=") for item in items]
+    bad = [item for item, (layer, sign, path) in zip(items, pairs) if not (layer and sign and path)]
+    if bad:
+        raise ConfigError(f"{option} takes LAYER=PATH items, got {', '.join(bad)}")
+    return {layer: path for layer, _, path in pairs}

@@ -65,6 +65,18 @@ class ModelWrapper(nn.Module):
         """The device of the network's parameters."""
         return next(self.net.parameters()).device
 
+    def blocks(self) -> list[str]:
+        """The network's blocks: its layers (:func:`~driftlens.models.layers.list_layer_paths`) that hold a
+        convolution, in forward order; what the change screen covers with ``screen: {layers: blocks}``.
+
+        Example:
+            >>> import driftlens
+            >>> driftlens.models.load("tiny", weights="random").blocks()
+            ['conv1', 'conv2', 'conv3']
+        """
+        return [path for path in list_layer_paths(self.net)
+                if any(isinstance(m, nn.Conv2d) for m in self.net.get_submodule(path).modules())]
+
     def resolve(self, layer: str) -> str:
         """Module path of a layer name or alias; raises ``UnknownLayerError`` with close matches.
 

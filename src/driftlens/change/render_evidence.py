@@ -1,4 +1,4 @@
-"""Which channels really changed: semantic change metrics, their seed-noise references and a verdict.
+"""Render evidence of change: cross-activation of visualisations, its seed-noise reference and the render verdict.
 
 A render is a chaotic function of the weights, so its pixels alone cannot say that a feature changed.
 For every rendered checkpoint ``e`` and channel, with ``S`` seeds of renders at ``e`` and at epoch 0:
@@ -26,81 +26,14 @@ Example:
     [1.0, 1.16, 0.86]
 """
 
-import copy
-
 import numpy as np
 import pandas as pd
-import torch
 from scipy import stats
 
 from driftlens.artifacts import CHANGE_COLUMNS
+from driftlens.change.screen import ALPHA
 from driftlens.errors import ConfigError
-from driftlens.models import capture, channel_means, eval_mode
 
-ALPHA = 0.05
-"""False-discovery rate of the verdict: a channel has changed where its BH-corrected p-value is at most this."""
-
-
-def unit_responses(model, images, layer: str, channels, batch_size: int = 32) -> np.ndarray:
-    """Each channel's spatially averaged response to images: ``responses[..., k]`` is channel ``channels[k]``.
-
-    Args:
-        model (ModelWrapper): The network (runs on its device, in eval mode).
-        images (np.ndarray): ``(N, H, W, 3)`` in [0, 1] (every channel sees every image), or
-            ``(S, C, H, W, 3)`` with ``C = len(channels)`` (channel ``k`` sees only ``images[:, k]``:
-            its own visualisations).
-        layer (str): Layer name or alias.
-        channels (list[int]): The channels.
-        batch_size (int, optional): Images per forward pass. Default: 32
-
-    Returns:
-        np.ndarray: ``(N, C)`` or ``(S, C)`` float64.
-
-    Example:
-        >>> import driftlens
-        >>> model = driftlens.models.load("tiny", weights="random")
-        >>> unit_responses(model, np.random.rand(4, 32, 32, 3), "conv2", [0, 3]).shape
-        (4, 2)
-        >>> unit_responses(model, np.random.rand(3, 2, 32, 32, 3), "conv2", [0, 3]).shape
-        (3, 2)
-    """
-    images = np.asarray(images, dtype=np.float32)
-    flat = images.reshape(-1, *images.shape[-3:])
-    responses = layer_responses(model, flat, {layer: channels}, batch_size)[layer]
-    if images.ndim == 4:
-        return responses
-    responses = responses.reshape(images.shape[0], images.shape[1], len(channels))
-    return np.stack([responses[:, k, k] for k in range(len(channels))], axis=1)
-
-
-@torch.inference_mode()
-def layer_responses(model, images, units: dict, batch_size: int = 32) -> dict:
-    """Every unit's spatially averaged response to every image, for several layers in one forward pass per batch.
-
-    Args:
-        model (ModelWrapper): The network (runs on its device, in eval mode).
-        images (np.ndarray): ``(N, H, W, 3)`` in [0, 1].
-        units (dict[str, list[int]]): Layer to its channels.
-        batch_size (int, optional): Images per forward pass. Default: 32
-
-    Returns:
-        dict[str, np.ndarray]: Layer to ``(N, len(channels))`` float64.
-
-    Example:
-        >>> import driftlens
-        >>> model = driftlens.models.load("tiny", weights="random")
-        >>> {layer: r.shape for layer, r in layer_responses(model, np.random.rand(4, 32, 32, 3),
-        ...                                                 {"conv2": [0, 3], "conv3": [1]}).items()}
-        {'conv2': (4, 2), 'conv3': (4, 1)}
-    """
-    tensor = torch.from_numpy(np.asarray(images, dtype=np.float32)).permute(0, 3, 1, 2)
-    means = {layer: [] for layer in units}
-    with eval_mode(model), capture(model, list(units)) as outputs:
-        for start in range(0, len(tensor), batch_size):
-            model(tensor[start:start + batch_size].to(model.device))
-            for layer, channels in units.items():
-                means[layer].append(channel_means(outputs[layer])[:, channels].double().cpu())
-    return {layer: torch.cat(parts).numpy() for layer, parts in means.items()}
 
 
 def relative_response(own, other, baseline) -> np.ndarray:
@@ -228,9 +161,14 @@ def _one_sided_p(samples, null) -> float:
     return float(stats.mannwhitneyu(samples, null, alternative="less").pvalue)
 
 
-def change_table(responses_by_epoch: dict, channels, pixel_scores=None, top_k: int = 5,
+def change_table(responses_by_epoch: dict, channels, pixel_scores=None, screen=None, top_k: int = 5,
                  alpha: float = ALPHA) -> pd.DataFrame:
-    """The change table of one layer: one row per (epoch, channel) with :data:`CHANGE_COLUMNS`.
+    """The change table of one layer's rendered channels: one row per (epoch, channel) with :data:`CHANGE_COLUMNS`.
+
+    **The combined verdict.** ``render_changed`` is the render verdict (:func:`verdict`), ``screen_changed``
+    the screen's (:mod:`driftlens.change.screen`); a channel has ``changed`` when either found change
+    (each controls its false-discovery rate at ``alpha``, so the union's rate is at most ``2 * alpha``).
+    ``evidence`` says what the verdict rests on: ``both``, ``screen``, ``render`` or ``none``.
 
     Args:
         responses_by_epoch (dict[int, dict]): Epoch to that checkpoint's responses (see
@@ -238,8 +176,10 @@ def change_table(responses_by_epoch: dict, channels, pixel_scores=None, top_k: i
         channels (list[int]): The layer's channels, in column order.
         pixel_scores (dict[int, dict], optional): Epoch to ``{column: (C,) array}`` of pixel metrics
             (``ssim_to_first``, ``ssim_noise``, ...). Default: None (NaN columns)
+        screen (pandas.DataFrame, optional): The layer's screen (:data:`~driftlens.artifacts.SCREEN_COLUMNS`),
+            covering these channels and epochs. Default: None (render evidence alone)
         top_k (int, optional): Size of the exemplar top sets. Default: 5
-        alpha (float, optional): False-discovery rate of the verdict. Default: :data:`ALPHA`
+        alpha (float, optional): False-discovery rate of the render verdict. Default: :data:`ALPHA`
 
     Returns:
         pandas.DataFrame: See :data:`~driftlens.artifacts.CHANGE_COLUMNS`.
@@ -248,8 +188,8 @@ def change_table(responses_by_epoch: dict, channels, pixel_scores=None, top_k: i
         >>> own = np.array([[2.0], [2.4], [1.6]]); probe = np.arange(6.0)[:, None] / 100
         >>> same = {"own": own, "probe": probe, "cross": own, "reverse": own}
         >>> table = change_table({0: same, 1: same}, [7])
-        >>> table[["epoch", "channel", "changed"]].values.tolist(), table.cross_activation.round(3).tolist()
-        ([[0, 7, False], [1, 7, False]], [1.021, 1.021])
+        >>> table[["epoch", "channel", "changed", "evidence"]].values.tolist()
+        [[0, 7, False, 'none'], [1, 7, False, 'none']]
     """
     epochs = sorted(responses_by_epoch)
     first = responses_by_epoch[epochs[0]]
@@ -265,100 +205,24 @@ def change_table(responses_by_epoch: dict, channels, pixel_scores=None, top_k: i
                    "cross_activation_noise": noise.mean().to_numpy(),
                    "cross_activation_noise_low": noise.min().to_numpy(), "exemplar_rho": rho,
                    "exemplar_jaccard": jaccard, "p_value": p_values[epoch], "q_value": q_values[epoch],
-                   "changed": changed[epoch], **(pixel_scores or {}).get(epoch, {})}
+                   "render_changed": changed[epoch], **_screen_columns(screen, epoch, channels),
+                   **(pixel_scores or {}).get(epoch, {})}
         rows.append(pd.DataFrame(columns))
-    return pd.concat(rows, ignore_index=True).reindex(columns=CHANGE_COLUMNS)
+    table = pd.concat(rows, ignore_index=True)
+    table["changed"] = table.render_changed | table.screen_changed
+    table["evidence"] = np.select([table.render_changed & table.screen_changed, table.screen_changed,
+                                   table.render_changed], ["both", "screen", "render"], "none")
+    return table.reindex(columns=CHANGE_COLUMNS)
 
 
-def compare_models(first, later, units: dict, probe, seeds=(0, 1, 2), **render) -> dict:
-    """Render both models' units, measure their responses and return each layer's change table.
-
-    The library's one-call version of what the workflow does per checkpoint (``render-checkpoint``,
-    ``representation --responses``, ``change``), without pixel metrics.
-
-    Args:
-        first (ModelWrapper): The reference model (epoch 0).
-        later (ModelWrapper): The model compared with it (same architecture).
-        units (dict[str, list[int]]): Layer to channels.
-        probe (np.ndarray): ``(N, H, W, 3)`` natural images in [0, 1] (baselines and exemplars).
-        seeds (list[int], optional): Image seeds, at least two. Default: (0, 1, 2)
-        **render: Passed to :func:`~driftlens.optvis.visualize_units` (method, steps, size, ...).
-
-    Returns:
-        dict[str, pandas.DataFrame]: Layer to its change table (epochs 0 and 1).
-
-    Example:
-        >>> import driftlens
-        >>> a = driftlens.models.load("tiny", weights="random")
-        >>> tables = compare_models(a, a, {"conv3.0": [0, 1]}, np.random.rand(8, 32, 32, 3), size=32, steps=2,
-        ...                         progress=False)
-        >>> bool(tables["conv3.0"].changed.any())
-        False
-    """
-    from driftlens.optvis import visualize_units
-
-    renders = [visualize_units(model, units, list(seeds), **render) for model in (first, later)]
-    tables = {}
-    for layer, channels in units.items():
-        ours, theirs = renders[0][layer], renders[1][layer]
-        start = {"own": unit_responses(first, ours, layer, channels),
-                 "probe": unit_responses(first, probe, layer, channels)}
-        end = {"own": unit_responses(later, theirs, layer, channels), "cross": unit_responses(later, ours, layer, channels),
-               "reverse": unit_responses(first, theirs, layer, channels),
-               "probe": unit_responses(later, probe, layer, channels)}
-        tables[layer] = change_table({0: {**start, "cross": start["own"], "reverse": start["own"]}, 1: end}, channels)
-    return tables
-
-
-def reinitialise_channels(model, layer: str, channels, seed: int = 0):
-    """A copy of ``model`` whose last convolution under ``layer`` has new incoming weights for ``channels``.
-
-    The planted change that validates the verdict: new weights are drawn from a normal distribution
-    with the standard deviation of the layer's weights (and a zero bias); everything else is identical.
-
-    Args:
-        model (ModelWrapper): The model (left unchanged).
-        layer (str): Layer name or alias; its last ``Conv2d`` (or the module itself) is changed.
-        channels (list[int]): Output channels to re-initialise.
-        seed (int, optional): Seed of the new weights. Default: 0
-
-    Returns:
-        ModelWrapper: The changed copy.
-
-    Example:
-        >>> import driftlens
-        >>> a = driftlens.models.load("tiny", weights="random")
-        >>> b = reinitialise_channels(a, "conv3", [2])
-        >>> bool(torch.equal(a.module("conv3")[0].weight[1], b.module("conv3")[0].weight[1]))
-        True
-    """
-    changed = copy.deepcopy(model)
-    convolutions = [m for m in changed.module(layer).modules() if isinstance(m, torch.nn.Conv2d)]
-    if not convolutions:
-        raise ConfigError(f"layer {layer!r} holds no convolution to re-initialise")
-    weight = convolutions[-1].weight
-    generator = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        scale = weight.std()
-        for channel in channels:
-            weight[channel] = torch.randn(weight[channel].shape, generator=generator).to(weight) * scale
-            if convolutions[-1].bias is not None:
-                convolutions[-1].bias[channel] = 0
-    return changed
-
-
-def perturb(model, scale: float, seed: int = 0):
-    """A copy of ``model`` with normal noise of standard deviation ``scale`` added to every parameter (the null case).
-
-    Example:
-        >>> import driftlens
-        >>> a = driftlens.models.load("tiny", weights="random")
-        >>> 0 < (perturb(a, 1e-6).net.fc.weight - a.net.fc.weight).abs().max().item() < 1e-4
-        True
-    """
-    changed = copy.deepcopy(model)
-    generator = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for parameter in changed.parameters():
-            parameter.add_(torch.randn(parameter.shape, generator=generator).to(parameter) * scale)
-    return changed
+def _screen_columns(screen, epoch, channels) -> dict:
+    """The screen's effect size, q-value and verdict of ``channels`` at ``epoch`` (NaN and False without a screen)."""
+    if screen is None:
+        return {"rank_shift": np.nan, "screen_q_value": np.nan, "screen_changed": False}
+    rows = screen[screen.epoch == epoch].set_index("channel")
+    missing = sorted(set(channels) - set(rows.index))
+    if missing:
+        raise ConfigError(f"the screen has no epoch-{epoch} rows of channels {missing}")
+    rows = rows.loc[list(channels)]
+    return {"rank_shift": rows.rank_shift.to_numpy(), "screen_q_value": rows.q_value.to_numpy(),
+            "screen_changed": rows.changed.to_numpy(dtype=bool)}

@@ -1,10 +1,8 @@
-"""Change metrics between epochs: SSIM, perceptual distance, noise floor, linear CKA and weight change.
+"""Pixel measures of renders: SSIM, a perceptual distance and their seed-noise floor (reported, not judged).
 
-Pictures: each layer's visualisations at every epoch are compared with epoch 0's, seed by seed, by
-SSIM and by a perceptual distance; pairs of seeds of the same checkpoint give the noise floor (pixel
-metrics are reported, not judged: :mod:`driftlens.change` holds the semantic metrics and the verdict). Representations: the
-activations of a fixed probe set are compared with epoch 0 by linear CKA, and the weights under each
-layer by their relative change.
+Each layer's visualisations at every epoch are compared with epoch 0's, seed by seed; pairs of seeds of
+the same checkpoint give the noise floor. The semantic measures and the verdicts live in
+:mod:`driftlens.change.screen` and :mod:`driftlens.change.render_evidence`.
 
 Example:
     >>> import numpy as np
@@ -14,12 +12,10 @@ Example:
 """
 
 import functools
-import math
 
 import numpy as np
 import torch
 from skimage.metrics import structural_similarity
-from driftlens.progress import bar as progress_bar
 
 from driftlens import models
 from driftlens.errors import ArtifactError, ConfigError
@@ -167,92 +163,6 @@ def _lpips_alex(device: str):
         return None
 
 
-def linear_cka(x, y) -> float:
-    """Linear centered kernel alignment of two representations of the same examples (Kornblith et al., 2019).
-
-    Computed from the centered Gram matrices, so the cost is ``O(n^2 d)`` and the memory ``O(n^2)``
-    for ``n`` examples: cheap for a probe set of a few hundred images with wide layers.
-
-    Args:
-        x (np.ndarray or torch.Tensor): ``(n, d1)`` features, one row per example.
-        y (np.ndarray or torch.Tensor): ``(n, d2)`` features of the same examples.
-
-    Returns:
-        float: In [0, 1]; 1 when ``y`` is an orthogonal transform and isotropic scaling of ``x``;
-        symmetric in ``x`` and ``y``. NaN when one side is constant across examples.
-
-    Example:
-        >>> x = np.random.default_rng(0).normal(size=(20, 5))
-        >>> round(linear_cka(x, 3 * x), 6)
-        1.0
-    """
-    x, y = _features(x, "x"), _features(y, "y")
-    if len(x) != len(y):
-        raise ValueError(f"x and y must describe the same examples, got {len(x)} and {len(y)} rows")
-    gram_x, gram_y = _centered_gram(x), _centered_gram(y.to(x.device))
-    return float((gram_x * gram_y).sum() / (gram_x.norm() * gram_y.norm()))
-
-
-def _features(array, name):
-    tensor = torch.as_tensor(array)
-    if tensor.dim() != 2:
-        raise ValueError(f"{name} must be (examples, features), got shape {tuple(tensor.shape)}")
-    return tensor.double()
-
-
-def _centered_gram(features):
-    centered = features - features.mean(dim=0, keepdim=True)
-    return centered @ centered.T
-
-
-def weight_change(state_a, state_b, layers) -> dict[str, float]:
-    """Relative change ``||W_b - W_a|| / ||W_a||`` of all the weights under each layer's module path.
-
-    The norm is the Frobenius norm over every tensor whose name is the path or starts with
-    ``path.``, taken together. Integer tensors (batch-norm counters) are left out; pass
-    ``dict(net.named_parameters())`` to leave out buffers such as batch-norm statistics too.
-
-    Args:
-        state_a (dict[str, torch.Tensor]): The reference weights (epoch 0), name to tensor.
-        state_b (dict[str, torch.Tensor]): The later weights, same names and shapes.
-        layers (list[str]): Module paths (``inception4c``, ``blocks.3``).
-
-    Returns:
-        dict[str, float]: Module path to relative change; 0 when nothing changed.
-
-    Raises:
-        ValueError: A path with no weights under it, or a tensor missing or of another shape in
-            ``state_b``.
-
-    Example:
-        >>> a = {"conv.weight": torch.ones(2, 2), "fc.weight": torch.ones(3)}
-        >>> b = {"conv.weight": 2 * torch.ones(2, 2), "fc.weight": torch.ones(3)}
-        >>> weight_change(a, b, ["conv", "fc"])
-        {'conv': 1.0, 'fc': 0.0}
-    """
-    changes = {}
-    for layer in layers:
-        names = [name for name, tensor in state_a.items()
-                 if (name == layer or name.startswith(layer + ".")) and tensor.is_floating_point()]
-        if not names:
-            raise ConfigError(f"no weights under layer {layer!r}")
-        difference = reference = 0.0
-        for name in names:
-            a, b = state_a[name].detach().double().cpu(), _matching(state_b, name, state_a[name].shape)
-            difference += float((b - a).square().sum())
-            reference += float(a.square().sum())
-        changes[layer] = math.sqrt(difference / reference) if reference else (math.inf if difference else 0.0)
-    return changes
-
-
-def _matching(state, name, shape):
-    if name not in state:
-        raise ArtifactError(f"weight {name!r} is missing from the second state")
-    if state[name].shape != shape:
-        raise ArtifactError(f"weight {name!r} has shape {tuple(state[name].shape)}, expected {tuple(shape)}")
-    return state[name].detach().double().cpu()
-
-
 def pixel_scores(images, first, perceptual) -> dict:
     """SSIM and perceptual distance of one checkpoint's renders to epoch 0's, and between its own seeds.
 
@@ -284,60 +194,3 @@ def pixel_scores(images, first, perceptual) -> dict:
     return {name: np.mean(values, axis=0) for name, values in [
         ("ssim_to_first", ssim_to_first), ("ssim_noise", ssim_noise),
         ("perceptual_to_first", perceptual_to_first), ("perceptual_noise", perceptual_noise)]}
-
-
-@torch.inference_mode()
-def layer_features(model, images, layers, batch_size: int = 32, progress: bool = True) -> dict[str, torch.Tensor]:
-    """Activations of ``layers`` for a set of images, flattened per image.
-
-    Args:
-        model (ModelWrapper): The network; it runs on its own device.
-        images (torch.Tensor): ``(n, 3, S, S)`` images in [0, 1].
-        layers (list[str]): Layer names or aliases.
-        batch_size (int, optional): Images per forward pass. Default: 32
-        progress (bool, optional): Show a progress bar over batches. Default: True
-
-    Returns:
-        dict[str, torch.Tensor]: Layer to ``(n, features)`` activations, on the model's device.
-
-    Example:
-        >>> model = models.load("tiny", weights="random")
-        >>> layer_features(model, torch.rand(4, 3, 32, 32), ["conv3"], progress=False)["conv3"].shape
-        torch.Size([4, 1024])
-    """
-    batches = {layer: [] for layer in layers}
-    with models.capture(model, layers) as activations:
-        starts = range(0, len(images), batch_size)
-        for start in progress_bar(starts, desc="features", unit="batch", disable=not progress):
-            model(images[start:start + batch_size].to(model.device))
-            for layer in layers:
-                batches[layer].append(activations[layer].flatten(1))
-    return {layer: torch.cat(parts) for layer, parts in batches.items()}
-
-
-def representation_change(first, model, probe, layers, batch_size: int = 32, progress: bool = True) -> dict:
-    """Linear CKA of each layer's probe-set activations to the first model's, and its relative weight change.
-
-    Args:
-        first (ModelWrapper): The model at epoch 0.
-        model (ModelWrapper): The model at a later epoch (same architecture, same device).
-        probe (torch.Tensor): ``(n, 3, S, S)`` probe images in [0, 1].
-        layers (list[str]): Layer names or aliases.
-        batch_size (int, optional): Images per forward pass. Default: 32
-        progress (bool, optional): Show progress bars. Default: True
-
-    Returns:
-        dict: ``{"cka": {layer: float}, "weight_change": {layer: float}}``.
-
-    Example:
-        >>> a = models.load("tiny", weights="random", seed=0); b = models.load("tiny", weights="random", seed=1)
-        >>> change = representation_change(a, b, torch.rand(8, 3, 32, 32), ["conv2"], progress=False)
-        >>> sorted(change), 0 < change["weight_change"]["conv2"]
-        (['cka', 'weight_change'], True)
-    """
-    features_first = layer_features(first, probe, layers, batch_size, progress)
-    features = layer_features(model, probe, layers, batch_size, progress)
-    paths = {layer: model.resolve(layer) for layer in layers}
-    changes = weight_change(dict(first.net.named_parameters()), dict(model.net.named_parameters()), paths.values())
-    return {"cka": {layer: linear_cka(features_first[layer], features[layer]) for layer in layers},
-            "weight_change": {layer: changes[path] for layer, path in paths.items()}}

@@ -1,0 +1,72 @@
+"""The library's one call: which channels of some layers changed between two models.
+
+Example:
+    >>> import numpy as np, driftlens
+    >>> a = driftlens.models.load("tiny", weights="random")
+    >>> table = compare_models(a, a, {"conv2": None}, np.random.rand(16, 32, 32, 3), render=False)["conv2"]
+    >>> len(table), bool(table.changed.any())
+    (32, False)
+"""
+
+from driftlens.change.render_evidence import change_table
+from driftlens.change.responses import layer_responses, unit_responses
+from driftlens.change.screen import screen_table
+
+
+def compare_models(first, later, units: dict, probe, seeds=(0, 1, 2), render: bool = True, screen: dict | None = None,
+                   **render_options) -> dict:
+    """Screen every channel of some layers, optionally render chosen ones, and return each layer's verdicts.
+
+    The screen (:func:`~driftlens.change.screen.screen_table`) always covers every channel of a layer,
+    so that its false-discovery rate is controlled over the whole layer. Without rendering, the result
+    is the screen of the channels asked for; with rendering, it is their change table
+    (:func:`~driftlens.change.render_evidence.change_table`), which combines the screen's verdict with
+    the render evidence. Both have a boolean ``changed`` column and rows for epoch 0 (the first model)
+    and epoch 1 (the later one). This is what the workflow does per checkpoint (``representation``,
+    ``screen``, ``render-checkpoint``, ``responses``, ``change``), without pixel metrics.
+
+    Args:
+        first (ModelWrapper): The reference model (epoch 0).
+        later (ModelWrapper): The model compared with it (same architecture).
+        units (dict[str, list[int] or None]): Layer to channels; None means every channel of the layer
+            (only without rendering).
+        probe (np.ndarray): ``(N, H, W, 3)`` natural images in [0, 1].
+        seeds (list[int], optional): Image seeds of the renders, at least two. Default: (0, 1, 2)
+        render (bool, optional): Render the channels and add render evidence. Default: True
+        screen (dict, optional): Options of :func:`~driftlens.change.screen.screen_table` (``min_effect``,
+            ``alpha``, ``top_k``, ``resamples``). Default: None (its defaults)
+        **render_options: Passed to :func:`~driftlens.optvis.visualize_units` (method, steps, size, ...).
+
+    Returns:
+        dict[str, pandas.DataFrame]: Layer to its table (epochs 0 and 1).
+
+    Example:
+        >>> import numpy as np, driftlens
+        >>> a = driftlens.models.load("tiny", weights="random")
+        >>> tables = compare_models(a, a, {"conv3.0": [0, 1]}, np.random.rand(8, 32, 32, 3), size=32, steps=2,
+        ...                         progress=False)
+        >>> bool(tables["conv3.0"].changed.any())
+        False
+    """
+    everything = {layer: list(range(shape[0])) for layer, shape in first.output_shapes(list(units)).items()}
+    responses = [layer_responses(model, probe, everything) for model in (first, later)]
+    screens = {layer: screen_table({0: responses[0][layer], 1: responses[1][layer]}, **(screen or {}))
+               for layer in units}
+    chosen = {layer: everything[layer] if channels is None else list(channels) for layer, channels in units.items()}
+    if not render:
+        return {layer: screens[layer][screens[layer].channel.isin(chosen[layer])].reset_index(drop=True)
+                for layer in units}
+    from driftlens.optvis import visualize_units
+
+    renders = [visualize_units(model, chosen, list(seeds), **render_options) for model in (first, later)]
+    return {layer: _rendered_table(first, later, layer, chosen[layer], probe, renders[0][layer], renders[1][layer],
+                                   screens[layer]) for layer in units}
+
+
+def _rendered_table(first, later, layer, channels, probe, ours, theirs, screen):
+    start = {"own": unit_responses(first, ours, layer, channels), "probe": unit_responses(first, probe, layer, channels)}
+    end = {"own": unit_responses(later, theirs, layer, channels), "cross": unit_responses(later, ours, layer, channels),
+           "reverse": unit_responses(first, theirs, layer, channels),
+           "probe": unit_responses(later, probe, layer, channels)}
+    return change_table({0: {**start, "cross": start["own"], "reverse": start["own"]}, 1: end}, channels,
+                        screen=screen)
