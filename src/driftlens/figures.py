@@ -45,9 +45,10 @@ def image_grid(rows, row_labels=None, col_labels=None, gap: int = 2, label_size:
     left = _text_width(row_labels, font) + 2 * gap if row_labels else 0
     lines = max((str(label).count("\n") + 1 for label in col_labels or []), default=0)
     top = lines * (label_size + 2) + 2 * gap if col_labels else 0
-    bottom = label_size + 4 * gap if caption else 0
-    canvas = Image.new("RGB", (max(left + columns * (width + gap) + gap, _text_width([caption], font) + 2 * gap
-                                   if caption else 0),
+    grid_width = left + columns * (width + gap) + gap
+    caption = _wrap(caption, font, max(grid_width - 2 * gap, 240)) if caption else None
+    bottom = (caption.count("\n") + 1) * (label_size + 2) + 4 * gap if caption else 0
+    canvas = Image.new("RGB", (max(grid_width, _text_width(caption.split("\n"), font) + 2 * gap if caption else 0),
                                top + len(rows) * (height + gap) + gap + bottom), "white")
     draw = ImageDraw.Draw(canvas)
     for i, row in enumerate(rows):
@@ -64,8 +65,20 @@ def image_grid(rows, row_labels=None, col_labels=None, gap: int = 2, label_size:
         x, y = left + gap + j * (width + gap), top + gap + i * (height + gap)
         draw.rectangle([x, y, x + width - 1, y + height - 1], outline=FRAME_COLOUR, width=thickness)
     if caption:
-        draw.text((gap, canvas.height - bottom // 2), caption, fill="black", font=font, anchor="lm")
+        draw.multiline_text((gap, canvas.height - bottom + 2 * gap), caption, fill="black", font=font, spacing=2)
     return canvas
+
+
+def _wrap(text, font, width) -> str:
+    """``text`` broken into lines of at most ``width`` pixels in ``font`` (at spaces)."""
+    lines = [""]
+    for word in text.split():
+        candidate = f"{lines[-1]} {word}".strip()
+        if lines[-1] and font.getlength(candidate) > width:
+            lines.append(word)
+        else:
+            lines[-1] = candidate
+    return "\n".join(lines)
 
 
 def _font(size):
@@ -225,9 +238,8 @@ def plot_depth(screens, representation=None, metrics=None) -> Figure:
         axes[1].plot(changed.index, shift.median(), color=colors[layer], marker="o", markersize=3)
         axes[1].fill_between(changed.index, shift.quantile(0.1), shift.quantile(0.9), color=colors[layer], alpha=0.15,
                              linewidth=0)
-    axes[0].set(title="Channels changed (screen: rank shift above the minimum effect, BH q ≤ α)",
-                ylabel="fraction of channels", ylim=(-0.02, 1.02))
-    axes[1].set(title="Rank shift of the probe images (median, 10–90 % of channels)", ylabel="rank shift")
+    axes[0].set(title="Channels changed (screen, 95 % interval)", ylabel="fraction of channels", ylim=(-0.02, 1.02))
+    axes[1].set(title="Rank shift √(1 − ρ): median, 10–90 %", ylabel="rank shift")
     if screens:
         axes[1].axhline(next(iter(screens.values()))["min_effect"].iloc[0], color="gray", linestyle="--", linewidth=1)
     colors.update({layer: f"C{(len(colors) + i) % 10}" for i, layer in
@@ -261,7 +273,7 @@ def plot_volcano(screen, layer: str) -> Figure:
         >>> screen = pd.DataFrame({"epoch": [1, 1], "rank_shift": [0.2, 0.01], "q_value": [1e-5, 1.0],
         ...                        "state": "active", "changed": [True, False], "min_effect": 0.05, "alpha": 0.05})
         >>> plot_volcano(screen, "conv2").axes[0].get_xlabel()
-        'rank shift (RMS displacement in the ranking of the probe images)'
+        "rank shift √(1 − ρ) of the probe images' ranking"
     """
     fig = Figure(figsize=(6, 4.5), layout="constrained")
     ax = fig.add_subplot()
@@ -275,8 +287,8 @@ def plot_volcano(screen, layer: str) -> Figure:
     ax.axhline(-np.log10(tests.alpha.iloc[0]), color="gray", linestyle="--", linewidth=1)
     changed = int(tests.changed.sum())
     ax.set(title=f"{layer}: {changed} of {len(tests)} channel tests changed", ylabel="−log10 q (BH)",
-           xlabel="rank shift (RMS displacement in the ranking of the probe images)")
-    fig.colorbar(points, ax=ax, label="epoch")
+           xlabel="rank shift √(1 − ρ) of the probe images' ranking")
+    fig.colorbar(points, ax=ax, label="epoch", ticks=MaxNLocator(integer=True))
     ax.grid(alpha=0.3)
     return fig
 

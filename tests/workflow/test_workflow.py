@@ -4,7 +4,8 @@ import numpy as np
 import pandas as pd
 from PIL import Image
 
-from driftlens.artifacts import CHANGE_COLUMNS, read_change_table, read_metrics, read_responses, read_row
+from driftlens.artifacts import (CHANGE_COLUMNS, read_change_table, read_metrics, read_probe_responses, read_row,
+                                 read_screen_table)
 from driftlens.checkpoint import read_checkpoint
 
 EPOCHS = [0, 1, 2]
@@ -64,10 +65,46 @@ def test_frozen_layer_does_not_change_in_the_second_stage(mini_run):
     pd.testing.assert_frame_equal(table.loc[1][columns], table.loc[2][columns])
 
 
-def test_unit_responses_are_stored_per_checkpoint(mini_run):
-    responses = read_responses(mini_run / "results" / "mini" / "representation" / "responses_001.npz", epoch=1)
-    assert sorted(responses) == LAYERS and responses["conv3"]["own"].shape == (3, 3)
-    assert responses["conv3"]["probe"].shape == (8, 3)
+def test_probe_responses_hold_every_channel_of_each_screened_layer(mini_run):
+    epoch, responses, grams = read_probe_responses(
+        mini_run / "results" / "mini" / "representation" / "probe_001.npz", epoch=1)
+    assert sorted(responses) == LAYERS and responses["conv3"].shape == (8, 16) and grams["conv3"].shape == (8, 8)
+
+
+def test_screen_covers_every_channel_at_every_epoch_and_the_frozen_layer_stands_still(mini_run):
+    """Stage 2 trains from conv3 on: conv2's screen at epoch 2 is its screen at epoch 1, exactly."""
+    results = mini_run / "results" / "mini"
+    conv3 = read_screen_table(results / "conv3" / "screen.csv", layer="conv3")
+    assert sorted(set(zip(conv3.epoch, conv3.channel))) == [(e, c) for e in EPOCHS for c in range(16)]
+    assert not conv3[conv3.epoch == 0].changed.any() and (conv3[conv3.epoch == 0].rank_shift == 0).all()
+    conv2 = read_screen_table(results / "conv2" / "screen.csv", layer="conv2").set_index(["epoch", "channel"])
+    columns = ["rank_shift", "rank_shift_se", "rho", "q_value", "changed"]
+    pd.testing.assert_frame_equal(conv2.loc[1][columns], conv2.loc[2][columns])
+    assert Image.open(results / "conv3" / "volcano.png").size[0] > 300 and Image.open(results / "depth.png").size[0] > 500
+    assert "Change atlas (every channel, render-free): conv2: " in (results / "report.html").read_text()
+
+
+def test_channels_chosen_from_the_screen_wait_for_it_and_blocks_are_screened(tmp_path, snakemake, mini_config,
+                                                                            write_config):
+    mini_config["experiments"]["mini"]["visualize"]["channels"] = {"most_changed": 2, "least_changed": 1}
+    mini_config["experiments"]["mini"]["screen"] = {"layers": "blocks"}
+    write_config(tmp_path, mini_config)
+    plan = snakemake(tmp_path, "-n", "-p", "--cores", "1").stdout
+    selections = re.findall(r"driftlens select-channels .*", plan)
+    assert len(selections) == 2 and all("--channels most_changed:2,least_changed:1,epoch:2 --screen results/mini/"
+                                        in command for command in selections), plan
+    screens = re.findall(r"driftlens screen --layer (\S+)", plan)
+    assert sorted(screens) == ["conv1", "conv2", "conv3"]  # the tiny model's blocks: its visualised layers and conv1
+    assert _job_counts(plan)["representation"] == len(EPOCHS)  # one probe pass per checkpoint, whatever the layers
+
+
+def test_most_changed_channels_too_many_for_the_layer_are_named_by_the_dry_run(tmp_path, snakemake, mini_config,
+                                                                               write_config):
+    mini_config["experiments"]["mini"]["visualize"]["channels"] = {"most_changed": 10, "least_changed": 10}
+    write_config(tmp_path, mini_config)
+    result = snakemake(tmp_path, "--dry-run", check=False)
+    assert result.returncode != 0 and "experiments.mini.visualize.channels: k=20 is not between 1 and the 16 channels" \
+        in result.stderr + result.stdout
 
 
 def test_second_run_has_nothing_to_do(mini_run, snakemake):
