@@ -146,6 +146,7 @@ PATHS = {
     "channels": "results/{exp}/{layer}/channels.txt",
     "render": "results/{exp}/{layer}/epoch_{epoch}.npz",  # every seed, metadata inside
     "render_png": "results/{exp}/{layer}/epoch_{epoch}.png",  # first seed
+    "render_store": "results/{exp}/render_store",  # renders by the hash of what determines them (not a rule output)
     "representation": "results/{exp}/representation/epoch_{epoch}.json",
     "probe_responses": "results/{exp}/representation/probe_{epoch}.npz",  # every channel, Gram matrices
     "screen": "results/{exp}/{layer}/screen.csv",

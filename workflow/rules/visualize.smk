@@ -46,7 +46,9 @@ rule select_channels:
 
 
 # One render job per checkpoint: every layer, channel and seed in one batched optimisation. A rule per
-# experiment, because the layers (and so the outputs) are the experiment's; each is named render_{exp}.
+# experiment, because the layers (and so the outputs) are the experiment's; each is named render_{exp}. A layer
+# whose upstream weights equal those of a checkpoint already rendered (frozen, or a head-only epoch) is taken
+# from the experiment's render store instead of being rendered again.
 for _name in config["experiments"]:
 
     rule:
@@ -65,6 +67,7 @@ for _name in config["experiments"]:
             units=lambda w, input: " ".join(f"{layer}={path}" for layer, path in zip(layers(w.exp), input.channels)),
             render=lambda w: render_params(w.exp),
             spectrum=lambda w, input: option("--spectrum", "".join(input.spectrum)),
+            store=lambda w: artifact("render_store", w.exp),
         log:
             "logs/{exp}/render/epoch_{epoch}.log",
         benchmark:
@@ -76,4 +79,5 @@ for _name in config["experiments"]:
             "../../envs/driftlens.yaml"
         shell:
             "driftlens render-checkpoint --checkpoint {input.checkpoint} --units {params.units} {params.render}"
-            " {params.spectrum} --rows {output.rows} --pngs {output.pngs} --threads {threads} --no-progress > {log} 2>&1"
+            " {params.spectrum} --rows {output.rows} --pngs {output.pngs} --store {params.store} --threads {threads}"
+            " --no-progress > {log} 2>&1"

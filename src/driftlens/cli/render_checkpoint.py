@@ -1,12 +1,15 @@
 """``driftlens render-checkpoint``: every layer, channel and seed of one checkpoint in one batched render.
 
 A workflow step: one job per rendered checkpoint writes one render row per layer (``.npz`` with all
-seeds and its metadata inside, and a ``.png`` of the first seed).
+seeds and its metadata inside, and a ``.png`` of the first seed). With ``--store``, a layer whose
+upstream weights and settings were rendered before (:mod:`driftlens.optvis.store`) is not rendered
+again: its stored arrays are written unchanged.
 
 Example:
     driftlens render-checkpoint --checkpoint results/demo/checkpoints/epoch_003.pt \\
         --units blocks.12=results/demo/blocks.12/channels.txt --seeds 0,1,2 --steps 64 --size 64 \\
-        --rows results/demo/blocks.12/epoch_003.npz --pngs results/demo/blocks.12/epoch_003.png
+        --rows results/demo/blocks.12/epoch_003.npz --pngs results/demo/blocks.12/epoch_003.png \\
+        --store results/demo/render_store
 """
 
 import sys
@@ -34,6 +37,8 @@ def add_parser(subparsers):
     add_precision(parser)
     parser.add_argument("--rows", nargs="+", required=True, metavar="NPZ", help="one render row per layer, in order")
     parser.add_argument("--pngs", nargs="+", required=True, metavar="PNG", help="one picture per layer, in order")
+    parser.add_argument("--store", metavar="DIR",
+                        help="reuse renders of identical upstream weights and settings kept here, and keep new ones")
     add_progress(parser)
     parser.set_defaults(func=run)
 
@@ -44,7 +49,6 @@ def run(args):
     from driftlens.artifacts import RenderedRow, read_channels, write_row
     from driftlens.figures import image_grid
     from driftlens.io import save_image
-    from driftlens.optvis import visualize_units
     from driftlens.precision import resolved
 
     units = {layer: read_channels(path) for layer, path in map(_pair, args.units)}
@@ -54,14 +58,42 @@ def run(args):
     model = models.from_checkpoint(args.checkpoint).to(device_of(args))
     print(f"rendering epoch {model.epoch}: {sum(map(len, units.values())) * len(seeds)} images on {model.device}"
           f" in {resolved(args.precision, model.device)}", file=sys.stderr)
-    images = visualize_units(model, units, seeds, method=args.method, steps=args.steps, size=args.size,
-                             seed=args.seed, max_batch=args.max_batch, progress=not args.no_progress,
-                             **method_options(args))
     settings = {"method": args.method, "steps": args.steps, "size": args.size, "seed": args.seed, "model": model.name}
+    images = _stored_or_rendered(model, units, args, settings) if args.store else _render(model, units, args)
     for (layer, channels), row_path, png_path in zip(units.items(), args.rows, args.pngs):
         row = RenderedRow(images[layer], channels, seeds, layer, model.epoch, settings)
         write_row(row_path, row)
         save_image(image_grid([row.first_seed]), png_path)
+
+
+def _render(model, units, args) -> dict:
+    from driftlens.optvis import visualize_units
+
+    return visualize_units(model, units, args.seeds, method=args.method, steps=args.steps, size=args.size,
+                           seed=args.seed, max_batch=args.max_batch, progress=not args.no_progress,
+                           **method_options(args))
+
+
+def _stored_or_rendered(model, units, args, settings) -> dict:
+    """Each layer's images from the store where its key is there, the others rendered (in one batch) and stored."""
+    from driftlens.models.weights import sha256_of
+    from driftlens.optvis.store import RenderStore, render_key
+    from driftlens.precision import resolved
+
+    everything = {**settings, "precision": str(resolved(args.precision, model.device)), "max_batch": args.max_batch,
+                  "spectrum": sha256_of(args.spectrum) if args.spectrum else None, "device": model.device.type}
+    keys = {layer: render_key(model, layer, channels, args.seeds, everything) for layer, channels in units.items()}
+    store = RenderStore(args.store)
+    with store.reserve(keys.values()):
+        images = {layer: store.get(key) for layer, key in keys.items()}
+        missing = {layer: units[layer] for layer, found in images.items() if found is None}
+        print(f"reusing {len(units) - len(missing)} of {len(units)} layers' renders from {args.store}", file=sys.stderr)
+        if missing:
+            rendered = _render(model, missing, args)
+            for layer, layer_images in rendered.items():
+                store.put(keys[layer], layer_images)
+            images.update(rendered)
+    return images
 
 
 def _pair(text):

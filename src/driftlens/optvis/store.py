@@ -1,0 +1,145 @@
+"""Never render the same thing twice: renders stored under the hash of everything that determines them.
+
+A layer's render depends only on the parameters and buffers of the modules that run before its output
+(and its own), on the render settings and on the rendering code. :func:`render_key` hashes exactly those
+(the source of ``optvis``, ``models`` and ``precision`` for the code; for the weights, a conservative
+superset: every module whose forward finishes before the layer's, the layer's ancestors' own tensors,
+and the input normalisation), so a layer whose upstream weights are bit-identical to those of a checkpoint
+already rendered (a frozen layer at every epoch, every layer during head-only epochs) gets the same key,
+and :class:`RenderStore` hands back that render's arrays unchanged.
+
+Example:
+    >>> import driftlens
+    >>> a = driftlens.models.load("tiny", weights="random", seed=0)
+    >>> b = driftlens.models.load("tiny", weights="random", seed=0)
+    >>> with torch.no_grad():
+    ...     b.net.fc.weight.add_(1.0)              # after conv3: conv3's renders cannot change
+    >>> render_key(a, "conv3", [0], [0], {"steps": 8}) == render_key(b, "conv3", [0], [0], {"steps": 8})
+    True
+"""
+
+import contextlib
+import fcntl
+import functools
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from driftlens.artifacts import read_artifact, write_artifact
+
+RENDER_STORE_ENTRY = "stored render"
+
+
+@torch.no_grad()
+def upstream_state(model, layer: str, size: int = 32) -> dict[str, torch.Tensor]:
+    """The parameters and buffers that a layer's output can depend on, by name.
+
+    Found by one forward pass of a ``size`` x ``size`` image with a hook on every module: every module
+    whose forward finishes before the layer's (the layer's own submodules included) contributes its own
+    tensors, and so does every ancestor of the layer (tensors a container uses directly); plus the
+    wrapper's input normalisation.
+
+    Example:
+        >>> import driftlens
+        >>> sorted(upstream_state(driftlens.models.load("tiny", weights="random"), "conv1"))[:2]
+        ['conv1.0.bias', 'conv1.0.weight']
+    """
+    path = model.resolve(layer)
+    finished = []
+    hooks = [module.register_forward_hook(lambda m, i, o, name=name: finished.append(name))
+             for name, module in model.net.named_modules() if name]
+    try:
+        model(torch.zeros(1, 3, size, size, device=model.device))
+    finally:
+        for hook in hooks:
+            hook.remove()
+    upstream = set(finished[:finished.index(path) + 1])
+    ancestors = {""} | {".".join(path.split(".")[:k]) for k in range(1, path.count(".") + 1)}
+    state = {"input.mean": model.mean, "input.std": model.std}
+    for name, module in model.net.named_modules():
+        if name in upstream or name in ancestors:
+            prefix = f"{name}." if name else ""
+            state.update({prefix + key: tensor for key, tensor in module.named_parameters(recurse=False)})
+            state.update({prefix + key: tensor for key, tensor in module.named_buffers(recurse=False)})
+    return state
+
+
+def render_key(model, layer: str, channels, seeds, settings: dict) -> str:
+    """The SHA-256 of a layer's upstream state (:func:`upstream_state`), its channels, seeds and render settings.
+
+    Args:
+        model (ModelWrapper): The network.
+        layer (str): Layer name or alias.
+        channels (list[int]): The rendered channels.
+        seeds (list[int]): The image seeds.
+        settings (dict): Every render setting (method, steps, size, transform seed, precision, ...), JSON-serialisable.
+
+    Returns:
+        str: 64 hexadecimal digits.
+
+    Example:
+        >>> import driftlens
+        >>> len(render_key(driftlens.models.load("tiny", weights="random"), "conv2", [0, 1], [0], {"steps": 8}))
+        64
+    """
+    digest = hashlib.sha256(json.dumps({"model": model.name, "layer": model.resolve(layer), "channels": list(channels),
+                                        "seeds": list(seeds), "settings": settings, "code": _code_digest()},
+                                       sort_keys=True).encode())
+    for name, tensor in sorted(upstream_state(model, layer).items()):
+        array = tensor.detach().cpu().contiguous().numpy()
+        digest.update(f"{name}:{array.dtype}:{array.shape}".encode())
+        digest.update(array.tobytes())
+    return digest.hexdigest()
+
+
+@functools.lru_cache(maxsize=1)
+def _code_digest() -> str:
+    """SHA-256 of the source of the packages a render runs (optvis, models, precision): new code never reuses."""
+    package = Path(__file__).resolve().parents[1]
+    digest = hashlib.sha256()
+    for path in sorted([*package.glob("optvis/*.py"), *package.glob("models/*.py"), package / "precision.py"]):
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+class RenderStore:
+    """A folder of renders by :func:`render_key`, safe for concurrent jobs.
+
+    :meth:`reserve` locks the keys (in sorted order, so jobs never deadlock) until the block ends: a job
+    that needs a render another job is making waits for it and then reuses it instead of rendering it again.
+
+    Args:
+        folder (str or Path): Where the renders are kept, e.g. ``results/flowers17_lite0/render_store``.
+
+    Example:
+        >>> import tempfile
+        >>> store = RenderStore(tempfile.mkdtemp())
+        >>> with store.reserve(["ab"]):
+        ...     store.get("ab") is None
+        True
+    """
+
+    def __init__(self, folder):
+        self.folder = Path(folder)
+
+    @contextlib.contextmanager
+    def reserve(self, keys):
+        """Hold an exclusive lock on each key until the block ends."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        with contextlib.ExitStack() as stack:
+            for key in sorted(set(keys)):
+                lock = stack.enter_context(open(self.folder / f"{key}.lock", "w"))
+                fcntl.flock(lock, fcntl.LOCK_EX)
+            yield self
+
+    def get(self, key: str) -> np.ndarray | None:
+        """The stored images of ``key``, or None."""
+        path = self.folder / f"{key}.npz"
+        return read_artifact(path, RENDER_STORE_ENTRY, key=key)[1]["images"] if path.is_file() else None
+
+    def put(self, key: str, images) -> None:
+        """Store the images of ``key`` (atomically)."""
+        write_artifact(self.folder / f"{key}.npz", RENDER_STORE_ENTRY, {"key": key}, images=np.asarray(images))
