@@ -3,7 +3,9 @@
 Runs the experiment from scratch in this folder (``--run``: its results, logs and, with ``--with-data``, its
 prepared data set are removed first), or reads the benchmark files of an earlier run, and prints per step
 (the rule, as the path of its benchmark file with epochs and layers folded): jobs, wall seconds (Snakemake's),
-CPU seconds (each ``driftlens`` command writes its own at the end of its log), the total, the run's wall time, and the share of the jobs' time spent outside the model: each job that
+CPU seconds (each ``driftlens`` command writes its own at the end of its log), the total, the run's wall time, the
+screening work (the screen jobs, and the probe passes of checkpoints that are not rendered, which exist only for
+the screen) against the run's wall time, and the share of the jobs' time spent outside the model: each job that
 runs torch pays the interpreter's start-up and imports (measured here: ``import torch`` and driftlens's model
 code in a fresh interpreter), before any checkpoint is read.
 
@@ -79,8 +81,9 @@ def job_table(exp, layers) -> pd.DataFrame:
             step = "prepare_data" if root.name == "data" else step_name(path, root, layers)
             log = Path("logs") / path.relative_to("logs/benchmarks").with_suffix(".log")
             cpu = logged_cpu_seconds(log)
-            rows.append({"step": step, "wall_s": record["s"], "cpu_s": record["cpu_time"] if cpu is None else cpu,
-                         "cpu_from_log": cpu is not None})
+            epoch = re.fullmatch(r"epoch_(\d+)", path.stem)
+            rows.append({"step": step, "epoch": int(epoch[1]) if epoch else None, "wall_s": record["s"],
+                         "cpu_s": record["cpu_time"] if cpu is None else cpu, "cpu_from_log": cpu is not None})
     return pd.DataFrame(rows)
 
 
@@ -89,6 +92,17 @@ def logged_cpu_seconds(log: Path) -> float | None:
     text = log.read_text(errors="replace") if log.exists() else ""
     found = re.findall(r"^driftlens: \S+ done in [\d.]+ s \(([\d.]+) s CPU\)$", text, re.MULTILINE)
     return float(found[-1]) if found else None
+
+
+def screening_line(jobs, reference_s, reference) -> str:
+    """The screening work: screen jobs, plus probe passes of checkpoints that no render job renders."""
+    screens = jobs[jobs.step == "{layer}/screen"]
+    rendered = set(jobs[jobs.step == "render"].epoch)
+    passes = jobs[(jobs.step == "representation") & ~jobs.epoch.isin(rendered)]
+    total = screens.wall_s.sum() + passes.wall_s.sum()
+    return (f"screening: {len(screens)} screen jobs {screens.wall_s.sum():.1f} s + {len(passes)} probe passes of "
+            f"checkpoints not rendered {passes.wall_s.sum():.1f} s = {total:.1f} s, {100 * total / reference_s:.1f} % "
+            f"of {reference}")
 
 
 def startup_seconds(repeats=3) -> float:
@@ -104,7 +118,9 @@ def startup_seconds(repeats=3) -> float:
 def main(argv=None):
     args = parse_args(argv)
     config = yaml.safe_load(Path("config.yaml").read_text())
-    layers = set(config["experiments"][args.exp]["visualize"]["layers"])
+    experiment = config["experiments"][args.exp]
+    listed = experiment.get("screen", {}).get("layers", [])
+    layers = set(experiment["visualize"]["layers"]) | set(listed if isinstance(listed, list) else [])
     wall = run_experiment(args.exp, args.cores, args.with_data, config, args.configfile) if args.run else None
     jobs = job_table(args.exp, layers)
     if jobs.empty:
@@ -116,6 +132,8 @@ def main(argv=None):
           + (f"; whole run {wall:.0f} s wall with --cores {args.cores}" if wall is not None else ""))
     print(f"CPU time from the jobs' own logs for {int(jobs.cpu_from_log.sum())} of {len(jobs)} jobs "
           "(the others: Snakemake's sampled cpu_time)")
+    print(screening_line(jobs, wall, "the run's wall time") if wall is not None else
+          screening_line(jobs, jobs.wall_s.sum(), "the jobs' wall time summed"))
     startup = startup_seconds()
     torch_jobs = int(jobs.step.map(lambda step: step.startswith(TORCH_STEPS)).sum())
     print(f"outside the model: {torch_jobs} torch jobs x {startup:.2f} s start-up (interpreter + import torch and "

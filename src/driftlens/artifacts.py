@@ -568,15 +568,20 @@ def read_change_table(path, layer: str | None = None):
     Example:
         >>> table = read_change_table("results/demo/blocks.12/change.csv", layer="blocks.12")  # doctest: +SKIP
     """
-    table = read_table(path, ["layer", *CHANGE_COLUMNS], "a change table")
+    raw, found = _read_layer_table(path, CHANGE_COLUMNS, "change table", layer)
+    metric = raw["perceptual_metric"].dropna().astype(str) if "perceptual_metric" in raw else []
+    table = raw[CHANGE_COLUMNS].copy()
+    table.attrs.update({"layer": found, "perceptual_metric": metric.iloc[0] if len(metric) else None})
+    return table
+
+
+def _read_layer_table(path, columns, kind: str, layer: str | None):
+    """A per-layer CSV with ``layer`` and ``columns``, and the layer it holds; refused when that is not ``layer``."""
+    table = read_table(path, ["layer", *columns], f"a {kind}")
     found = sorted(set(table["layer"].astype(str)))
     if layer is not None and found != [layer]:
-        raise ArtifactError(f"{path} is the change table of layer {', '.join(found)}, not of {layer}")
-    metric = table["perceptual_metric"].dropna().astype(str) if "perceptual_metric" in table else []
-    attrs = {"layer": found[0] if found else layer, "perceptual_metric": metric.iloc[0] if len(metric) else None}
-    table = table[CHANGE_COLUMNS].copy()
-    table.attrs.update(attrs)
-    return table
+        raise ArtifactError(f"{path} is the {kind} of layer {', '.join(found)}, not of {layer}")
+    return table, found[0] if found else layer
 
 
 SCREEN_COLUMNS = ["epoch", "channel", "rank_shift", "rank_shift_se", "rho", "rho_se", "topk_jaccard", "topk_jaccard_se",
@@ -615,13 +620,9 @@ def read_screen_table(path, layer: str | None = None):
     Example:
         >>> table = read_screen_table("results/demo/blocks.14/screen.csv", layer="blocks.14")  # doctest: +SKIP
     """
-    table = read_table(path, ["layer", *SCREEN_COLUMNS], "a screen table")
-    found = sorted(set(table["layer"].astype(str)))
-    if layer is not None and found != [layer]:
-        raise ArtifactError(f"{path} is the screen of layer {', '.join(found)}, not of {layer}")
-    table = table[SCREEN_COLUMNS].copy()
-    table["changed"] = table["changed"].astype(bool)
-    table.attrs["layer"] = found[0] if found else layer
+    raw, found = _read_layer_table(path, SCREEN_COLUMNS, "screen table", layer)
+    table = raw[SCREEN_COLUMNS].astype({"changed": bool})
+    table.attrs["layer"] = found
     return table
 
 

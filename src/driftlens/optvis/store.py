@@ -13,7 +13,7 @@ Example:
     >>> a = driftlens.models.load("tiny", weights="random", seed=0)
     >>> b = driftlens.models.load("tiny", weights="random", seed=0)
     >>> with torch.no_grad():
-    ...     b.net.fc.weight.add_(1.0)              # after conv3: conv3's renders cannot change
+    ...     _ = b.net.fc.weight.add_(1.0)          # after conv3: conv3's renders cannot change
     >>> render_key(a, "conv3", [0], [0], {"steps": 8}) == render_key(b, "conv3", [0], [0], {"steps": 8})
     True
 """
