@@ -31,9 +31,27 @@ def test_every_command_module_is_listed():
     import driftlens.cli as cli
 
     modules = {m.name for m in pkgutil.iter_modules(cli.__path__) if not m.name.startswith("_")}
-    assert modules == set(cli.COMMANDS.values())
+    assert modules == {module for module, _ in cli.COMMANDS.values()}
     registered = cli.build_parser()._subparsers._group_actions[0].choices
     assert set(registered) == set(cli.COMMANDS)
+    for name, (module, line) in cli.COMMANDS.items():  # each module registers the command it is listed for
+        parser = cli.build_parser(name)
+        assert name in parser._subparsers._group_actions[0].choices
+        assert parser._subparsers._group_actions[0].choices[name].description == line
+
+
+def test_help_and_argument_errors_import_no_command_module_nor_torch():
+    """`driftlens --help` and a mistyped command list the commands from the registry alone (fast start-up)."""
+    probe = ("import sys; from driftlens.cli import main\n"
+             "for argv in (['--help'], ['rendr']):\n"
+             "    try: main(argv)\n"
+             "    except SystemExit: pass\n"
+             "heavy = sorted(m for m in sys.modules if m in ('torch', 'numpy', 'matplotlib', 'pandas') or "
+             "m.startswith('driftlens.cli.') and m != 'driftlens.cli._options')\n"
+             "print('HEAVY', heavy)")
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert "HEAVY []" in result.stdout, result.stdout[-500:] + result.stderr[-500:]
+    assert "invalid choice: 'rendr'" in result.stderr
 
 
 def test_help_lists_the_commands_first_and_the_workflow_steps_under_their_own_heading(capsys):

@@ -17,44 +17,50 @@ import time
 from driftlens.errors import USER_ERRORS, ConfigError
 
 USER_COMMANDS = {
-    "layers": "layers",
-    "render": "render",
-    "attribute": "attribute",
-    "dream": "dream",
-    "style": "style",
-    "accentuate": "accentuate",
-    "spectrum": "spectrum",
-    "fetch": "fetch",
+    "layers": ("layers", "list a model's layers and their output shapes"),
+    "render": ("render", "visualise channels of layers as a labelled grid (rows = layers)"),
+    "attribute": ("attribute", "attribution maps of images, overlaid, as one PNG grid"),
+    "dream": ("dream", "DeepDream an image at one layer"),
+    "style": ("style", "neural style transfer (Gatys et al.) of one image"),
+    "accentuate": ("accentuate", "accentuate a channel in images (feature accentuation)"),
+    "spectrum": ("spectrum", "estimate the Fourier magnitude of a data set's images (for maco)"),
+    "fetch": ("fetch", "download an experiment's data set and weights for offline runs"),
 }
-"""The commands for people, by sub-command name: the module (in this package) that implements each."""
+"""The commands for people, by sub-command name: the module (in this package) that implements each, and the
+line that ``driftlens --help`` lists it with (the listing imports no command module)."""
 
 WORKFLOW_STEPS = {
-    "prepare-data": "prepare_data",
-    "probe": "probe",
-    "train-epoch": "train",
-    "select-channels": "channels",
-    "render-checkpoint": "render_checkpoint",
-    "representation": "compare",
-    "screen": "screen",
-    "change": "change",
-    "exemplars": "exemplars",
-    "grid": "grid",
-    "plot-change": "plots",
-    "plot-training": "plots",
-    "plot-depth": "plots",
-    "attribution-maps": "attribution_maps",
-    "attribution-grid": "attribution_figures",
-    "attribution-drift": "attribution_figures",
-    "report": "report",
+    "prepare-data": ("prepare_data", "get a dataset ready and write root/splits.json"),
+    "probe": ("probe", "write a fixed probe set of validation images (.npz)"),
+    "train-epoch": ("train", "train one epoch (epoch 0: build and evaluate the start model)"),
+    "select-channels": ("channels", "resolve a channel list, top_k:K or most_changed:K,least_changed:M for a layer"),
+    "render-checkpoint": ("render_checkpoint", "render all layers and seeds of a checkpoint"),
+    "representation": ("compare", "probe responses of every channel, linear CKA to epoch 0 and weight change of a "
+                                  "checkpoint"),
+    "screen": ("screen", "render-free change screen of every channel of a layer: effect sizes, bootstrap noise "
+                         "references, q-values and verdicts"),
+    "change": ("change", "per-channel change table of a layer's rendered channels: render evidence with seed-noise "
+                         "references, combined with the screen"),
+    "exemplars": ("exemplars", "top probe images per channel at two epochs"),
+    "grid": ("grid", "tile render rows (.npz) into a labelled grid"),
+    "plot-change": ("plots", "per-layer change against epochs, with seed-noise references and validation accuracy "
+                             "(change.png)"),
+    "plot-training": ("plots", "training and validation loss and accuracy against epochs (training.png)"),
+    "plot-depth": ("plots", "the change atlas: fraction of channels changed and effect sizes per layer, with CKA and "
+                            "weight change (depth.png)"),
+    "attribution-maps": ("attribution_maps", "attribution maps of a probe set for one checkpoint (.npz)"),
+    "attribution-grid": ("attribution_figures", "overlays of one method: rows = epochs, columns = images"),
+    "attribution-drift": ("attribution_figures", "rank correlation of every epoch's maps to a reference epoch's"),
+    "report": ("report", "build an experiment's self-contained report.html"),
 }
-"""The steps the workflow's rules run, by sub-command name: the module that implements each."""
+"""The steps the workflow's rules run, by sub-command name: the module that implements each, and its line."""
 
 COMMANDS = {**USER_COMMANDS, **WORKFLOW_STEPS}
-"""Every sub-command name and the module (in this package) that implements it."""
+"""Every sub-command name: its module (in this package) and its one-line help."""
 
 
 def build_parser(command=None) -> argparse.ArgumentParser:
-    """The parser with ``command``'s module registered, or every module when ``command`` is None.
+    """The parser with ``command``'s module registered; otherwise every command by name and line, no module imported.
 
     Example:
         >>> build_parser("layers").prog
@@ -67,13 +73,14 @@ def build_parser(command=None) -> argparse.ArgumentParser:
                         help="show the full traceback of every error, not only of unexpected ones")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND",
                                        help="one of the commands or workflow steps below")
-    modules = [COMMANDS[command]] if command in COMMANDS else sorted(set(COMMANDS.values()))
-    for module in modules:
+    if command in COMMANDS:
+        module, line = COMMANDS[command]
         importlib.import_module(f"{__name__}.{module}").add_parser(subparsers)
-    if command not in COMMANDS:  # the full help: list the commands in two groups instead of one
-        helps = {action.dest: action.help for action in subparsers._choices_actions}
-        subparsers._choices_actions.clear()
-        parser.epilog = "\n\n".join(_command_list(title, names, helps) for title, names in (
+        subparsers.choices[command].description = line
+    else:  # the full list, in two groups, without importing any command's module
+        for name in COMMANDS:
+            subparsers.add_parser(name)
+        parser.epilog = "\n\n".join(_command_list(title, names) for title, names in (
             ("commands", USER_COMMANDS), ("workflow steps (run by the Snakemake rules)", WORKFLOW_STEPS)))
     for subparser in subparsers.choices.values():
         subparser.add_argument("--threads", type=int, default=None,
@@ -81,9 +88,9 @@ def build_parser(command=None) -> argparse.ArgumentParser:
     return parser
 
 
-def _command_list(title: str, names, helps: dict) -> str:
+def _command_list(title: str, names) -> str:
     width = max(map(len, COMMANDS)) + 2
-    return "\n".join([f"{title}:", *(f"  {name:<{width}}{helps[name]}" for name in names)])
+    return "\n".join([f"{title}:", *(f"  {name:<{width}}{COMMANDS[name][1]}" for name in names)])
 
 
 def limit_threads(threads: int | None) -> None:

@@ -28,7 +28,7 @@ def add_parser(subparsers):
         >>> import argparse
         >>> add_parser(argparse.ArgumentParser().add_subparsers())
     """
-    parser = subparsers.add_parser("accentuate", help="accentuate a channel in images (feature accentuation)")
+    parser = subparsers.add_parser("accentuate")
     parser.add_argument("images", nargs="*", help="image files (or use --probe)")
     parser.add_argument("--probe", help="a probe set (.npz from `driftlens probe`) instead of image files")
     parser.add_argument("--count", type=int, default=4, help="with --probe: its first N images (default: 4)")

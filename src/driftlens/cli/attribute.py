@@ -17,7 +17,7 @@ from driftlens.io import save_image
 
 
 def add_parser(subparsers):
-    parser = subparsers.add_parser("attribute", help="attribution maps of images, overlaid, as one PNG grid")
+    parser = subparsers.add_parser("attribute")
     parser.add_argument("images", nargs="+", help="image files")
     add_model_arguments(parser)
     parser.add_argument("--method", default="gradcam", choices=list(METHODS), help="default: gradcam")

@@ -10,14 +10,13 @@ from driftlens.io import save_image
 
 
 def add_parser(subparsers):
-    grid = subparsers.add_parser("attribution-grid", help="overlays of one method: rows = epochs, columns = images")
+    grid = subparsers.add_parser("attribution-grid")
     grid.add_argument("--probe", required=True, help="the probe set (probe.npz of `driftlens probe`)")
     grid.add_argument("--maps", nargs="+", required=True, help="epoch_NNN.npz files of `driftlens attribution-maps`")
     grid.add_argument("--method", default="gradcam", help="which map of the npz files to show (default: gradcam)")
     grid.add_argument("-o", "--output", required=True, help="PNG to write")
     grid.set_defaults(func=run_grid)
-    drift = subparsers.add_parser("attribution-drift", help="rank correlation of every epoch's maps to a reference "
-                                                             "epoch's")
+    drift = subparsers.add_parser("attribution-drift")
     drift.add_argument("--maps", nargs="+", required=True, help="epoch_NNN.npz files of `driftlens attribution-maps`")
     drift.add_argument("--reference-epoch", type=non_negative_int, default=0,
                        help="the epoch compared with: the first whose classification head was trained (default: 0)")

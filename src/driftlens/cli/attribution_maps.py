@@ -17,7 +17,7 @@ from driftlens.io import save_image
 
 
 def add_parser(subparsers):
-    parser = subparsers.add_parser("attribution-maps", help="attribution maps of a probe set for one checkpoint (.npz)")
+    parser = subparsers.add_parser("attribution-maps")
     parser.add_argument("--checkpoint", required=True, help="a driftlens training checkpoint")
     parser.add_argument("--probe", required=True, help="npz with `images` (n,3,S,S) in [0, 1] and `labels` (n,)")
     parser.add_argument("--methods", nargs="+", default=["gradcam", "smoothgrad"], choices=list(METHODS),

@@ -16,8 +16,7 @@ from driftlens.cli._options import add_device, device_of
 
 def add_parser(subparsers):
     """Register ``change``."""
-    parser = subparsers.add_parser("change", help="per-channel change table of a layer's rendered channels: render "
-                                                  "evidence with seed-noise references, combined with the screen")
+    parser = subparsers.add_parser("change")
     parser.add_argument("--layer", required=True)
     parser.add_argument("--rows", nargs="+", required=True, metavar="NPZ", help="the layer's render rows, every epoch")
     parser.add_argument("--checkpoints", nargs="+", required=True, metavar="PT", help="the checkpoints of those epochs")

@@ -17,8 +17,7 @@ def add_parser(subparsers):
         >>> import argparse
         >>> add_parser(argparse.ArgumentParser().add_subparsers())
     """
-    parser = subparsers.add_parser("select-channels", help="resolve a channel list, top_k:K or most_changed:K,"
-                                                           "least_changed:M for a layer")
+    parser = subparsers.add_parser("select-channels")
     parser.add_argument("--checkpoint", required=True, help="checkpoint whose model is inspected (epoch 0)")
     parser.add_argument("--layer", required=True)
     parser.add_argument("--channels", required=True,

@@ -18,8 +18,7 @@ from driftlens.cli._options import add_device, add_progress, comma_list, device_
 
 def add_parser(subparsers):
     """Register the ``representation`` sub-command."""
-    parser = subparsers.add_parser("representation", help="probe responses of every channel, linear CKA to epoch 0 "
-                                                          "and weight change of a checkpoint")
+    parser = subparsers.add_parser("representation")
     parser.add_argument("--first", required=True, metavar="PT", help="the epoch-0 checkpoint")
     parser.add_argument("--checkpoint", required=True, metavar="PT", help="the checkpoint to measure")
     parser.add_argument("--probe", required=True, metavar="NPZ", help="probe images (probe.npz)")

@@ -11,7 +11,7 @@ from driftlens.io import save_image
 
 
 def add_parser(subparsers):
-    parser = subparsers.add_parser("dream", help="DeepDream an image at one layer")
+    parser = subparsers.add_parser("dream")
     parser.add_argument("image", help="image file")
     add_model_arguments(parser, default_model="efficientnet_lite0")
     parser.add_argument("--layer", required=True, help="layer whose activations are amplified")

@@ -12,7 +12,7 @@ Example:
 
 def add_parser(subparsers):
     """Register ``exemplars``."""
-    parser = subparsers.add_parser("exemplars", help="top probe images per channel at two epochs")
+    parser = subparsers.add_parser("exemplars")
     parser.add_argument("--probe", required=True, help="probe.npz")
     parser.add_argument("--rows", nargs=2, required=True, metavar="NPZ", help="the layer's first and last render row")
     parser.add_argument("--responses", nargs=2, required=True, metavar="NPZ", help="probe responses of the same epochs (driftlens representation --responses)")

@@ -26,7 +26,7 @@ from driftlens.models.weights import download_file, sha256_of
 
 
 def add_parser(subparsers):
-    parser = subparsers.add_parser("fetch", help="download an experiment's data set and weights for offline runs")
+    parser = subparsers.add_parser("fetch")
     parser.add_argument("experiment", help="a key of `experiments` in the config")
     parser.add_argument("--config", type=Path, default=Path("config.yaml"), help="default: config.yaml")
     parser.add_argument("--resources", type=Path, default=Path("resources"),

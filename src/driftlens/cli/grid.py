@@ -14,7 +14,7 @@ from driftlens.io import save_image
 
 def add_parser(subparsers):
     """Register ``grid``."""
-    parser = subparsers.add_parser("grid", help="tile render rows (.npz) into a labelled grid")
+    parser = subparsers.add_parser("grid")
     parser.add_argument("--rows", nargs="+", required=True, help="render rows (.npz), one grid row each")
     parser.add_argument("--label-layers", action="store_true", help="put the layer name in each row label")
     parser.add_argument("--change", help="the layer's change.csv: frame changed cells, add a second-seed row")

@@ -5,7 +5,7 @@ from driftlens.cli._options import positive_int
 
 
 def add_parser(subparsers):
-    parser = subparsers.add_parser("layers", help="list a model's layers and their output shapes")
+    parser = subparsers.add_parser("layers")
     parser.add_argument("model", help=f"a zoo model ({', '.join(models.available())}), any torchvision "
                                       "classification model (mobilenet_v3_small) or timm:<name>")
     parser.add_argument("--weights", default="random",

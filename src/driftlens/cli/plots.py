@@ -16,8 +16,7 @@ from pathlib import Path
 
 def add_parser(subparsers):
     """Register the ``plot-change`` and ``plot-training`` sub-commands."""
-    change = subparsers.add_parser("plot-change", help="per-layer change against epochs, with seed-noise references and "
-                                                       "validation accuracy (change.png)")
+    change = subparsers.add_parser("plot-change")
     change.add_argument("--change", nargs="+", required=True, metavar="[LAYER=]CSV",
                         help="change.csv per layer (the table holds its layer, which must match); without LAYER= "
                              "the layer is the CSV's folder name")
@@ -29,14 +28,12 @@ def add_parser(subparsers):
     change.add_argument("-o", "--output", required=True, help="the image to write, e.g. results/demo/change.png")
     change.set_defaults(func=run_change)
 
-    training = subparsers.add_parser("plot-training", help="training and validation loss and accuracy "
-                                                           "against epochs (training.png)")
+    training = subparsers.add_parser("plot-training")
     training.add_argument("--metrics", nargs="+", required=True, metavar="JSON", help="metrics/epoch_NNN.json files")
     training.add_argument("-o", "--output", required=True, help="the image to write, e.g. results/demo/training.png")
     training.set_defaults(func=run_training)
 
-    depth = subparsers.add_parser("plot-depth", help="the change atlas: fraction of channels changed and effect sizes "
-                                                     "per layer, with CKA and weight change (depth.png)")
+    depth = subparsers.add_parser("plot-depth")
     depth.add_argument("--screen", nargs="+", required=True, metavar="[LAYER=]CSV",
                        help="screen.csv per layer, in depth order; without LAYER= the layer is the CSV's folder name")
     depth.add_argument("--representation", nargs="*", default=[], metavar="JSON", help="representation/epoch_NNN.json")

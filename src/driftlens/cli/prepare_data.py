@@ -4,7 +4,7 @@ from driftlens import data
 
 
 def add_parser(subparsers):
-    parser = subparsers.add_parser("prepare-data", help="get a dataset ready and write root/splits.json")
+    parser = subparsers.add_parser("prepare-data")
     parser.add_argument("--dataset", required=True, choices=data.DATASETS)
     parser.add_argument("--root", required=True, help="dataset folder, e.g. resources/textures")
     parser.add_argument("--source", help="flowers17: a local folder with jpg/ or a local .tgz; "

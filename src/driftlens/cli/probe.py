@@ -6,7 +6,7 @@ from driftlens.data import probe_images, read_splits
 
 
 def add_parser(subparsers):
-    parser = subparsers.add_parser("probe", help="write a fixed probe set of validation images (.npz)")
+    parser = subparsers.add_parser("probe")
     parser.add_argument("--splits", required=True, help="splits.json written by `driftlens prepare-data`")
     parser.add_argument("--count", type=positive_int, default=256,
                         help="most images: the split's images up to this many (default: 256)")

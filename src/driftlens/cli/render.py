@@ -29,7 +29,7 @@ def add_parser(subparsers):
         >>> import argparse
         >>> add_parser(argparse.ArgumentParser().add_subparsers())
     """
-    parser = subparsers.add_parser("render", help="visualise channels of layers as a labelled grid (rows = layers)")
+    parser = subparsers.add_parser("render")
     add_model_arguments(parser)
     parser.add_argument("--layers", required=True,
                         help="comma-separated layer names, or - to read them from standard input "

@@ -22,7 +22,7 @@ from driftlens.errors import ConfigError
 
 def add_parser(subparsers):
     """Register ``render-checkpoint``."""
-    parser = subparsers.add_parser("render-checkpoint", help="render all layers and seeds of a checkpoint")
+    parser = subparsers.add_parser("render-checkpoint")
     parser.add_argument("--checkpoint", required=True, help="a driftlens training checkpoint")
     parser.add_argument("--units", nargs="+", required=True, metavar="LAYER=FILE",
                         help="each layer with the file holding its channels (as select-channels writes it)")

@@ -34,7 +34,7 @@ def add_parser(subparsers):
         >>> parser.parse_args(["report", "--title", "demo", "--layers", "a", "--epochs", "0,1", *files]).epochs
         [0, 1]
     """
-    parser = subparsers.add_parser("report", help="build an experiment's self-contained report.html")
+    parser = subparsers.add_parser("report")
     parser.add_argument("--title", required=True, help="the page's title, e.g. the experiment's name")
     parser.add_argument("--layers", required=True, type=comma_list(), help="comma-separated layers, e.g. a,b")
     parser.add_argument("--epochs", required=True, type=comma_list(int), help="comma-separated epochs, e.g. 0,1,3")

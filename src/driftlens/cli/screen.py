@@ -13,8 +13,7 @@ from driftlens.cli._options import positive_float, positive_int
 
 def add_parser(subparsers):
     """Register ``screen``."""
-    parser = subparsers.add_parser("screen", help="render-free change screen of every channel of a layer: effect "
-                                                  "sizes, bootstrap noise references, q-values and verdicts")
+    parser = subparsers.add_parser("screen")
     parser.add_argument("--layer", required=True)
     parser.add_argument("--responses", nargs="+", required=True, metavar="NPZ",
                         help="probe responses of every checkpoint (driftlens representation --responses); the "

@@ -20,7 +20,7 @@ def add_parser(subparsers):
         >>> import argparse
         >>> add_parser(argparse.ArgumentParser().add_subparsers())
     """
-    parser = subparsers.add_parser("spectrum", help="estimate the Fourier magnitude of a data set's images (for maco)")
+    parser = subparsers.add_parser("spectrum")
     parser.add_argument("--splits", required=True, help="the data set's splits.json")
     parser.add_argument("--split", default="train", choices=["train", "val", "test"], help="default: train")
     parser.add_argument("--size", type=int, default=224,

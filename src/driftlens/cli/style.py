@@ -11,7 +11,7 @@ from driftlens.style_transfer import DEFAULT_LR, style_transfer
 
 
 def add_parser(subparsers):
-    parser = subparsers.add_parser("style", help="neural style transfer (Gatys et al.) of one image")
+    parser = subparsers.add_parser("style")
     parser.add_argument("content", help="content image file")
     parser.add_argument("style", help="style image file")
     add_model_arguments(parser, default_model="efficientnet_lite0")

@@ -11,7 +11,7 @@ from driftlens.train import TrainConfig, resolve_device, start_checkpoint, train
 
 
 def add_parser(subparsers):
-    parser = subparsers.add_parser("train-epoch", help="train one epoch (epoch 0: build and evaluate the start model)")
+    parser = subparsers.add_parser("train-epoch")
     config = parser.add_mutually_exclusive_group(required=True)
     config.add_argument("--config", type=Path, help="training config, a JSON file")
     config.add_argument("--config-json", help="training config as inline JSON")
