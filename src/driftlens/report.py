@@ -281,10 +281,10 @@ def headline(sections, metrics, atlas=()) -> str:
                   f"by epoch {a['epoch']} (median rank shift {a['median_shift']:.3f}, 90th percentile "
                   f"{a['q90_shift']:.3f})" for a in atlas]
         parts.append("Change atlas (every channel, render-free): " + "; ".join(layers) + ".")
-        parts.append(f"A channel counts as changed when the probe images move in its ranking by more than "
-                     f"{atlas[0]['min_effect']:g} of the ranking (root-mean-square), beyond its bootstrap noise, at a "
-                     f"false-discovery rate of {atlas[0]['alpha']:g} over the layer's channels, or when it goes silent "
-                     f"or comes alive.")
+        parts.append(f"A channel counts as changed when its ranking of the held-out probe images moved by a rank "
+                     f"shift √(1 − ρ) above {atlas[0]['min_effect']:g} (0: the same order, 1: an unrelated one) beyond "
+                     f"its bootstrap noise, at a false-discovery rate of {atlas[0]['alpha']:g} over the layer's "
+                     f"channels, or when it went silent or came alive.")
     for section in sections:
         end = section["by_epoch"][last["epoch"]]
         parts.append(f"Rendered channels of {section['name']}: {end['changed']} of {end['channels']} changed by epoch "

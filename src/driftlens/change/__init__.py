@@ -17,7 +17,7 @@ Example:
     np.False_
 """
 
-from driftlens.change.compare import compare_models
+from driftlens.change.compare import compare_models, screen_checkpoints
 from driftlens.change.pixels import PerceptualDistance, lpips_backbone_url, pixel_scores, ssim
 from driftlens.change.planted import blend_channels, perturb, reinitialise_channels, swap_channels
 from driftlens.change.render_evidence import (ALPHA, change_table, cross_activation_samples, exemplar_agreement,
@@ -30,5 +30,5 @@ from driftlens.change.screen import MIN_EFFECT, screen_table
 __all__ = ["ALPHA", "MIN_EFFECT", "PerceptualDistance", "blend_channels", "change_table", "compare_models",
            "centered_gram", "cross_activation_samples", "exemplar_agreement", "gram_cka", "layer_responses", "linear_cka",
            "lpips_backbone_url", "perturb", "pixel_scores", "probe_pass", "reinitialise_channels", "relative_response",
-           "representation_change", "screen_table", "ssim", "swap_channels", "unit_responses", "verdict",
+           "representation_change", "screen_checkpoints", "screen_table", "ssim", "swap_channels", "unit_responses", "verdict",
            "weight_change"]

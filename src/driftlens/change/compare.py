@@ -11,6 +11,7 @@ Example:
 from driftlens.change.render_evidence import change_table
 from driftlens.change.responses import layer_responses, unit_responses
 from driftlens.change.screen import screen_table
+from driftlens.progress import bar as progress_bar
 
 
 def compare_models(first, later, units: dict, probe, seeds=(0, 1, 2), render: bool = True, screen: dict | None = None,
@@ -70,3 +71,34 @@ def _rendered_table(first, later, layer, channels, probe, ours, theirs, screen):
            "probe": unit_responses(later, probe, layer, channels)}
     return change_table({0: {**start, "cross": start["own"], "reverse": start["own"]}, 1: end}, channels,
                         screen=screen)
+
+
+def screen_checkpoints(load_model, epochs, layers, probe, progress: bool = True, **screen_options) -> dict:
+    """The screen of every channel of some layers over a series of checkpoints, one model in memory at a time.
+
+    Args:
+        load_model (callable): ``load_model(epoch)`` returns the model of that epoch (a ModelWrapper).
+        epochs (list[int]): The epochs, the first (lowest) being the reference.
+        layers (list[str]): Layer names or aliases.
+        probe (np.ndarray): ``(N, H, W, 3)`` natural images in [0, 1].
+        progress (bool, optional): Show a progress bar over the checkpoints. Default: True
+        **screen_options: Passed to :func:`~driftlens.change.screen.screen_table` (``min_effect``, ``alpha``, ...).
+
+    Returns:
+        dict[str, pandas.DataFrame]: Layer to its screen, one row per epoch and channel.
+
+    Example:
+        >>> import numpy as np, driftlens
+        >>> nets = {0: driftlens.models.load("tiny", weights="random", seed=0),
+        ...         3: driftlens.models.load("tiny", weights="random", seed=1)}
+        >>> tables = screen_checkpoints(nets.get, [0, 3], ["conv3"], np.random.rand(16, 32, 32, 3), progress=False)
+        >>> sorted(tables["conv3"].epoch.unique().tolist()), len(tables["conv3"])
+        ([0, 3], 32)
+    """
+    responses = {}
+    for epoch in progress_bar(epochs, desc="checkpoints", unit="checkpoint", disable=not progress):
+        model = load_model(epoch)
+        everything = {layer: list(range(shape[0])) for layer, shape in model.output_shapes(list(layers)).items()}
+        responses[epoch] = layer_responses(model, probe, everything)
+    return {layer: screen_table({epoch: responses[epoch][layer] for epoch in epochs}, **screen_options)
+            for layer in layers}

@@ -25,6 +25,8 @@ USER_COMMANDS = {
     "accentuate": ("accentuate", "accentuate a channel in images (feature accentuation)"),
     "spectrum": ("spectrum", "estimate the Fourier magnitude of a data set's images (for maco)"),
     "fetch": ("fetch", "download an experiment's data set and weights for offline runs"),
+    "compare": ("compare", "which channels changed between checkpoints trained anywhere (timm, Lightning, plain): "
+                           "the change screen of every channel of some layers"),
 }
 """The commands for people, by sub-command name: the module (in this package) that implements each, and the
 line that ``driftlens --help`` lists it with (the listing imports no command module)."""
@@ -35,7 +37,7 @@ WORKFLOW_STEPS = {
     "train-epoch": ("train", "train one epoch (epoch 0: build and evaluate the start model)"),
     "select-channels": ("channels", "resolve a channel list, top_k:K or most_changed:K,least_changed:M for a layer"),
     "render-checkpoint": ("render_checkpoint", "render all layers and seeds of a checkpoint"),
-    "representation": ("compare", "probe responses of every channel, linear CKA to epoch 0 and weight change of a "
+    "representation": ("representation", "probe responses of every channel, linear CKA to epoch 0 and weight change of a "
                                   "checkpoint"),
     "screen": ("screen", "render-free change screen of every channel of a layer: effect sizes, bootstrap noise "
                          "references, q-values and verdicts"),
