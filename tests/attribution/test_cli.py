@@ -30,6 +30,19 @@ def test_attribute_writes_an_overlay_grid(photos, tmp_path):
     assert grid.width >= 2 * 32 and grid.height >= 2 * 32  # two columns (images), two rows (image, overlay)
 
 
+def test_attribute_names_imagenet_classes_and_gives_other_heads_their_index(photos, tmp_path, monkeypatch):
+    import driftlens.cli.attribute as command
+
+    shown = []
+    monkeypatch.setattr(command, "image_grid", lambda rows, row_labels, col_labels: shown.append(col_labels)
+                        or Image.new("RGB", (8, 8)))
+    assert main(["attribute", "--model", "efficientnet_lite0", "--target", "285", "--size", "64", photos[0],
+                 "-o", str(tmp_path / "a.png")]) == 0
+    assert main(["attribute", "--model", "tiny", "--weights", "random", "--target", "3", photos[0],
+                 "-o", str(tmp_path / "b.png")]) == 0
+    assert shown == [["photo0.png -> 285 Egyptian cat"], ["photo0.png -> 3"]]
+
+
 @pytest.mark.parametrize("target", [None, "conv3:2"])
 def test_attribute_accepts_predicted_class_and_layer_channel_targets(photos, tmp_path, target):
     out = tmp_path / "grid.png"

@@ -39,6 +39,11 @@ def mirror(serve, small_archive, tmp_path, monkeypatch):
     monkeypatch.setattr(torchvision.models.GoogLeNet_Weights.IMAGENET1K_V1.value, "url",
                         f"https://download.example/models/{weights.name}")
     monkeypatch.setattr(fetch_command, "lpips_backbone_url", lambda: f"https://download.example/models/{alexnet.name}")
+    # fetch only asks whether the lpips package is there (it downloads LPIPS's trunk, never imports lpips): say yes,
+    # so the trunk's download is tested whether or not the optional extra is installed
+    find_spec = fetch_command.importlib.util.find_spec
+    monkeypatch.setattr(fetch_command.importlib.util, "find_spec",
+                        lambda name, *rest: object() if name == "lpips" else find_spec(name, *rest))
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
     config = tmp_path / "config.yaml"
     config.write_text(yaml.safe_dump(CONFIG))

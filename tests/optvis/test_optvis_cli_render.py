@@ -37,6 +37,17 @@ def test_layers_from_stdin_make_the_rows_of_a_labelled_grid(tmp_path, monkeypatc
         assert grid.size[1] > 5 * 16
 
 
+def test_class_units_of_an_imagenet_head_are_labelled_with_their_class_names(tmp_path, monkeypatch):
+    import driftlens.cli.render as command
+
+    shown = []
+    monkeypatch.setattr(command, "image_grid", lambda rows, **labels: shown.append(labels) or np.zeros((8, 8, 3)))
+    assert main(["render", "--model", "efficientnet_lite0", "--layers", "logits", "--channels", "340", "--steps", "1",
+                 "--size", "32", "--no-progress", "-o", str(tmp_path / "zebra.png")]) == 0
+    assert _render(["--layers", "conv3", "--channels", "4"], tmp_path) == 0
+    assert [labels["col_labels"] for labels in shown] == [["340 zebra"], [4]]
+
+
 def test_a_checkpoint_names_its_own_model(tmp_path):
     model = driftlens.models.load("tiny", weights="random", num_classes=3)
     save_checkpoint(Checkpoint(model.net.state_dict(), 1, {"model": "tiny"}, []), tmp_path / "epoch_001.pt")

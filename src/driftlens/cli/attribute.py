@@ -52,7 +52,8 @@ def run(args):
         target = predicted_classes(model, images).tolist()
     options = method_options(args.method, layer=args.layer, progress=True)
     maps = attribute(model, images, target, method=args.method, **options)
-    labels = [f"{Path(path).name} -> {t}" for path, t in zip(args.images, _per_image(target, len(images)))]
+    labels = [f"{Path(path).name} -> {model.class_label(t) if isinstance(t, int) else t}"
+              for path, t in zip(args.images, _per_image(target, len(images)))]
     rows = [images.permute(0, 2, 3, 1).cpu().numpy(), overlay(images, maps)]
     save_image(image_grid(rows, ["image", args.method], labels), args.output)
 

@@ -73,7 +73,9 @@ def run(args):
         print(f"rendering {layer}: channels {', '.join(map(str, channels))}", file=sys.stderr)
         rows.append(visualize_channels(model, layer, channels, method=args.method, steps=args.steps, size=args.size,
                                        seed=args.seed, progress=not args.no_progress, **options))
-    labels = {} if args.no_labels else {"row_labels": layers, "col_labels": channels}
+    classes = all(model.resolve(layer) == model.head for layer in layers)  # class units: name ImageNet's classes
+    columns = [model.class_label(c) for c in channels] if classes else channels
+    labels = {} if args.no_labels else {"row_labels": layers, "col_labels": columns}
     with atomic_paths(args.output, *([args.raw] if args.raw else [])) as paths:  # the .png and .npz: both or neither
         to_pil(image_grid(rows, **labels)).save(paths[0])
         if args.raw:

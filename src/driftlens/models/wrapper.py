@@ -115,6 +115,23 @@ class ModelWrapper(nn.Module):
         head = self.module("logits")
         return head.out_features if isinstance(head, nn.Linear) else head.out_channels
 
+    def class_label(self, index: int) -> str:
+        """A class index with its name where the head is an ImageNet-1k classifier (``"285 Egyptian cat"``).
+
+        The 1000 names come with torchvision (its weights' metadata), so nothing is downloaded; another head
+        (a fine-tuned task's) gives the index alone.
+
+        Example:
+            >>> import driftlens
+            >>> driftlens.models.load("efficientnet_lite0").class_label(285)
+            '285 Egyptian cat'
+        """
+        if self.num_classes != 1000:
+            return str(index)
+        from torchvision.models import ResNet50_Weights
+
+        return f"{index} {ResNet50_Weights.IMAGENET1K_V1.meta['categories'][index]}"
+
     def replace_head(self, num_classes: int) -> None:
         """Put a fresh linear classifier with ``num_classes`` outputs in place of the old one.
 
