@@ -169,3 +169,16 @@ def test_unknown_precision_is_named_by_the_dry_run(tmp_path, snakemake, mini_con
     write_config(tmp_path, mini_config)
     result = snakemake(tmp_path, "--dry-run", check=False)
     assert result.returncode != 0 and "experiments.mini.precision: 'fp16' is not one of" in result.stderr + result.stdout
+
+
+def test_a_layer_label_names_the_folder_and_the_layer_reaches_every_command(tmp_path, snakemake, mini_config,
+                                                                          write_config):
+    mini_config["experiments"]["mini"]["visualize"]["layers"] = {"early": "conv2", "late": "conv3"}
+    write_config(tmp_path, mini_config)
+    plan = snakemake(tmp_path, "-n", "-p", "--cores", "1").stdout
+    assert "results/mini/late/merged.png" in plan and "results/mini/conv3/" not in plan
+    assert re.search(r"driftlens select-channels .* --layer conv3 .* -o results/mini/late/channels.txt", plan), plan
+    assert re.search(r"--units conv2=results/mini/early/channels.txt conv3=results/mini/late/channels.txt", plan)
+    assert re.search(r"driftlens screen --layer conv3 .* -o results/mini/late/screen.csv", plan)
+    assert re.search(r"driftlens representation .* --layers conv2,conv3 ", plan)
+    assert re.search(r"driftlens report .* --layers conv2,conv3 ", plan)

@@ -5,7 +5,7 @@
 def accentuation_figures(name):
     """``results/{exp}/{layer}/accentuation.png`` per layer when switched on, else ``[]``."""
     vis = experiment(name)["visualize"]
-    return [artifact("accentuation", name, layer=layer) for layer in vis["layers"]] if vis["accentuation"] else []
+    return [artifact("accentuation", name, layer=layer) for layer in layers(name)] if vis["accentuation"] else []
 
 
 rule accentuation:
@@ -18,6 +18,7 @@ rule accentuation:
     params:
         size=lambda w: experiment(w.exp)["visualize"]["size"],
         seed=lambda w: experiment(w.exp)["visualize"]["seed"],
+        layer=lambda w: layer_of(w.exp, w.layer),
     log:
         "logs/{exp}/{layer}/accentuation.log",
     benchmark:
@@ -29,5 +30,5 @@ rule accentuation:
         "../../envs/driftlens.yaml"
     shell:
         "driftlens accentuate --checkpoints {input.checkpoints} --probe {input.probe}"
-        " --layer {wildcards.layer} --channel $(cut -d, -f1 {input.channels})"
+        " --layer {params.layer} --channel $(cut -d, -f1 {input.channels})"
         " --size {params.size} --seed {params.seed} --no-progress -o {output} --threads {threads} > {log} 2>&1"

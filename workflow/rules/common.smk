@@ -69,10 +69,11 @@ def layers_look_right(exp):
     """True when the packaged table confirms every layer and channel of an experiment (the fast path)."""
     table, vis = packaged_layer_table(exp["model"]), exp["visualize"]
     listed = exp["screen"]["layers"] if isinstance(exp["screen"]["layers"], list) else []
-    named = [*vis["layers"], *listed, exp["attribution"]["layer"] or vis["layers"][0],
+    shown = visualised_layers(exp)
+    named = [*shown, *listed, exp["attribution"]["layer"] or shown[0],
              *(stage["train_from"] for stage in exp["stages"] if "train_from" in stage)]
     wanted = channels_wanted(vis["channels"]) - 1 if isinstance(vis["channels"], dict) else max(vis["channels"])
-    return all(layer in table for layer in named) and all(wanted < table[layer] for layer in vis["layers"])
+    return all(layer in table for layer in named) and all(wanted < table[layer] for layer in shown)
 
 
 def channels_wanted(spec):
@@ -100,7 +101,7 @@ def check_layers(name):
         other_layers[f"{key}.attribution.layer"] = exp["attribution"]["layer"]
     where = f"{key}.visualize.layers"  # the key named by an error
     try:
-        counts = channel_counts(model, tuple(vis["layers"]))
+        counts = channel_counts(model, tuple(visualised_layers(exp)))
         for where, layer in other_layers.items():
             architecture(model).resolve(layer)
         where = f"{key}.visualize.channels"
@@ -191,8 +192,31 @@ def checkpoint(name, epoch):
     return artifact("checkpoint", name, epoch)
 
 
+def layer_labels(exp):
+    """{label: layer} of an experiment's visualised layers: the label names folders and figures (a list: itself)."""
+    chosen = exp["visualize"]["layers"]
+    return dict(chosen) if isinstance(chosen, dict) else {layer: layer for layer in chosen}
+
+
+def visualised_layers(exp):
+    """The model's names of an experiment's visualised layers, in order."""
+    return list(layer_labels(exp).values())
+
+
 def layers(name):
-    return experiment(name)["visualize"]["layers"]
+    """The labels of an experiment's visualised layers: their folders under results/{exp}/."""
+    return list(layer_labels(experiment(name)))
+
+
+def layer_of(name, label):
+    """The model's layer behind a results folder's label (the layer itself for a screened-only layer)."""
+    return layer_labels(experiment(name)).get(label, label)
+
+
+def layer_args(name, labels, paths=None):
+    """``layer`` or ``layer=path`` for each label: the model's layer names the commands take."""
+    names = [layer_of(name, label) for label in labels]
+    return " ".join(names if paths is None else (f"{layer}={path}" for layer, path in zip(names, paths)))
 
 
 @functools.lru_cache(maxsize=None)
@@ -208,6 +232,11 @@ def screen_layers(name):
     chosen = experiment(name)["screen"]["layers"]
     extra = [] if chosen == "visualized" else model_blocks(experiment(name)["model"]) if chosen == "blocks" else chosen
     return list(dict.fromkeys([*layers(name), *extra]))
+
+
+def screen_layer_names(name):
+    """The model's names of the screened layers, comma-separated (the representation command's --layers)."""
+    return ",".join(layer_of(name, label) for label in screen_layers(name))
 
 
 def screen_params(name):

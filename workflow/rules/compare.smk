@@ -12,7 +12,7 @@ rule representation:
         json=artifact("representation"),
         responses=artifact("probe_responses"),
     params:
-        layers=lambda w: ",".join(screen_layers(w.exp)),
+        layers=lambda w: screen_layer_names(w.exp),
         first=lambda w, input: option("--first-responses", "".join(input.first_responses)),
     log:
         "logs/{exp}/representation/epoch_{epoch}.log",
@@ -37,6 +37,7 @@ rule screen:
         volcano=report(artifact("volcano"), caption="../report/volcano.rst", category="{exp}", subcategory="{layer}"),
     params:
         screen=lambda w: screen_params(w.exp),
+        layer=lambda w: layer_of(w.exp, w.layer),
     log:
         "logs/{exp}/{layer}/screen.log",
     benchmark:
@@ -45,7 +46,7 @@ rule screen:
     conda:
         "../../envs/driftlens.yaml"
     shell:
-        "driftlens screen --layer {wildcards.layer} --responses {input} {params.screen} --volcano {output.volcano}"
+        "driftlens screen --layer {params.layer} --responses {input} {params.screen} --volcano {output.volcano}"
         " -o {output.screen}"
         " --threads {threads} > {log} 2>&1"
 
@@ -58,6 +59,8 @@ rule change:
         screen=lambda w: artifact("screen", w.exp, layer=w.layer),
     output:
         artifact("change"),
+    params:
+        layer=lambda w: layer_of(w.exp, w.layer),
     log:
         "logs/{exp}/{layer}/change.log",
     benchmark:
@@ -66,5 +69,5 @@ rule change:
     conda:
         "../../envs/driftlens.yaml"
     shell:
-        "driftlens change --layer {wildcards.layer} --rows {input.rows} --checkpoints {input.checkpoints}"
+        "driftlens change --layer {params.layer} --rows {input.rows} --checkpoints {input.checkpoints}"
         " --responses {input.responses} --screen {input.screen} -o {output} --threads {threads} > {log} 2>&1"

@@ -63,7 +63,7 @@ rule change_plot:
     output:
         report(artifact("change_plot"), caption="../report/change.rst", category="{exp}"),
     params:
-        change=lambda w, input: " ".join(f"{layer}={path}" for layer, path in zip(layers(w.exp), input.change)),
+        change=lambda w, input: layer_args(w.exp, layers(w.exp), input.change),
         attribution=lambda w, input: option("--attribution-drift", " ".join(input.attribution)),
     log:
         "logs/{exp}/change.log",
@@ -84,7 +84,7 @@ rule depth_plot:
     output:
         report(artifact("depth"), caption="../report/depth.rst", category="{exp}"),
     params:
-        screens=lambda w, input: " ".join(f"{layer}={path}" for layer, path in zip(screen_layers(w.exp), input.screens)),
+        screens=lambda w, input: layer_args(w.exp, screen_layers(w.exp), input.screens),
     log:
         "logs/{exp}/depth.log",
     benchmark:
@@ -130,11 +130,11 @@ rule report_page:
     output:
         report(artifact("report"), caption="../report/report.rst", category="{exp}"),
     params:
-        layers=lambda w: ",".join(layers(w.exp)),
+        layers=lambda w: layer_args(w.exp, layers(w.exp)).replace(" ", ","),
         epochs=lambda w: ",".join(map(str, visual_epochs(w.exp))),
         attribution=lambda w, input: option("--attribution-grid", " ".join(input.attribution)),
-        screens=lambda w, input: " ".join(f"{l}={p}" for l, p in zip(screen_layers(w.exp), input.screens)),
-        volcanoes=lambda w, input: " ".join(f"{l}={p}" for l, p in zip(screen_layers(w.exp), input.volcanoes)),
+        screens=lambda w, input: layer_args(w.exp, screen_layers(w.exp), input.screens),
+        volcanoes=lambda w, input: layer_args(w.exp, screen_layers(w.exp), input.volcanoes),
     log:
         "logs/{exp}/report.log",
     benchmark:

@@ -32,6 +32,7 @@ rule select_channels:
     params:
         spec=lambda w: channel_spec(w.exp),
         screen=lambda w, input: option("--screen", input.get("screen", "")),
+        layer=lambda w: layer_of(w.exp, w.layer),
     log:
         "logs/{exp}/{layer}/channels.log",
     benchmark:
@@ -41,7 +42,7 @@ rule select_channels:
         "../../envs/driftlens.yaml"
     shell:
         "driftlens select-channels --checkpoint {input.checkpoint} --probe {input.probe}"
-        " --layer {wildcards.layer} --channels {params.spec} {params.screen} -o {output} --threads {threads}"
+        " --layer {params.layer} --channels {params.spec} {params.screen} -o {output} --threads {threads}"
         " > {log} 2>&1"
 
 
@@ -64,7 +65,7 @@ for _name in config["experiments"]:
         wildcard_constraints:
             exp=re.escape(_name),
         params:
-            units=lambda w, input: " ".join(f"{layer}={path}" for layer, path in zip(layers(w.exp), input.channels)),
+            units=lambda w, input: layer_args(w.exp, layers(w.exp), input.channels),
             render=lambda w: render_params(w.exp),
             spectrum=lambda w, input: option("--spectrum", "".join(input.spectrum)),
             store=lambda w: artifact("render_store", w.exp),

@@ -42,7 +42,7 @@ def run(args):
         last = rows[-1]
         images.append(last.images[1])
         labels.append(f"epoch {last.epoch}, seed {last.seeds[1]}")
-        caption = (f"Rows: seed {last.seeds[0]}; last row: another seed. Red frame: changed (screen or render "
+        caption = (f"Layer {last.layer}. Rows: seed {last.seeds[0]}; last row: another seed. Red frame: changed (screen or render "
                    f"verdict, change.csv); {len(framed)} of {len(rows) * len(last.channels)} cells.")
         if args.screen:
             caption += " Columns: channel (* changed), its rank by change in the layer, its rank shift."

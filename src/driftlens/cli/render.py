@@ -103,6 +103,9 @@ def method_options(args) -> dict:
 def read_layers(spec: str, stdin) -> list[str]:
     """Layer names from ``--layers``: a comma-separated list, or ``-`` for the first word of each stdin line.
 
+    Lines that ``driftlens layers`` indents (named parts inside a layer, e.g. GoogLeNet's branches) are read
+    only when every line is indented: ``grep mixed4`` gives the blocks, ``grep pool_reduce`` the branches.
+
     Args:
         spec (str): The option's value.
         stdin (io.TextIOBase): Read when ``spec`` is ``-``.
@@ -115,11 +118,15 @@ def read_layers(spec: str, stdin) -> list[str]:
 
     Example:
         >>> import io
-        >>> read_layers("-", io.StringIO("mixed4a  512 x 14 x 14  inception4a\\n\\nmixed4b\\n"))
+        >>> read_layers("-", io.StringIO("mixed4a  512 x 14 x 14  inception4a\\n  mixed4a_1x1  192\\n\\nmixed4b\\n"))
         ['mixed4a', 'mixed4b']
+        >>> read_layers("-", io.StringIO("  mixed4a_pool_reduce  64 x 14 x 14\\n"))
+        ['mixed4a_pool_reduce']
     """
     if spec == "-":
-        layers = [line.split()[0] for line in stdin if line.strip()]
+        lines = [line for line in stdin if line.strip()]
+        top = [line for line in lines if not line[0].isspace()]
+        layers = [line.split()[0] for line in (top or lines)]
     else:
         layers = [name.strip() for name in spec.split(",") if name.strip()]
     if not layers:

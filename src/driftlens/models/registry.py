@@ -18,10 +18,33 @@ from driftlens.models.wrapper import IMAGENET_MEAN, IMAGENET_STD, ModelWrapper
 
 TIMM_PREFIX = "timm:"
 
-# lucid's InceptionV1 names for torchvision's GoogLeNet modules.
+GOOGLENET_BLOCKS = ("3a", "3b", "4a", "4b", "4c", "4d", "4e", "5a", "5b")
+"""The inception blocks, as the paper, lucid and torchvision name them."""
+
+SLIM_BLOCKS = ("3b", "3c", "4b", "4c", "4d", "4e", "4f", "5b", "5c")
+"""The same blocks as TF-slim's InceptionV1 and its Keras port (the seed's network) name them: one letter on, so
+the seed's ``Mixed_4c`` is the paper's, lucid's and torchvision's block 4b (docs/googlenet.md)."""
+
+GOOGLENET_BRANCHES = {
+    "branch1": ("1x1", "Branch_0_a_1x1"),
+    "branch2.0": ("3x3_bottleneck", "Branch_1_a_1x1"),
+    "branch2": ("3x3", "Branch_1_b_3x3"),
+    "branch3.0": ("5x5_bottleneck", "Branch_2_a_1x1"),
+    "branch3": ("5x5", "Branch_2_b_3x3"),
+    "branch4": ("pool_reduce", "Branch_3_b_1x1"),
+}
+"""torchvision's branch module of an inception block: its lucid suffix and its TF-slim / Keras suffix. torchvision
+(like the Keras port) has a 3x3 convolution where the paper's (and lucid's) 5x5 branch is."""
+
+# lucid's InceptionV1 names, and the seed's Keras names (with and without "_act/Relu"), for torchvision's modules.
 GOOGLENET_ALIASES = {
     "conv2d0": "conv1", "conv2d1": "conv2", "conv2d2": "conv3",
-    **{f"mixed{b}": f"inception{b}" for b in ("3a", "3b", "4a", "4b", "4c", "4d", "4e", "5a", "5b")},
+    **{f"mixed{b}": f"inception{b}" for b in GOOGLENET_BLOCKS},
+    **{f"Mixed_{slim}_{keras}{suffix}": f"inception{block}.{branch}"
+       for block, slim in zip(GOOGLENET_BLOCKS, SLIM_BLOCKS) for branch, (_, keras) in GOOGLENET_BRANCHES.items()
+       for suffix in ("_act/Relu", "")},
+    **{f"mixed{block}_{lucid}": f"inception{block}.{branch}"
+       for block in GOOGLENET_BLOCKS for branch, (lucid, _) in GOOGLENET_BRANCHES.items()},
 }
 
 
