@@ -182,3 +182,15 @@ def test_a_layer_label_names_the_folder_and_the_layer_reaches_every_command(tmp_
     assert re.search(r"driftlens screen --layer conv3 .* -o results/mini/late/screen.csv", plan)
     assert re.search(r"driftlens representation .* --layers conv2,conv3 ", plan)
     assert re.search(r"driftlens report .* --layers conv2,conv3 ", plan)
+
+
+def test_the_plain_command_shows_why_a_job_failed(tmp_path, snakemake, mini_config, write_config):
+    """No profile: the one-line reason driftlens wrote to the job's log reaches the terminal too."""
+    mini_config["datasets"] = {"flowers": {"kind": "flowers17", "source": str(tmp_path / "no-such-copy")}}
+    mini_config["experiments"]["mini"]["dataset"] = "flowers"
+    write_config(tmp_path, mini_config)
+    result = snakemake(tmp_path, "--cores", "1", "resources/flowers/splits.json", check=False)
+    assert result.returncode != 0
+    reason = (tmp_path / "logs" / "data" / "flowers.log").read_text().strip().splitlines()[-1]
+    assert reason.startswith("driftlens: error:") and "no-such-copy" in reason
+    assert reason in result.stdout + result.stderr

@@ -31,4 +31,4 @@ rule accentuation:
     shell:
         "driftlens accentuate --checkpoints {input.checkpoints} --probe {input.probe}"
         " --layer {params.layer} --channel $(cut -d, -f1 {input.channels})"
-        " --size {params.size} --seed {params.seed} --no-progress -o {output} --threads {threads} > {log} 2>&1"
+        " --size {params.size} --seed {params.seed} --no-progress -o {output} --threads {threads} " + LOGGED

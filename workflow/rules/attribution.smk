@@ -24,7 +24,7 @@ rule attribution_maps:
     shell:
         "driftlens attribution-maps --checkpoint {input.checkpoint} --probe {input.probe} --count {params.images}"
         " --methods {params.methods} {params.layer} -o {output.maps} --png {output.png} --threads {threads}"
-        " > {log} 2>&1"
+        " " + LOGGED
 
 
 rule attribution_grid:
@@ -43,7 +43,7 @@ rule attribution_grid:
         "../../envs/driftlens.yaml"
     shell:
         "driftlens attribution-grid --probe {input.probe} --maps {input.maps} --method {params.method}"
-        " -o {output} --threads {threads} > {log} 2>&1"
+        " -o {output} --threads {threads} " + LOGGED
 
 
 rule attribution_drift:
@@ -64,4 +64,4 @@ rule attribution_drift:
     shell:
         "driftlens attribution-drift --maps {input.maps} --reference-epoch {params.reference} --metrics {input.metrics}"
         " -o {output.table}"
-        " --png {output.png} --threads {threads} > {log} 2>&1"
+        " --png {output.png} --threads {threads} " + LOGGED

@@ -136,6 +136,11 @@ def visual_epochs(name):
     return sorted({0, last, *epochs})
 
 
+# How every rule's command ends: its output and errors go to the rule's log, and when it fails the last lines of
+# the log (driftlens's one-line reason) go to the terminal too, whichever profile the run uses (or none).
+LOGGED = " > {log} 2>&1 || {{ tail -n 5 {log} >&2; exit 1; }}"
+
+
 # Every artifact's path pattern, spelled here once; rules and helpers build paths with `artifact`.
 PATHS = {
     "splits": "resources/{dataset}/splits.json",

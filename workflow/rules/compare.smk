@@ -26,7 +26,7 @@ rule representation:
     shell:
         "driftlens representation --first {input.first} --checkpoint {input.checkpoint} --probe {input.probe}"
         " --layers {params.layers} {params.first} --responses {output.responses} -o {output.json}"
-        " --threads {threads} --no-progress > {log} 2>&1"
+        " --threads {threads} --no-progress " + LOGGED
 
 
 rule screen:
@@ -48,7 +48,7 @@ rule screen:
     shell:
         "driftlens screen --layer {params.layer} --responses {input} {params.screen} --volcano {output.volcano}"
         " -o {output.screen}"
-        " --threads {threads} > {log} 2>&1"
+        " --threads {threads} " + LOGGED
 
 
 rule change:
@@ -70,4 +70,4 @@ rule change:
         "../../envs/driftlens.yaml"
     shell:
         "driftlens change --layer {params.layer} --rows {input.rows} --checkpoints {input.checkpoints}"
-        " --responses {input.responses} --screen {input.screen} -o {output} --threads {threads} > {log} 2>&1"
+        " --responses {input.responses} --screen {input.screen} -o {output} --threads {threads} " + LOGGED

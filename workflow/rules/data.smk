@@ -17,7 +17,7 @@ rule prepare_data:
         "../../envs/driftlens.yaml"
     shell:
         "driftlens prepare-data --dataset {params.kind} --root $(dirname {output})"
-        " {params.source} --split-seed {params.split_seed} {params.skip_corrupt} --threads {threads} > {log} 2>&1"
+        " {params.source} --split-seed {params.split_seed} {params.skip_corrupt} --threads {threads} " + LOGGED
 
 
 rule spectrum:
@@ -36,4 +36,4 @@ rule spectrum:
     conda:
         "../../envs/driftlens.yaml"
     shell:
-        "driftlens spectrum --splits {input} --size {params.size} --no-progress -o {output} --threads {threads} > {log} 2>&1"
+        "driftlens spectrum --splits {input} --size {params.size} --no-progress -o {output} --threads {threads} " + LOGGED

@@ -17,7 +17,7 @@ rule merged_grid:
         "../../envs/driftlens.yaml"
     shell:
         "driftlens grid --rows {input.rows} --change {input.change} --screen {input.screen} -o {output}"
-        " --threads {threads} > {log} 2>&1"
+        " --threads {threads} " + LOGGED
 
 
 rule exemplars:
@@ -36,7 +36,7 @@ rule exemplars:
         "../../envs/driftlens.yaml"
     shell:
         "driftlens exemplars --probe {input.probe} --rows {input.rows} --responses {input.responses}"
-        " -o {output} --threads {threads} > {log} 2>&1"
+        " -o {output} --threads {threads} " + LOGGED
 
 
 rule before_after:
@@ -51,7 +51,7 @@ rule before_after:
     conda:
         "../../envs/driftlens.yaml"
     shell:
-        "driftlens grid --rows {input} --label-layers -o {output} --threads {threads} > {log} 2>&1"
+        "driftlens grid --rows {input} --label-layers -o {output} --threads {threads} " + LOGGED
 
 
 rule change_plot:
@@ -73,7 +73,7 @@ rule change_plot:
         "../../envs/driftlens.yaml"
     shell:
         "driftlens plot-change --change {params.change} --representation {input.representation}"
-        " --metrics {input.metrics} {params.attribution} -o {output} --threads {threads} > {log} 2>&1"
+        " --metrics {input.metrics} {params.attribution} -o {output} --threads {threads} " + LOGGED
 
 
 rule depth_plot:
@@ -93,7 +93,7 @@ rule depth_plot:
         "../../envs/driftlens.yaml"
     shell:
         "driftlens plot-depth --screen {params.screens} --representation {input.representation}"
-        " --metrics {input.metrics} -o {output} --threads {threads} > {log} 2>&1"
+        " --metrics {input.metrics} -o {output} --threads {threads} " + LOGGED
 
 
 rule training_plot:
@@ -108,7 +108,7 @@ rule training_plot:
     conda:
         "../../envs/driftlens.yaml"
     shell:
-        "driftlens plot-training --metrics {input} -o {output} --threads {threads} > {log} 2>&1"
+        "driftlens plot-training --metrics {input} -o {output} --threads {threads} " + LOGGED
 
 
 rule report_page:
@@ -149,4 +149,4 @@ rule report_page:
         " --volcanoes {params.volcanoes} --representation {input.representation}"
         " --metrics {input.metrics} --config {input.config}"
         " {params.attribution} --benchmarks logs/benchmarks/{wildcards.exp} -o {output} --threads {threads}"
-        " > {log} 2>&1"
+        " " + LOGGED

@@ -37,7 +37,7 @@ rule start_model:
         "../../envs/driftlens.yaml"
     shell:
         "driftlens train-epoch --config-json {params.config} --epoch 0"
-        " --out {output.checkpoint} --metrics {output.metrics} --threads {threads} > {log} 2>&1"
+        " --out {output.checkpoint} --metrics {output.metrics} --threads {threads} " + LOGGED
 
 
 rule train_epoch:
@@ -64,4 +64,4 @@ rule train_epoch:
     shell:
         "driftlens train-epoch --config-json {params.config} --epoch {wildcards.epoch}"
         " --previous {input.previous} --out {output.checkpoint} --metrics {output.metrics} --threads {threads}"
-        " > {log} 2>&1"
+        " " + LOGGED

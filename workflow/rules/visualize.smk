@@ -18,7 +18,7 @@ rule probe_images:
         "../../envs/driftlens.yaml"
     shell:
         "driftlens probe --splits {input.splits} --split val --count {params.images} --size {params.size}"
-        " -o {output} --threads {threads} > {log} 2>&1"
+        " -o {output} --threads {threads} " + LOGGED
 
 
 # Channels chosen from the screen ({most_changed: K, least_changed: M}) wait for the screen of the chosen epoch,
@@ -43,7 +43,7 @@ rule select_channels:
     shell:
         "driftlens select-channels --checkpoint {input.checkpoint} --probe {input.probe}"
         " --layer {params.layer} --channels {params.spec} {params.screen} -o {output} --threads {threads}"
-        " > {log} 2>&1"
+        " " + LOGGED
 
 
 # One render job per checkpoint: every layer, channel and seed in one batched optimisation. A rule per
@@ -81,4 +81,4 @@ for _name in config["experiments"]:
         shell:
             "driftlens render-checkpoint --checkpoint {input.checkpoint} --units {params.units} {params.render}"
             " {params.spectrum} --rows {output.rows} --pngs {output.pngs} --store {params.store} --threads {threads}"
-            " --no-progress > {log} 2>&1"
+            " --no-progress " + LOGGED
