@@ -14,6 +14,7 @@ Usage:
     .venv/bin/python benchmarks/bench_pipeline.py --run --exp flowers17_lite0 --cores 2
     .venv/bin/python benchmarks/bench_pipeline.py --run --configfile small.yaml # with a config overlay
     .venv/bin/python benchmarks/bench_pipeline.py --exp demo                  # read an earlier run's files
+    .venv/bin/python benchmarks/bench_pipeline.py --estimate flowers17        # what a run will cost (estimate.py)
 """
 
 import argparse
@@ -38,7 +39,10 @@ def parse_args(argv=None):
     parser.add_argument("--run", action="store_true", help="run it from scratch first (deletes its results and logs)")
     parser.add_argument("--with-data", action="store_true", help="with --run: prepare the data set again too")
     parser.add_argument("--cores", type=int, default=2, help="snakemake --cores (default: 2)")
-    parser.add_argument("--configfile", help="with --run: a config overlay for snakemake (e.g. other render sizes)")
+    parser.add_argument("--configfile", help="with --run or --estimate: a config overlay (e.g. other render sizes)")
+    parser.add_argument("--estimate", metavar="EXP", help="project an experiment's time per rule and in total on "
+                                                         "--cores cores from rates measured here (estimate.py)")
+    parser.add_argument("--gpu-rates", metavar="YAML", help="with --estimate: rates measured on a GPU, to project too")
     return parser.parse_args(argv)
 
 
@@ -117,6 +121,11 @@ def startup_seconds(repeats=3) -> float:
 
 def main(argv=None):
     args = parse_args(argv)
+    if args.estimate:
+        from estimate import print_estimate
+
+        print_estimate(args.estimate, args.cores, args.gpu_rates, args.configfile)
+        return
     config = yaml.safe_load(Path("config.yaml").read_text())
     experiment = config["experiments"][args.exp]
     listed = experiment.get("screen", {}).get("layers", [])
