@@ -15,6 +15,7 @@ Usage:
     .venv/bin/python benchmarks/bench_pipeline.py --run --configfile small.yaml # with a config overlay
     .venv/bin/python benchmarks/bench_pipeline.py --exp demo                  # read an earlier run's files
     .venv/bin/python benchmarks/bench_pipeline.py --estimate flowers17        # what a run will cost (estimate.py)
+    .venv/bin/python benchmarks/bench_pipeline.py --startup                   # a job's start-up, --help's time
 """
 
 import argparse
@@ -43,6 +44,8 @@ def parse_args(argv=None):
     parser.add_argument("--estimate", metavar="EXP", help="project an experiment's time per rule and in total on "
                                                          "--cores cores from rates measured here (estimate.py)")
     parser.add_argument("--gpu-rates", metavar="YAML", help="with --estimate: rates measured on a GPU, to project too")
+    parser.add_argument("--startup", action="store_true", help="time `driftlens --help` and a Lite0 render job's "
+                                                               "start-up (process start to its first step)")
     return parser.parse_args(argv)
 
 
@@ -109,6 +112,40 @@ def screening_line(jobs, reference_s, reference) -> str:
             f"of {reference}")
 
 
+def print_startup(repeats=5) -> None:
+    """Median wall time of ``driftlens --help``, and of a Lite0 render job's start-up: a render-checkpoint of the
+    demo's units at its size with 1 and with 2 steps, start-up = 2 t(1) - t(2) (the second step's time removed)."""
+    import tempfile
+
+    from driftlens import models
+    from driftlens.checkpoint import Checkpoint, save_checkpoint
+
+    driftlens = str(Path(sys.executable).with_name("driftlens"))
+    print(f"driftlens --help: {median_seconds([driftlens, '--help'], repeats):.2f} s wall")
+    with tempfile.TemporaryDirectory() as folder:
+        net = models.load("efficientnet_lite0", weights="imagenet", num_classes=8).net
+        save_checkpoint(Checkpoint(net.state_dict(), 0, {"model": "efficientnet_lite0"}, list("abcdefgh")),
+                        f"{folder}/epoch_000.pt")
+        Path(folder, "channels.txt").write_text("0,1,2,3\n")
+        job = [driftlens, "render-checkpoint", "--checkpoint", f"{folder}/epoch_000.pt", "--units",
+               *(f"{layer}={folder}/channels.txt" for layer in ("blocks.12", "blocks.14")), "--seeds", "0,1,2",
+               "--size", "96", "--rows", f"{folder}/a.npz", f"{folder}/b.npz", "--pngs", f"{folder}/a.png",
+               f"{folder}/b.png", "--threads", "1", "--no-progress"]
+        one, two = (median_seconds(job + ["--steps", str(steps)], repeats) for steps in (1, 2))
+    print(f"Lite0 render job (the demo's 24 images at 96 px): {one:.2f} s with 1 step, {two:.2f} s with 2; start-up "
+          f"(process start to its first step) {2 * one - two:.2f} s")
+
+
+def median_seconds(command, repeats) -> float:
+    """Median wall seconds of a command run ``repeats`` times (its output discarded)."""
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        subprocess.run(command, check=True, capture_output=True)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
 def startup_seconds(repeats=3) -> float:
     """Median wall time of a fresh interpreter importing torch and driftlens's model code."""
     times = []
@@ -121,6 +158,9 @@ def startup_seconds(repeats=3) -> float:
 
 def main(argv=None):
     args = parse_args(argv)
+    if args.startup:
+        print_startup()
+        return
     if args.estimate:
         from estimate import print_estimate
 

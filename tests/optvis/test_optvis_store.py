@@ -66,3 +66,18 @@ def test_render_checkpoint_reuses_renders_of_unchanged_upstream_weights(tmp_path
     conv3 = [read_row(rows[epoch][1], epoch=epoch) for epoch in (0, 1)]
     assert np.array_equal(conv2[0].images, conv2[1].images)        # reused: identical arrays
     assert not np.array_equal(conv3[0].images, conv3[1].images)    # rendered again: the layer changed
+
+
+def test_a_key_another_job_holds_is_reported_busy_and_not_waited_for(tmp_path):
+    import fcntl
+
+    store = RenderStore(tmp_path)
+    with store.claim(["held"]):  # another job renders "held" (flock: another open file description)
+        with store.claim(["held", "free"]) as busy:
+            assert busy == {"held"}
+    with store.claim(["held"]) as busy:  # released
+        assert busy == set()
+    with open(tmp_path / "held.lock", "w") as other:
+        fcntl.flock(other, fcntl.LOCK_EX)
+        with store.claim(["held"]) as busy:
+            assert busy == {"held"}

@@ -75,7 +75,10 @@ def _render(model, units, args) -> dict:
 
 
 def _stored_or_rendered(model, units, args, settings) -> dict:
-    """Each layer's images from the store where its key is there, the others rendered (in one batch) and stored."""
+    """Each layer's images from the store where its key is there; the others rendered (in one batch) and stored.
+
+    Layers that another job is rendering at the same time are waited for after this job's own renders, and reused.
+    """
     from driftlens.models.weights import sha256_of
     from driftlens.optvis.store import RenderStore, render_key
     from driftlens.precision import resolved
@@ -84,16 +87,25 @@ def _stored_or_rendered(model, units, args, settings) -> dict:
                   "spectrum": sha256_of(args.spectrum) if args.spectrum else None, "device": model.device.type}
     keys = {layer: render_key(model, layer, channels, args.seeds, everything) for layer, channels in units.items()}
     store = RenderStore(args.store)
-    with store.reserve(keys.values()):
-        images = {layer: store.get(key) for layer, key in keys.items()}
-        missing = {layer: units[layer] for layer, found in images.items() if found is None}
-        print(f"reusing {len(units) - len(missing)} of {len(units)} layers' renders from {args.store}", file=sys.stderr)
-        if missing:
-            rendered = _render(model, missing, args)
-            for layer, layer_images in rendered.items():
-                store.put(keys[layer], layer_images)
-            images.update(rendered)
-    return images
+    with store.claim(keys.values()) as busy:
+        images, rendered = _from_store(model, store, keys, units, args, [l for l, k in keys.items() if k not in busy])
+    with store.reserve(busy):
+        waited, also = _from_store(model, store, keys, units, args, [l for l, k in keys.items() if k in busy])
+    print(f"reusing {len(units) - rendered - also} of {len(units)} layers' renders from {args.store}", file=sys.stderr)
+    return {**images, **waited}
+
+
+def _from_store(model, store, keys, units, args, layers) -> tuple[dict, int]:
+    """``layers``' images (stored ones read, missing ones rendered together and stored: their keys are held), and
+    how many were rendered."""
+    images = {layer: store.get(keys[layer]) for layer in layers}
+    missing = {layer: units[layer] for layer in layers if images[layer] is None}
+    if missing:
+        rendered = _render(model, missing, args)
+        for layer, layer_images in rendered.items():
+            store.put(keys[layer], layer_images)
+        images.update(rendered)
+    return images, len(missing)
 
 
 def _pair(text):

@@ -106,10 +106,12 @@ def _code_digest() -> str:
 
 
 class RenderStore:
-    """A folder of renders by :func:`render_key`, safe for concurrent jobs.
+    """A folder of renders by :func:`render_key`, shared safely by concurrent jobs.
 
-    :meth:`reserve` locks the keys (in sorted order, so jobs never deadlock) until the block ends: a job
-    that needs a render another job is making waits for it and then reuses it instead of rendering it again.
+    A job claims the keys it will render (:meth:`claim`, without waiting: keys another job is rendering are
+    reported busy); it renders and stores its own, and then waits for the busy ones (:meth:`reserve`) and
+    reuses them. Locks are taken in sorted order, so jobs never deadlock, and a job never idles while it has
+    something of its own to render.
 
     Args:
         folder (str or Path): Where the renders are kept, e.g. ``results/flowers17_lite0/render_store``.
@@ -117,23 +119,38 @@ class RenderStore:
     Example:
         >>> import tempfile
         >>> store = RenderStore(tempfile.mkdtemp())
-        >>> with store.reserve(["ab"]):
-        ...     store.get("ab") is None
-        True
+        >>> with store.claim(["ab"]) as busy:
+        ...     busy, store.get("ab") is None
+        (set(), True)
     """
 
     def __init__(self, folder):
         self.folder = Path(folder)
 
     @contextlib.contextmanager
+    def claim(self, keys):
+        """Lock every free key until the block ends; yields the keys that another job holds (not waited for)."""
+        with self._locked(keys, wait=False) as busy:
+            yield busy
+
+    @contextlib.contextmanager
     def reserve(self, keys):
-        """Hold an exclusive lock on each key until the block ends."""
+        """Lock every key, waiting for any that another job holds, until the block ends."""
+        with self._locked(keys, wait=True):
+            yield self
+
+    @contextlib.contextmanager
+    def _locked(self, keys, wait: bool):
         self.folder.mkdir(parents=True, exist_ok=True)
+        busy = set()
         with contextlib.ExitStack() as stack:
             for key in sorted(set(keys)):
                 lock = stack.enter_context(open(self.folder / f"{key}.lock", "w"))
-                fcntl.flock(lock, fcntl.LOCK_EX)
-            yield self
+                try:
+                    fcntl.flock(lock, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    busy.add(key)
+            yield busy
 
     def get(self, key: str) -> np.ndarray | None:
         """The stored images of ``key``, or None."""
