@@ -6,7 +6,6 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator
 from PIL import Image, ImageDraw, ImageFont
-from scipy import stats
 
 from driftlens.io import atomic_path, to_uint8
 
@@ -225,13 +224,15 @@ def plot_depth(screens, representation=None, metrics=None) -> Figure:
         >>> [ax.get_ylabel() for ax in plot_depth({"conv2": screen}).axes]
         ['fraction of channels', 'rank shift', 'CKA', 'relative change']
     """
+    from scipy.stats import binomtest  # here: scipy.stats costs a second of every figure job's start-up
+
     fig = Figure(figsize=(11, 8), layout="constrained")
     axes = fig.subplots(2, 2, sharex=True).ravel()
     colors = {layer: f"C{i % 10}" for i, layer in enumerate(screens)}
     for layer, table in screens.items():
         by_epoch = table.groupby("epoch")
         changed, total = by_epoch["changed"].sum().astype(int), by_epoch["changed"].size()
-        interval = np.array([tuple(stats.binomtest(k, n).proportion_ci()) for k, n in zip(changed, total)])
+        interval = np.array([tuple(binomtest(k, n).proportion_ci()) for k, n in zip(changed, total)])
         axes[0].plot(changed.index, changed / total, color=colors[layer], marker="o", markersize=3)
         axes[0].fill_between(changed.index, interval[:, 0], interval[:, 1], color=colors[layer], alpha=0.15, linewidth=0)
         shift = by_epoch["rank_shift"]

@@ -23,7 +23,6 @@ from pathlib import Path
 
 import numpy as np
 import platformdirs
-import skimage.data
 import torch
 import torchvision.transforms.functional as TF
 
@@ -124,6 +123,8 @@ def sample_images(size: int, crops: int = CROPS_PER_SAMPLE, seed: int = 0) -> to
         >>> sample_images(8, crops=1).shape
         torch.Size([4, 3, 8, 8])
     """
+    import skimage.data  # here, not at import: it costs start-up time in every render job
+
     generator = torch.Generator().manual_seed(seed)
     out = []
     for name in SAMPLE_IMAGES:

@@ -16,7 +16,6 @@ Example:
 
 import torch
 import torchvision.transforms.functional as TF
-from torchvision.ops import roi_align
 from torchvision.transforms import InterpolationMode
 
 
@@ -168,6 +167,8 @@ def random_crops(count: int, scale=(0.5, 1.0), size: int | None = None):
         index = torch.arange(batch, dtype=torch.float32).repeat(count)[:, None]
         rois = torch.cat([index, boxes], dim=1).to(images)
         side = size or height
+        from torchvision.ops import roi_align  # here, not at import: torchvision.ops costs seconds of start-up
+
         return roi_align(images, rois, output_size=(side, side), sampling_ratio=-1, aligned=True)
 
     return transform
