@@ -9,7 +9,6 @@ Example:
 
 import math
 
-import numpy as np
 import torch
 
 from driftlens import models
