@@ -31,6 +31,7 @@ def linear_cka(x, y) -> float:
         symmetric in ``x`` and ``y``. NaN when one side is constant across examples.
 
     Example:
+        >>> import numpy as np
         >>> x = np.random.default_rng(0).normal(size=(20, 5))
         >>> round(linear_cka(x, 3 * x), 6)
         1.0
