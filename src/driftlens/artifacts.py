@@ -1,7 +1,7 @@
 """The pipeline's artifacts: one writer and one reader per kind, and the column lists of its tables.
 
-Array artifacts (render rows, unit responses, attribution maps) carry their identifying metadata (kind,
-epoch, layer, channels, seeds, settings) inside the file, and readers check it instead of trusting the
+Array artifacts (render rows, probe responses, attribution maps, stored renders) carry their identifying
+metadata (kind, epoch, layer, channels, seeds, settings) inside the file, and readers check it instead of trusting the
 file's name; checkpoints are owned by :mod:`driftlens.checkpoint`. Every reader checks what it reads and
 names the file in its error.
 """

@@ -3,7 +3,7 @@
 A render is a chaotic function of the weights, so its pixels alone cannot say that a feature changed.
 For every rendered checkpoint ``e`` and channel, with ``S`` seeds of renders at ``e`` and at epoch 0:
 
-- **Unit responses** (:func:`unit_responses`): a channel's response to an image is the spatial mean of
+- **Unit responses** (:func:`~driftlens.change.responses.unit_responses`): a channel's response to an image is the spatial mean of
   its activation, measured above a *baseline*, the channel's mean response to the natural probe
   images (block outputs can be negative or near zero, so raw ratios would mean nothing).
 - **Cross-activation**: how strongly the epoch-``e`` unit responds to its epoch-0 visualisations,
