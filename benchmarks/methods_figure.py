@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 
 import driftlens
-from driftlens.figures import image_grid
+from driftlens.grids import image_grid
 from driftlens.io import save_image
 from driftlens.optvis import METHODS, accentuate, visualize
 from driftlens.optvis.objectives import class_logit

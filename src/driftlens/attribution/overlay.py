@@ -67,7 +67,7 @@ def overlay(images, maps, alpha: float = 0.5, cmap: str = "jet", percentile: flo
         percentile (float, optional): Per-image percentile shown at full colour. Default: 99.0
 
     Returns:
-        np.ndarray: ``(B, H, W, 3)`` RGB float32 in [0, 1], ready for :func:`driftlens.figures.image_grid`.
+        np.ndarray: ``(B, H, W, 3)`` RGB float32 in [0, 1], ready for :func:`driftlens.grids.image_grid`.
 
     Example:
         >>> overlay(torch.rand(2, 3, 32, 32), torch.rand(2, 8, 8)).shape

@@ -15,7 +15,7 @@ from driftlens.artifacts import read_probe
 from driftlens.cli._imaging import read_images
 from driftlens.cli._options import add_model_arguments, add_progress, device_of, model_from_args
 from driftlens.errors import ConfigError
-from driftlens.figures import image_grid
+from driftlens.grids import image_grid
 from driftlens.io import save_image, save_npz
 from driftlens.optvis import accentuate
 from driftlens.optvis.objectives import channel

@@ -12,7 +12,7 @@ from driftlens.attribution.overlay import overlay
 from driftlens.cli._imaging import read_images
 from driftlens.cli._options import add_model_arguments, model_from_args, positive_int
 from driftlens.errors import ConfigError
-from driftlens.figures import image_grid
+from driftlens.grids import image_grid
 from driftlens.io import save_image
 
 

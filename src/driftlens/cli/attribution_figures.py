@@ -5,7 +5,7 @@ from driftlens.attribution.drift import drift_table
 from driftlens.attribution.overlay import overlay
 from driftlens.cli._options import non_negative_int
 from driftlens.errors import ArtifactError
-from driftlens.figures import image_grid
+from driftlens.grids import image_grid
 from driftlens.io import save_image
 
 

@@ -12,7 +12,7 @@ from driftlens.attribution import METHODS
 from driftlens.attribution.drift import maps_for_checkpoint
 from driftlens.attribution.overlay import overlay
 from driftlens.cli._options import add_device, device_of, positive_int
-from driftlens.figures import image_grid
+from driftlens.grids import image_grid
 from driftlens.io import save_image
 
 

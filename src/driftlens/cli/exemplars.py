@@ -24,7 +24,7 @@ def add_parser(subparsers):
 def run(args):
     """Write the exemplar grid."""
     from driftlens.artifacts import read_probe, read_probe_responses, read_row
-    from driftlens.figures import exemplar_rows, image_grid
+    from driftlens.grids import exemplar_rows, image_grid
     from driftlens.io import save_image
 
     probe = read_probe(args.probe)[0].transpose(0, 2, 3, 1)

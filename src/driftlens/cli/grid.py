@@ -8,7 +8,7 @@ layer's channels and its rank shift, at the screen's last epoch.
 
 
 from driftlens.artifacts import read_change_table, read_row, read_screen_table
-from driftlens.figures import image_grid
+from driftlens.grids import image_grid
 from driftlens.io import save_image
 
 

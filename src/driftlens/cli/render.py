@@ -12,7 +12,7 @@ import numpy as np
 from driftlens.cli._options import (add_model_arguments, add_precision, add_progress, comma_list, model_from_args,
                                     positive_int)
 from driftlens.errors import ConfigError
-from driftlens.figures import image_grid
+from driftlens.grids import image_grid
 from driftlens.io import atomic_paths, to_pil
 from driftlens.optvis import METHODS, spectrum, visualize_channels
 from driftlens.optvis.objectives import channel, per_image

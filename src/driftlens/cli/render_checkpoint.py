@@ -47,7 +47,7 @@ def run(args):
     """Render and write one row per layer."""
     from driftlens import models
     from driftlens.artifacts import RenderedRow, read_channels, write_row
-    from driftlens.figures import image_grid
+    from driftlens.grids import image_grid
     from driftlens.io import save_image
     from driftlens.precision import resolved
 
