@@ -73,14 +73,26 @@ def experiment_config(exp: str, overlay: str | None = None) -> tuple[dict, dict]
 
 
 def split_sizes(experiment: dict, dataset: dict) -> dict[str, int]:
-    """Images per split: from the prepared ``splits.json``, else Flowers17's official sizes."""
+    """Images per split: from the prepared ``splits.json``; else Flowers17's official sizes, or the embedded
+    textures prepared in a temporary folder (offline, seconds)."""
     splits = Path("resources") / experiment["dataset"] / "splits.json"
     if splits.is_file():
-        record = json.loads(splits.read_text())
-        return {split: len(record[split]) for split in ("train", "val", "test")}
+        return _counts(splits)
     if dataset["kind"] == "flowers17":
         return dict(FLOWERS17_SPLIT)
+    if dataset["kind"] == "textures":
+        import tempfile
+
+        from driftlens.data import prepare
+
+        with tempfile.TemporaryDirectory() as folder:
+            return _counts(prepare("textures", folder, split_seed=dataset["split_seed"]))
     sys.exit(f"prepare {experiment['dataset']} first (snakemake resources/{experiment['dataset']}/splits.json)")
+
+
+def _counts(splits) -> dict[str, int]:
+    record = json.loads(Path(splits).read_text())
+    return {split: len(record[split]) for split in ("train", "val", "test")}
 
 
 def measure_rates(experiment: dict, device: str = "cpu") -> dict[str, float]:
