@@ -116,7 +116,9 @@ def test_page_loads_from_file_quickly_without_errors_or_network(page, page_url):
 
 def test_every_image_loads(page):
     widths = image_widths(page)
-    assert len(widths) == len(LAYERS) * 3 + 3 + 1  # per layer frame, merged, exemplars; 3 figures; attribution grid
+    # per layer frame, merged, exemplars; the 4 figures; a volcano per screened layer (the shown ones and one more);
+    # the attribution grid
+    assert len(widths) == len(LAYERS) * 3 + 4 + len(LAYERS) + 1 + 1
     assert all(width > 0 for width in widths), widths
     player = first_player(page)
     for _ in EPOCHS[1:]:
