@@ -29,6 +29,7 @@ except WorkflowError as err:  # name the bad key first, not after a dump of the 
 include: "workflow/rules/common.smk"
 include: "workflow/rules/data.smk"
 include: "workflow/rules/train.smk"
+include: "workflow/rules/imported.smk"
 include: "workflow/rules/visualize.smk"
 include: "workflow/rules/compare.smk"
 include: "workflow/rules/figures.smk"

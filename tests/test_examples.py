@@ -16,6 +16,8 @@ def test_tutorial_notebook_runs_and_finds_the_planted_change(tmp_path):
                       for output in cell.outputs)
     assert "lucid (2, 4, 32, 32, 3)" in outputs and "erhan (2, 4, 32, 32, 3)" in outputs
     assert "changed: [1, 2]" in outputs
+    assert "{0: 'checkpoint-0.pth.tar', 1: 'checkpoint-1.pth.tar'}" in outputs
+    assert "changed (your checkpoints): [1, 2]" in outputs
 
 
 def test_readme_library_snippet_runs_as_written():

@@ -114,10 +114,16 @@ def test_attribution_drift_plot_has_integer_epochs_and_stage_lines():
                 if line.get_color() == "gray"]
 
 
-def test_plot_change_says_when_inputs_are_missing():
+def test_plot_change_says_when_inputs_are_missing_and_leaves_out_an_accuracy_it_lacks():
     fig = figures.plot_change({"blocks.4": change_table(0)})
     texts = [text.get_text() for ax in fig.axes for text in ax.texts]
-    assert "no representation files given" in texts and "no val_acc in the metrics" in texts
+    assert "no representation files given" in texts
+    unmeasured = pd.DataFrame({"epoch": [0, 1], "val_acc": [None, None]})  # a run trained elsewhere, unlabelled probe
+    for metrics in (None, unmeasured):
+        titles = [ax.get_title() for ax in figures.plot_change({"blocks.4": change_table(0)}, metrics=metrics).axes]
+        assert "Validation accuracy" not in titles and len(titles) == 8
+    with_accuracy = figures.plot_change({"blocks.4": change_table(0)}, metrics=pd.DataFrame(metrics_records()))
+    assert "Validation accuracy" in [ax.get_title() for ax in with_accuracy.axes]
 
 
 def test_plot_training_shows_train_validation_and_test_curves():

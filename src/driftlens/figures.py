@@ -37,8 +37,8 @@ def plot_change(change, representation=None, metrics=None, attribution=None) -> 
     exemplar agreement (rank correlation and top-k overlap of the units' probe responses). Row 3:
     linear CKA of the probe-set activations to epoch 0 and relative weight change. Row 4: pixel
     metrics of the visualisations with their seed-pair noise (shown, not judged). Last: validation
-    accuracy and, when given, how far the attribution maps moved. Dashed vertical lines mark where a
-    new training stage starts.
+    accuracy (when the metrics have it: a run trained elsewhere may not) and, when given, how far the
+    attribution maps moved. Dashed vertical lines mark where a new training stage starts.
 
     Args:
         change (dict[str, pandas.DataFrame]): Layer to its ``change.csv`` table
@@ -58,14 +58,18 @@ def plot_change(change, representation=None, metrics=None, attribution=None) -> 
         >>> import pandas as pd
         >>> from driftlens.artifacts import CHANGE_COLUMNS
         >>> table = pd.DataFrame({"epoch": [0, 1], "channel": 0, "changed": [False, True]}).reindex(columns=CHANGE_COLUMNS)
-        >>> len(plot_change({"mixed4c": table.fillna(0.5)}).axes)
-        9
+        >>> metrics = pd.DataFrame({"epoch": [0, 1], "val_acc": [0.1, 0.8]})
+        >>> len(plot_change({"mixed4c": table.fillna(0.5)}).axes), len(plot_change({"mixed4c": table.fillna(0.5)}, None,
+        ...                                                                          metrics).axes)
+        (8, 9)
     """
-    fig = Figure(figsize=(11, 15), layout="constrained")
-    grid = fig.add_gridspec(5, 2, height_ratios=[1, 1, 1, 1, 0.8])
+    has_accuracy = metrics is not None and "val_acc" in metrics and bool(metrics["val_acc"].notna().any())
+    last_row = [has_accuracy, attribution is not None]  # a run trained elsewhere may have no accuracy
+    fig = Figure(figsize=(11, 15 if any(last_row) else 12.5), layout="constrained")
+    grid = fig.add_gridspec(4 + any(last_row), 2, height_ratios=[1, 1, 1, 1, 0.8][:4 + any(last_row)])
     first = fig.add_subplot(grid[0, 0])
     axes = [first] + [fig.add_subplot(grid[i // 2, i % 2], sharex=first) for i in range(1, 8)]
-    accuracy_axis = fig.add_subplot(grid[4, :] if attribution is None else grid[4, 0], sharex=first)
+    last_row_cells = [] if not any(last_row) else [grid[4, :]] if sum(last_row) == 1 else [grid[4, 0], grid[4, 1]]
     layers = list(change) + sorted(set(_column(representation, "layer")) - set(change))
     colors = {layer: f"C{i % 10}" for i, layer in enumerate(layers)}
     panel_axes = axes[:4] + axes[6:8]
@@ -78,12 +82,14 @@ def plot_change(change, representation=None, metrics=None, attribution=None) -> 
                          "CKA")
     _plot_representation(axes[5], representation, "weight_change", colors,
                          "Weights: relative change ‖W − W₀‖ / ‖W₀‖", "relative change")
-    _plot_columns(accuracy_axis, metrics, {"val_acc": "validation accuracy"}, "Validation accuracy", "accuracy",
-                  color="black")
+    if has_accuracy:
+        axes.append(fig.add_subplot(last_row_cells.pop(0), sharex=first))
+        _plot_columns(axes[-1], metrics, {"val_acc": "validation accuracy"}, "Validation accuracy", "accuracy",
+                      color="black")
     if attribution is not None:
-        axes.append(fig.add_subplot(grid[4, 1], sharex=first))
+        axes.append(fig.add_subplot(last_row_cells.pop(0), sharex=first))
         _plot_attribution(axes[-1], attribution)
-    for ax in axes + [accuracy_axis]:
+    for ax in axes:
         _finish_axis(ax, metrics)
     handles = [Line2D([], [], color=colors[layer], marker="o", markersize=3, label=layer) for layer in layers]
     handles.append(Patch(color="gray", alpha=0.25, label="seed noise (range over channels; dotted: mean)"))

@@ -21,8 +21,11 @@ from driftlens.errors import ConfigError, MissingFileError
 from driftlens.io import atomic_path
 
 FIGURES = ("before_after", "change", "training", "depth")
-"""Experiment-level pictures the page always shows (``before_after.png``, ``change.png``, ``training.png``,
-``depth.png``)."""
+"""Experiment-level pictures the page shows (``before_after.png``, ``change.png``, ``training.png``, ``depth.png``);
+all but :data:`OPTIONAL_FIGURES` always."""
+
+OPTIONAL_FIGURES = ("training",)
+"""Pictures an experiment may lack: a run trained elsewhere whose probe images have no labels has no curves."""
 
 ATTRIBUTION = {
     "merged": "Where the network looks on the probe images, epoch by epoch (rows), for the first attribution method. "
@@ -273,9 +276,10 @@ def headline(sections, metrics, atlas=()) -> str:
         >>> headline(sections, [{"epoch": 0, "val_acc": 0.1}, {"epoch": 2, "val_acc": 0.9}])[:58]
         'Validation accuracy went from 0.1 at epoch 0 to 0.9 at epo'
     """
-    first, last = metrics[0], metrics[-1]
-    parts = [f"Validation accuracy went from {format_number(first['val_acc'])} at epoch {first['epoch']} to "
-             f"{format_number(last['val_acc'])} at epoch {last['epoch']}."]
+    last = metrics[-1]
+    measured = [row for row in metrics if row["val_acc"] is not None]  # a run trained elsewhere may have none
+    parts = [f"Validation accuracy went from {format_number(measured[0]['val_acc'])} at epoch {measured[0]['epoch']} "
+             f"to {format_number(measured[-1]['val_acc'])} at epoch {measured[-1]['epoch']}."] if measured else []
     if atlas:
         layers = [f"{a['name']}{', frozen' if a['frozen'] else ''}: {a['changed']} of {a['channels']} channels changed "
                   f"by epoch {a['epoch']} (median rank shift {a['median_shift']:.3f}, 90th percentile "
@@ -333,7 +337,7 @@ def _checked_selection(layers, epochs, files: ReportFiles):
     if len(files.metrics) != len(epochs):
         raise ConfigError(f"the report shows {len(epochs)} epochs but has {len(files.metrics)} metrics files")
     unknown = (set(files.figures) - set(FIGURES)) | (set(files.attribution) - set(ATTRIBUTION))
-    if set(files.figures) != set(FIGURES) or unknown:
+    if set(FIGURES) - set(OPTIONAL_FIGURES) - set(files.figures) or unknown:
         raise ConfigError(f"the report's figures are {', '.join(FIGURES)} (and attribution: "
                           f"{', '.join(ATTRIBUTION)}), got {', '.join([*files.figures, *files.attribution])}")
     return layers, epochs

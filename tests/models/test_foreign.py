@@ -125,4 +125,4 @@ def test_compare_screens_every_channel_of_checkpoints_made_elsewhere(tmp_path, t
     assert sorted(table.epoch.unique()) == [0, 5] and table.query("epoch == 5 and changed").channel.tolist() == [4]
     assert main(["compare", str(tmp_path / "checkpoint-0.pth.tar"), "--model", "tiny", "--layers", "conv2",
                  "--probe", str(tmp_path / "probe")]) == 2
-    assert "comparing needs at least two checkpoints; got 1" in capsys.readouterr().err
+    assert "a series needs at least two checkpoints, the reference included; got 1 file(s)" in capsys.readouterr().err

@@ -64,6 +64,26 @@ def mini_config():
     return _mini_config()
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def write_config():
     return _write_config
+
+
+def _job_counts(dry_run_output):
+    """Job name -> count from the table a dry run prints."""
+    counts, in_table = {}, False
+    for line in dry_run_output.splitlines():
+        if line.startswith("job "):
+            in_table = True
+        elif in_table and line.strip() and not line.startswith("-"):
+            name, count = line.split()[:2]
+            if name == "total":
+                break
+            counts[name] = int(count)
+    return counts
+
+
+@pytest.fixture(scope="session")
+def job_counts():
+    """``job_counts(dry_run_stdout)``: job name -> count from the table a dry run prints."""
+    return _job_counts

@@ -12,20 +12,6 @@ EPOCHS = [0, 1, 2]
 LAYERS = ["conv2", "conv3"]
 
 
-def _job_counts(dry_run_output):
-    """Job name -> count from the table a dry run prints."""
-    counts, in_table = {}, False
-    for line in dry_run_output.splitlines():
-        if line.startswith("job "):
-            in_table = True
-        elif in_table and line.strip() and not line.startswith("-"):
-            name, count = line.split()[:2]
-            if name == "total":
-                break
-            counts[name] = int(count)
-    return counts
-
-
 def test_every_artifact_exists(mini_run):
     results = mini_run / "results" / "mini"
     for epoch in EPOCHS:
@@ -87,7 +73,7 @@ def test_screen_covers_every_channel_at_every_epoch_and_the_frozen_layer_stands_
 
 
 def test_channels_chosen_from_the_screen_wait_for_it_and_blocks_are_screened(tmp_path, snakemake, mini_config,
-                                                                            write_config):
+                                                                            write_config, job_counts):
     mini_config["experiments"]["mini"]["visualize"]["channels"] = {"most_changed": 2, "least_changed": 1}
     mini_config["experiments"]["mini"]["screen"] = {"layers": "blocks"}
     write_config(tmp_path, mini_config)
@@ -97,7 +83,7 @@ def test_channels_chosen_from_the_screen_wait_for_it_and_blocks_are_screened(tmp
                                         in command for command in selections), plan
     screens = re.findall(r"driftlens screen --layer (\S+)", plan)
     assert sorted(screens) == ["conv1", "conv2", "conv3"]  # the tiny model's blocks: its visualised layers and conv1
-    assert _job_counts(plan)["representation"] == len(EPOCHS)  # one probe pass per checkpoint, whatever the layers
+    assert job_counts(plan)["representation"] == len(EPOCHS)  # one probe pass per checkpoint, whatever the layers
 
 
 def test_most_changed_channels_too_many_for_the_layer_are_named_by_the_dry_run(tmp_path, snakemake, mini_config,
@@ -114,11 +100,11 @@ def test_second_run_has_nothing_to_do(mini_run, snakemake):
     assert "Nothing to be done" in result.stdout + result.stderr
 
 
-def test_deleted_visualisation_is_the_only_render_redone(mini_run, snakemake):
+def test_deleted_visualisation_is_the_only_render_redone(mini_run, snakemake, job_counts):
     for suffix in (".png", ".npz"):
         (mini_run / "results" / "mini" / "conv2" / f"epoch_001{suffix}").unlink()
     dry_run = snakemake(mini_run, "--cores", "2", "--dry-run")
-    counts = _job_counts(dry_run.stdout)
+    counts = job_counts(dry_run.stdout)
     assert counts.get("render_mini") == 1, dry_run.stdout[-3000:] + dry_run.stderr[-3000:]
     assert "train_epoch" not in counts and "start_model" not in counts
     snakemake(mini_run, "--cores", "2")

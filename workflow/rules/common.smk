@@ -29,17 +29,82 @@ def check_config():
     for name in config["targets"]:
         experiment(name)
     for name, exp in config["experiments"].items():
-        if exp["dataset"] not in config["datasets"]:
+        check_source(name)
+        if exp.get("dataset", exp["probe"]) not in config["datasets"] and not exp["probe"]:
             raise ValueError(f"experiments.{name}.dataset: {exp['dataset']!r} is not a key of datasets "
                              f"({', '.join(config['datasets'])})")
         listed = exp["visualize"]["epochs"]
-        if isinstance(listed, list) and max(listed, default=0) > last_epoch(name):
-            raise ValueError(f"experiments.{name}.visualize.epochs: {max(listed)} is after the last epoch "
-                             f"({last_epoch(name)})")
-        if selection_epoch(name) is not None and selection_epoch(name) > last_epoch(name):
-            raise ValueError(f"experiments.{name}.visualize.channels.epoch: {selection_epoch(name)} is after the last "
-                             f"epoch ({last_epoch(name)})")
+        unknown = sorted(set(listed) - set(all_epochs(name))) if isinstance(listed, list) else []
+        if unknown:
+            raise ValueError(f"experiments.{name}.visualize.epochs: {unknown[0]} has no checkpoint (the epochs are "
+                             f"{epoch_range_text(name)})")
+        if selection_epoch(name) is not None and selection_epoch(name) not in all_epochs(name):
+            raise ValueError(f"experiments.{name}.visualize.channels.epoch: {selection_epoch(name)} has no checkpoint "
+                             f"(the epochs are {epoch_range_text(name)})")
         check_layers(name)
+
+
+def check_source(name):
+    """An experiment is trained here (stages and a dataset) or imported (checkpoints, and a dataset or a probe
+    folder), never both; an imported experiment's files are found and labelled now, so a bad glob fails the dry run."""
+    exp, key = experiment(name), f"experiments.{name}"
+    if ("stages" in exp) == ("checkpoints" in exp):
+        raise ValueError(f"{key}: give stages (driftlens fine-tunes the model) or checkpoints (a run trained "
+                         f"elsewhere), exactly one of them")
+    if "stages" in exp:
+        needless = [option for option in ("reference", "key", "probe") if exp[option] is not None]
+        if needless:
+            raise ValueError(f"{key}.{needless[0]}: only an experiment with checkpoints takes it")
+        if "dataset" not in exp:
+            raise ValueError(f"{key}.dataset: an experiment with stages trains on a data set; name one")
+        return
+    if ("dataset" in exp) == (exp["probe"] is not None):
+        raise ValueError(f"{key}: give the probe images as dataset (its validation images) or as probe (a folder), "
+                         f"exactly one of them")
+    if exp["probe"] is not None and not Path(exp["probe"]).expanduser().is_dir():
+        raise ValueError(f"{key}.probe: {exp['probe']} is not a folder")
+    if exp["visualize"]["method"] == "maco" and "dataset" not in exp:
+        raise ValueError(f"{key}.visualize.method: maco needs a data set's spectrum; give a dataset or another method")
+    training_only = [option for option in ("batch_size", "augment", "seed", "num_workers") if option in exp]
+    if training_only:
+        raise ValueError(f"{key}.{training_only[0]}: a training setting; an experiment with checkpoints takes none")
+    from driftlens.errors import ConfigError
+
+    try:
+        series(name)
+    except ConfigError as err:
+        raise ValueError(f"{key}.checkpoints: {err}") from None
+
+
+def imported(name):
+    """True for an experiment of checkpoints trained elsewhere (``checkpoints:``), False for one driftlens trains."""
+    return "checkpoints" in experiment(name)
+
+
+@functools.lru_cache(maxsize=None)
+def series(name):
+    """``{epoch: file or "imagenet"}`` of an imported experiment (the rule is :mod:`driftlens.series`)."""
+    from driftlens.series import checkpoint_series, find_checkpoints
+
+    exp = experiment(name)
+    return checkpoint_series(find_checkpoints(exp["checkpoints"]), exp["reference"])
+
+
+def imported_file(name, epoch):
+    """``[the file]`` of an imported experiment's epoch (an input Snakemake tracks), or ``[]`` for ``imagenet``."""
+    from driftlens.series import PRETRAINED
+
+    source = series(name).get(int(epoch))
+    if source is None:
+        raise ValueError(f"experiment {name} has no checkpoint of epoch {int(epoch)} (the epochs are "
+                         f"{epoch_range_text(name)})")
+    return [] if source == PRETRAINED else [source]
+
+
+def experiments_pattern(imported_ones):
+    """A wildcard pattern matching exactly the imported experiments' names, or exactly the trained ones'."""
+    names = [name for name in config["experiments"] if imported(name) == imported_ones]
+    return "|".join(map(re.escape, names)) or "(?!)"
     for name, data in config["datasets"].items():
         if data["kind"] == "imagefolder" and not data["source"]:
             raise ValueError(f"datasets.{name}.source: an imagefolder data set needs a source folder")
@@ -71,7 +136,7 @@ def layers_look_right(exp):
     listed = exp["screen"]["layers"] if isinstance(exp["screen"]["layers"], list) else []
     shown = visualised_layers(exp)
     named = [*shown, *listed, exp["attribution"]["layer"] or shown[0],
-             *(stage["train_from"] for stage in exp["stages"] if "train_from" in stage)]
+             *(stage["train_from"] for stage in exp.get("stages", []) if "train_from" in stage)]
     wanted = channels_wanted(vis["channels"]) - 1 if isinstance(vis["channels"], dict) else max(vis["channels"])
     return all(layer in table for layer in named) and all(wanted < table[layer] for layer in shown)
 
@@ -94,7 +159,7 @@ def check_layers(name):
     exp, key = experiment(name), f"experiments.{name}"
     vis, model = exp["visualize"], exp["model"]
     other_layers = {f"{key}.stages[{i}].train_from": stage["train_from"]
-                    for i, stage in enumerate(exp["stages"]) if "train_from" in stage}
+                    for i, stage in enumerate(exp.get("stages", [])) if "train_from" in stage}
     if isinstance(exp["screen"]["layers"], list):
         other_layers.update({f"{key}.screen.layers[{i}]": layer for i, layer in enumerate(exp["screen"]["layers"])})
     if exp["attribution"]["layer"]:
@@ -116,7 +181,18 @@ def check_layers(name):
 
 
 def last_epoch(name):
-    return sum(stage["epochs"] for stage in experiment(name)["stages"])
+    """The last epoch: the end of the last stage, or an imported experiment's last checkpoint."""
+    return max(series(name)) if imported(name) else sum(stage["epochs"] for stage in experiment(name)["stages"])
+
+
+def all_epochs(name):
+    """Every epoch that has a checkpoint: 0, 1, ... the last for a trained experiment; the series' for an imported one."""
+    return list(series(name)) if imported(name) else list(range(last_epoch(name) + 1))
+
+
+def epoch_range_text(name):
+    epochs = all_epochs(name)
+    return f"0 to {epochs[-1]}" if epochs == list(range(epochs[-1] + 1)) else ", ".join(map(str, epochs))
 
 
 def tag(epoch):
@@ -125,15 +201,15 @@ def tag(epoch):
 
 
 def visual_epochs(name):
-    """Epochs whose checkpoints are visualised: all, every k-th or a list; always the first and last."""
-    last, chosen = last_epoch(name), experiment(name)["visualize"]["epochs"]
+    """Epochs whose checkpoints are visualised: all, every k-th checkpoint or a list; always the first and last."""
+    available, chosen = all_epochs(name), experiment(name)["visualize"]["epochs"]
     if chosen == "all":
-        epochs = range(last + 1)
+        epochs = available
     elif isinstance(chosen, dict):
-        epochs = range(0, last + 1, chosen["every"])
+        epochs = available[::chosen["every"]]
     else:
         epochs = chosen
-    return sorted({0, last, *epochs})
+    return sorted({0, available[-1], *epochs})
 
 
 # How every rule's command ends: its output and errors go to the rule's log, and when it fails the last lines of
@@ -184,13 +260,29 @@ def artifact(kind, exp="{exp}", epoch="{epoch}", layer="{layer}", dataset="{data
 
 def trained_head_epoch(name):
     """The first visualised epoch whose classification head has been trained: the end of the first stage or later.
-    Attribution explains a class through the head, and epoch 0's new head is random."""
-    first_stage_end = experiment(name)["stages"][0]["epochs"]
+    Attribution explains a class through the head, and epoch 0's new head is random (an imported experiment's
+    reference may have another task's head: its first checkpoint after the reference)."""
+    first_stage_end = 1 if imported(name) else experiment(name)["stages"][0]["epochs"]
     return min(e for e in visual_epochs(name) if e >= first_stage_end)
 
 
 def splits_file(name):
     return artifact("splits", dataset=experiment(name)["dataset"])
+
+
+def probe_source(name):
+    """What the probe images are drawn from: ``{"splits": its splits file}``, or ``{}`` for a probe folder."""
+    return {} if experiment(name)["probe"] else {"splits": splits_file(name)}
+
+
+def model_settings(name):
+    """The model's settings that every job shares (``model``, ``image_size``, ``precision``, ...), defaults filled in:
+    the training config of a trained experiment; the same keys with the training schema's defaults otherwise."""
+    if not imported(name):
+        return train_config(name)
+    from driftlens.schemas import config_defaults
+
+    return {**config_defaults(), **{key: value for key, value in experiment(name).items() if key in training_keys()}}
 
 
 def checkpoint(name, epoch):
@@ -275,7 +367,7 @@ def quoted_json(value):
 def render_params(name):
     vis = experiment(name)["visualize"]
     return (f"--method {vis['method']} --steps {vis['steps']} --size {vis['size']} --seed {vis['seed']}"
-            f" --seeds {','.join(map(str, seeds(name)))} --precision {train_config(name)['precision']}"
+            f" --seeds {','.join(map(str, seeds(name)))} --precision {model_settings(name)['precision']}"
             f" {option('--max-batch', vis['max_batch'])}")
 
 
@@ -313,11 +405,27 @@ def channel_inputs(name, layer):
 
 
 def metrics_files(name):
-    return [artifact("metrics", name, e) for e in range(last_epoch(name) + 1)]
+    return [artifact("metrics", name, e) for e in all_epochs(name)]
+
+
+def labelled(name):
+    """Whether the probe images have classes: always for a data set; for a probe folder, when every image sits in a
+    class sub-folder. Accuracy panels and attribution (which explains the true class) need them."""
+    folder = experiment(name)["probe"]
+    if not folder:
+        return True
+    from driftlens.data.folder import folder_images
+
+    return bool(folder_images(folder)[1])
 
 
 def attribution_on(name):
-    return experiment(name)["attribution"]["enabled"]
+    return experiment(name)["attribution"]["enabled"] and labelled(name)
+
+
+def training_figures(name):
+    """``[training.png]``, or ``[]`` for an imported experiment without labelled probe images (nothing to plot)."""
+    return [artifact("training_plot", name)] if labelled(name) else []
 
 
 def attribution_figures(name):
@@ -343,7 +451,7 @@ def experiment_outputs(name):
     """Everything `rule all` builds for one experiment."""
     per_layer = [artifact(kind, name, layer=layer) for layer in layers(name) for kind in ("merged", "exemplars")]
     atlas = [artifact(kind, name, layer=layer) for layer in screen_layers(name) for kind in ("screen", "volcano")]
-    figures = [artifact(kind, name) for kind in ("before_after", "change_plot", "training_plot", "depth", "report")]
+    figures = [artifact(kind, name) for kind in ("before_after", "change_plot", "depth", "report")] + training_figures(name)
     return (per_layer + atlas + figures + attribution_figures(name) + rendered_files(name)
             + accentuation_figures(name))
 

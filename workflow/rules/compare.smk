@@ -31,7 +31,7 @@ rule representation:
 
 rule screen:
     input:
-        lambda w: [artifact("probe_responses", w.exp, e) for e in range(last_epoch(w.exp) + 1)],
+        lambda w: [artifact("probe_responses", w.exp, e) for e in all_epochs(w.exp)],
     output:
         screen=artifact("screen"),
         volcano=report(artifact("volcano"), caption="../report/volcano.rst", category="{exp}", subcategory="{layer}"),

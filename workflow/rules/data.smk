@@ -28,7 +28,7 @@ rule spectrum:
         artifact("spectrum"),
     params:
         size=lambda w: max(exp["visualize"]["size"] for exp in config["experiments"].values()
-                           if exp["dataset"] == w.dataset),
+                           if exp.get("dataset") == w.dataset),
     log:
         "logs/data/{dataset}_spectrum.log",
     benchmark:

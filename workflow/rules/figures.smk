@@ -79,7 +79,7 @@ rule change_plot:
 rule depth_plot:
     input:
         screens=lambda w: [artifact("screen", w.exp, layer=layer) for layer in screen_layers(w.exp)],
-        representation=lambda w: [artifact("representation", w.exp, e) for e in range(last_epoch(w.exp) + 1)],
+        representation=lambda w: [artifact("representation", w.exp, e) for e in all_epochs(w.exp)],
         metrics=lambda w: metrics_files(w.exp),
     output:
         report(artifact("depth"), caption="../report/depth.rst", category="{exp}"),
@@ -119,11 +119,11 @@ rule report_page:
         change=lambda w: [artifact("change", w.exp, layer=layer) for layer in layers(w.exp)],
         before_after=artifact("before_after"),
         change_plot=artifact("change_plot"),
-        training_plot=artifact("training_plot"),
+        training_plot=lambda w: training_figures(w.exp),
         depth_plot=artifact("depth"),
         screens=lambda w: [artifact("screen", w.exp, layer=layer) for layer in screen_layers(w.exp)],
         volcanoes=lambda w: [artifact("volcano", w.exp, layer=layer) for layer in screen_layers(w.exp)],
-        representation=lambda w: [artifact("representation", w.exp, e) for e in range(last_epoch(w.exp) + 1)],
+        representation=lambda w: [artifact("representation", w.exp, e) for e in all_epochs(w.exp)],
         metrics=lambda w: [artifact("metrics", w.exp, e) for e in visual_epochs(w.exp)],
         config=artifact("config"),
         attribution=lambda w: [artifact("attribution_grid", w.exp)] if attribution_on(w.exp) else [],
@@ -135,6 +135,7 @@ rule report_page:
         attribution=lambda w, input: option("--attribution-grid", " ".join(input.attribution)),
         screens=lambda w, input: layer_args(w.exp, screen_layers(w.exp), input.screens),
         volcanoes=lambda w, input: layer_args(w.exp, screen_layers(w.exp), input.volcanoes),
+        training_plot=lambda w, input: option("--training-plot", "".join(input.training_plot)),
     log:
         "logs/{exp}/report.log",
     benchmark:
@@ -145,7 +146,7 @@ rule report_page:
         "driftlens report --title {wildcards.exp} --layers {params.layers} --epochs {params.epochs}"
         " --frames {input.frames} --merged {input.merged} --exemplars {input.exemplars} --change {input.change}"
         " --before-after {input.before_after} --change-plot {input.change_plot}"
-        " --training-plot {input.training_plot} --depth-plot {input.depth_plot} --screens {params.screens}"
+        " {params.training_plot} --depth-plot {input.depth_plot} --screens {params.screens}"
         " --volcanoes {params.volcanoes} --representation {input.representation}"
         " --metrics {input.metrics} --config {input.config}"
         " {params.attribution} --benchmarks logs/benchmarks/{wildcards.exp} -o {output} --threads {threads}"

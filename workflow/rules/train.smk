@@ -23,6 +23,8 @@ rule start_model:
     output:
         checkpoint=artifact("checkpoint", epoch=0),
         metrics=artifact("metrics", epoch=0),
+    wildcard_constraints:
+        exp=experiments_pattern(imported_ones=False),
     params:
         config=lambda w: quoted_json(train_config(w.exp)),
     log:
@@ -48,6 +50,7 @@ rule train_epoch:
         checkpoint=artifact("checkpoint"),
         metrics=artifact("metrics"),
     wildcard_constraints:
+        exp=experiments_pattern(imported_ones=False),
         epoch=r"(?!000)\d{3}",
     params:
         config=lambda w: quoted_json(train_config(w.exp)),

@@ -3,12 +3,14 @@
 
 rule probe_images:
     input:
-        splits=lambda w: splits_file(w.exp),
+        unpack(lambda w: probe_source(w.exp)),
     output:
         artifact("probe"),
     params:
+        source=lambda w, input: f"--splits {input.splits}" if "splits" in input.keys() else
+                                option("--folder", experiment(w.exp)["probe"]),
         images=lambda w: experiment(w.exp)["compare"]["probe_images"],
-        size=lambda w: train_config(w.exp)["image_size"],
+        size=lambda w: model_settings(w.exp)["image_size"],
     log:
         "logs/{exp}/probe.log",
     benchmark:
@@ -17,7 +19,7 @@ rule probe_images:
     conda:
         "../../envs/driftlens.yaml"
     shell:
-        "driftlens probe --splits {input.splits} --split val --count {params.images} --size {params.size}"
+        "driftlens probe {params.source} --split val --count {params.images} --size {params.size}"
         " -o {output} --threads {threads} " + LOGGED
 
 

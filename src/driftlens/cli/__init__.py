@@ -33,7 +33,9 @@ line that ``driftlens --help`` lists it with (the listing imports no command mod
 
 WORKFLOW_STEPS = {
     "prepare-data": ("prepare_data", "get a dataset ready and write root/splits.json"),
-    "probe": ("probe", "write a fixed probe set of validation images (.npz)"),
+    "probe": ("probe", "write a fixed probe set of validation images, or of a folder's images (.npz)"),
+    "import-checkpoint": ("import_checkpoint", "one checkpoint of a run trained elsewhere as a driftlens checkpoint, "
+                                               "evaluated on the probe images when labelled"),
     "train-epoch": ("train", "train one epoch (epoch 0: build and evaluate the start model)"),
     "select-channels": ("channels", "resolve a channel list, top_k:K or most_changed:K,least_changed:M for a layer"),
     "render-checkpoint": ("render_checkpoint", "render all layers and seeds of a checkpoint"),

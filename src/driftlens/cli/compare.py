@@ -13,10 +13,6 @@ Example:
 
 from driftlens.cli._options import add_device, add_progress, comma_list, device_of, positive_float, positive_int
 
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
-"""The image files a probe folder is read for (in every sub-folder)."""
-
-
 def add_parser(subparsers):
     """Register ``compare``."""
     parser = subparsers.add_parser("compare")
@@ -43,91 +39,26 @@ def run(args):
     from driftlens import models
     from driftlens.artifacts import write_screen_table
     from driftlens.change import screen_checkpoints
+    from driftlens.data import folder_probe_images
+    from driftlens.errors import ConfigError
     from driftlens.figures import plot_volcano, save_figure
+    from driftlens.series import checkpoint_series, find_checkpoints
 
-    files = checkpoint_files(args.files, args.checkpoints)
-    epochs = epoch_labels(files)
+    if bool(args.files) == bool(args.checkpoints):
+        raise ConfigError("give the checkpoints as files or as --checkpoints GLOB, not both and not neither")
+    by_epoch = checkpoint_series(args.files or find_checkpoints(args.checkpoints))
     device = device_of(args)
     size = args.size or models.architecture(args.model).input_size
-    probe = probe_folder(args.probe, args.max_images, size)
+    probe = folder_probe_images(args.probe, args.max_images, size)[0].permute(0, 2, 3, 1).numpy()
     options = {key: value for key, value in (("min_effect", args.min_effect), ("alpha", args.alpha)) if value}
-    by_epoch = dict(zip(epochs, files))
     tables = screen_checkpoints(lambda epoch: models.from_file(args.model, by_epoch[epoch], args.key).to(device),
-                                epochs, args.layers, probe, progress=not args.no_progress, **options)
+                                list(by_epoch), args.layers, probe, progress=not args.no_progress, **options)
+    last = max(by_epoch)
     for layer, table in tables.items():
         folder = Path(args.output) / layer
         write_screen_table(folder / "screen.csv", table, layer)
         save_figure(plot_volcano(table, layer), folder / "volcano.png")
-        last = table[table.epoch == epochs[-1]]
-        print(f"{layer}: {int(last.changed.sum())} of {len(last)} channels changed by {Path(files[-1]).name} "
-              f"(q <= {last.alpha.iloc[0]:g}, rank shift > {last.min_effect.iloc[0]:g}; median shift "
-              f"{last.rank_shift.median():.3f}) -> {folder / 'screen.csv'}")
-
-
-def checkpoint_files(files, pattern) -> list[str]:
-    """The checkpoints: the files given, or the glob's matches in natural order; at least two.
-
-    Example:
-        >>> checkpoint_files(["a.pt", "b.pt"], None)
-        ['a.pt', 'b.pt']
-    """
-    import glob
-
-    from driftlens.errors import ConfigError
-
-    if bool(files) == bool(pattern):
-        raise ConfigError("give the checkpoints as files or as --checkpoints GLOB, not both and not neither")
-    found = files or sorted(glob.glob(pattern), key=natural_key)
-    if len(found) < 2:
-        raise ConfigError(f"comparing needs at least two checkpoints; got {len(found)}"
-                          + (f" from --checkpoints {pattern!r}" if pattern else ""))
-    return found
-
-
-def natural_key(name: str) -> list:
-    """Sort key that orders ``epoch_2`` before ``epoch_10``.
-
-    Example:
-        >>> sorted(["c-10.pt", "c-2.pt"], key=natural_key)
-        ['c-2.pt', 'c-10.pt']
-    """
-    import re
-
-    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", name)]
-
-
-def epoch_labels(files) -> list[int]:
-    """Each file's label: the last number in its name when these increase along the files, else its position.
-
-    Example:
-        >>> epoch_labels(["run/checkpoint-3.pth.tar", "run/checkpoint-10.pth.tar"]), epoch_labels(["a.pt", "b.pt"])
-        ([3, 10], [0, 1])
-    """
-    import re
-    from pathlib import Path
-
-    numbers = [re.findall(r"\d+", Path(path).name) for path in files]
-    labels = [int(found[-1]) for found in numbers if found]
-    return labels if len(labels) == len(files) and all(a < b for a, b in zip(labels, labels[1:])) \
-        else list(range(len(files)))
-
-
-def probe_folder(folder, count: int, size: int):
-    """Up to ``count`` images of a folder (every sub-folder, evenly spread over the sorted names), ``(N, S, S, 3)``.
-
-    Example:
-        >>> probe = probe_folder("flowers/val", 256, 224)  # doctest: +SKIP
-    """
-    from pathlib import Path
-
-    import numpy as np
-
-    from driftlens.data.images import image_transform, load_image
-    from driftlens.errors import ConfigError
-
-    files = sorted(path for path in Path(folder).rglob("*") if path.suffix.lower() in IMAGE_SUFFIXES)
-    if len(files) < 8:
-        raise ConfigError(f"--probe {folder} holds {len(files)} images ({', '.join(IMAGE_SUFFIXES)}); at least 8 needed")
-    chosen = [files[round(k * len(files) / min(count, len(files)))] for k in range(min(count, len(files)))]
-    transform = image_transform(size)
-    return np.stack([transform(load_image(path, size)).permute(1, 2, 0).numpy() for path in chosen])
+        end = table[table.epoch == last]
+        print(f"{layer}: {int(end.changed.sum())} of {len(end)} channels changed by {Path(by_epoch[last]).name} "
+              f"(q <= {end.alpha.iloc[0]:g}, rank shift > {end.min_effect.iloc[0]:g}; median shift "
+              f"{end.rank_shift.median():.3f}) -> {folder / 'screen.csv'}")

@@ -1,15 +1,18 @@
-"""``driftlens probe``: a fixed, class-balanced set of validation images for comparing checkpoints."""
+"""``driftlens probe``: a fixed set of held-out images for comparing checkpoints: class-balanced validation images
+of a prepared data set, or the images of a folder (labelled by their class sub-folders, when they have them)."""
 
 from driftlens.artifacts import write_probe
 from driftlens.cli._options import positive_int
-from driftlens.data import probe_images, read_splits
+from driftlens.data import folder_probe_images, probe_images, read_splits
 
 
 def add_parser(subparsers):
     parser = subparsers.add_parser("probe")
-    parser.add_argument("--splits", required=True, help="splits.json written by `driftlens prepare-data`")
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--splits", help="splits.json written by `driftlens prepare-data`")
+    source.add_argument("--folder", help="a folder of images (class sub-folders optional) instead of a data set")
     parser.add_argument("--count", type=positive_int, default=256,
-                        help="most images: the split's images up to this many (default: 256)")
+                        help="most images: the split's (or folder's) images up to this many (default: 256)")
     parser.add_argument("--size", type=positive_int, default=224, help="image side in pixels (default: 224)")
     parser.add_argument("--split", default="val", choices=["train", "val", "test"], help="default: val")
     parser.add_argument("-o", "--output", required=True,
@@ -18,8 +21,13 @@ def add_parser(subparsers):
 
 
 def run(args):
-    """Draw the probe images and write them with the data set's class names."""
-    available = len(read_splits(args.splits)[args.split])
-    images, labels = probe_images(args.splits, min(args.count, available), args.size, split=args.split)
-    write_probe(args.output, images.numpy(), labels.numpy(), read_splits(args.splits)["classes"],
-                {"splits": str(args.splits), "split": args.split, "size": args.size})
+    """Draw the probe images and write them with their class names."""
+    if args.folder:
+        images, labels, classes = folder_probe_images(args.folder, args.count, args.size)
+        source = {"folder": str(args.folder), "size": args.size}
+    else:
+        available = len(read_splits(args.splits)[args.split])
+        images, labels = probe_images(args.splits, min(args.count, available), args.size, split=args.split)
+        classes, source = read_splits(args.splits)["classes"], {"splits": str(args.splits), "split": args.split,
+                                                                  "size": args.size}
+    write_probe(args.output, images.numpy(), labels.numpy(), classes, source)

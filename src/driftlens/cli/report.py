@@ -45,7 +45,7 @@ def add_parser(subparsers):
         parser.add_argument(option, nargs="+", required=True, metavar="FILE", help=f"every layer's {what}, in layer order")
     parser.add_argument("--before-after", required=True, metavar="PNG", help="before_after.png")
     parser.add_argument("--change-plot", required=True, metavar="PNG", help="change.png")
-    parser.add_argument("--training-plot", required=True, metavar="PNG", help="training.png")
+    parser.add_argument("--training-plot", metavar="PNG", help="training.png (none: a run without accuracy)")
     parser.add_argument("--depth-plot", required=True, metavar="PNG", help="depth.png (the change atlas)")
     parser.add_argument("--screens", nargs="*", default=[], metavar="LAYER=CSV",
                         help="every screened layer's screen.csv (the headline reads them)")
@@ -76,8 +76,8 @@ def run(args):
         merged=dict(zip(args.layers, _per_layer(args.merged, args.layers, 1, "--merged"))),
         exemplars=dict(zip(args.layers, _per_layer(args.exemplars, args.layers, 1, "--exemplars"))),
         change=dict(zip(args.layers, _per_layer(args.change, args.layers, 1, "--change"))),
-        figures={"before_after": args.before_after, "change": args.change_plot, "training": args.training_plot,
-                 "depth": args.depth_plot},
+        figures={"before_after": args.before_after, "change": args.change_plot, "depth": args.depth_plot,
+                 **({"training": args.training_plot} if args.training_plot else {})},
         metrics=args.metrics,
         config=args.config,
         attribution={"merged": args.attribution_grid} if args.attribution_grid else {},

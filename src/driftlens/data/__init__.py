@@ -11,9 +11,9 @@ Example:
     256
 """
 
-from driftlens.data.dataset import SplitDataset, probe_images
+from driftlens.data.dataset import SplitDataset, folder_probe_images, probe_images
 from driftlens.data.images import UnreadableImageError
 from driftlens.data.prepare import DATASETS, prepare
 from driftlens.data.splits import read_splits
 
-__all__ = ["DATASETS", "SplitDataset", "UnreadableImageError", "prepare", "probe_images", "read_splits"]
+__all__ = ["DATASETS", "SplitDataset", "UnreadableImageError", "folder_probe_images", "prepare", "probe_images", "read_splits"]

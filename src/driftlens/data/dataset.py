@@ -3,6 +3,7 @@
 import torch
 from torch.utils.data import Dataset
 
+from driftlens.data.folder import IMAGE_SUFFIXES, folder_images
 from driftlens.data.images import image_transform, load_image
 from driftlens.data.splits import SPLITS, read_splits
 from driftlens.errors import ConfigError
@@ -76,8 +77,50 @@ def probe_images(splits_file, n: int, image_size: int, split: str = "val") -> tu
     data = SplitDataset(splits_file, split, image_size)
     if n > len(data):
         raise ConfigError(f"the {split} split of {splits_file} has {len(data)} images, fewer than the {n} asked for")
-    by_class = [[i for i, (_, label) in enumerate(data.items) if label == c] for c in range(len(data.classes))]
-    round_robin = [members[rank] for rank in range(max(map(len, by_class))) for members in by_class
-                   if rank < len(members)]
-    images, labels = zip(*(data[i] for i in round_robin[:n]))
+    images, labels = zip(*(data[i] for i in class_round_robin([label for _, label in data.items])[:n]))
     return torch.stack(images), torch.tensor(labels)
+
+
+def class_round_robin(labels) -> list[int]:
+    """Indices of ``labels`` taken class by class in turn: the first of each class, then the second, ...
+
+    Example:
+        >>> class_round_robin([0, 0, 0, 1, 2])
+        [0, 3, 4, 1, 2]
+    """
+    by_class = [[i for i, label in enumerate(labels) if label == c] for c in sorted(set(labels))]
+    return [members[rank] for rank in range(max(map(len, by_class), default=0)) for members in by_class
+            if rank < len(members)]
+
+
+def folder_probe_images(folder, n: int, image_size: int) -> tuple[torch.Tensor, torch.Tensor, list[str]]:
+    """Up to ``n`` images of a folder, the same on every call: a probe set for checkpoints trained elsewhere.
+
+    When every image sits in a class sub-folder (``folder/{class}/*.jpg``, as torchvision's ``ImageFolder`` reads
+    it), the classes are the sorted sub-folder names and the images are class-balanced as in :func:`probe_images`;
+    otherwise the images (in every sub-folder, sorted by path) are unlabelled (label -1, no classes).
+
+    Args:
+        folder (str or Path): The image folder.
+        n (int): Most images.
+        image_size (int): Side of the square images.
+
+    Returns:
+        tuple: Images ``(m, 3, S, S)`` in [0, 1], labels ``(m,)`` and the class names, ``m = min(n, images)``.
+
+    Raises:
+        ConfigError: Not a folder, or fewer than 8 images in it.
+
+    Example:
+        >>> images, labels, classes = folder_probe_images("flowers/val", 256, 224)  # doctest: +SKIP
+    """
+    files, classes = folder_images(folder)
+    if len(files) < 8:
+        raise ConfigError(f"the probe folder {folder} holds {len(files)} images ({', '.join(IMAGE_SUFFIXES)}); "
+                          f"at least 8 needed")
+    labels = [classes.index(path.parent.name) if classes else -1 for path in files]
+    chosen = class_round_robin(labels)[:n] if classes else [round(k * len(files) / min(n, len(files)))
+                                                                for k in range(min(n, len(files)))]
+    transform = image_transform(image_size)
+    images = [transform(load_image(files[i], image_size)) for i in chosen]
+    return torch.stack(images), torch.tensor([labels[i] for i in chosen]), classes
