@@ -132,8 +132,10 @@ def print_startup(repeats=5) -> None:
                "--size", "96", "--rows", f"{folder}/a.npz", f"{folder}/b.npz", "--pngs", f"{folder}/a.png",
                f"{folder}/b.png", "--threads", "1", "--no-progress"]
         one, two = (median_seconds(job + ["--steps", str(steps)], repeats) for steps in (1, 2))
+    torch_alone = median_seconds([sys.executable, "-c", "import torch"], repeats)
     print(f"Lite0 render job (the demo's 24 images at 96 px): {one:.2f} s with 1 step, {two:.2f} s with 2; start-up "
-          f"(process start to its first step) {2 * one - two:.2f} s")
+          f"(process start to its first step) {2 * one - two:.2f} s, of which `import torch` alone {torch_alone:.2f} s "
+          f"and driftlens's own {2 * one - two - torch_alone:.2f} s")
 
 
 def median_seconds(command, repeats) -> float:

@@ -166,3 +166,20 @@ def test_the_images_follow_the_model_device(tiny):
     image = param.FFTImage(SIZE, seeds=[0])
     render(tiny, obj.channel("conv3", 0), image, steps=1, progress=False)
     assert image.spectrum.device == tiny.device
+
+
+def test_the_render_adam_takes_torch_adams_steps_exactly():
+    """driftlens.optvis.render.Adam (torch's functional update, no torch._dynamo import) = torch.optim.Adam."""
+    from driftlens.optvis.render import Adam
+
+    generator = torch.Generator().manual_seed(0)
+    start = [torch.randn(2, 3, 8, 5, generator=generator), torch.randn(4, generator=generator)]
+    ours, theirs = ([p.clone().requires_grad_() for p in start] for _ in range(2))
+    optimizers = Adam(ours, lr=0.05), torch.optim.Adam(theirs, lr=0.05)
+    for step in range(5):
+        for parameters, optimizer in zip((ours, theirs), optimizers):
+            optimizer.zero_grad(set_to_none=True)
+            (parameters[0].sin().sum() * (step + 1) + parameters[1].pow(2).sum()).backward()
+            optimizer.step()
+    for mine, reference in zip(ours, theirs):
+        assert torch.equal(mine, reference)

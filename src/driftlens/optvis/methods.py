@@ -23,10 +23,9 @@ Example:
 import math
 
 import torch
-import torchvision.transforms.functional as TF
-from torchvision.transforms import InterpolationMode
 
 from driftlens.errors import ConfigError
+from driftlens.optvis import imageops
 from driftlens.optvis.param import FFTImage, MacoImage, PixelImage
 from driftlens.optvis.render import RenderResult, render, shared_bar
 from driftlens.optvis.spectrum import magnitude_for
@@ -304,7 +303,7 @@ def visualize(model, objectives, method: str = "lucid", size: int = 128, steps: 
 
 def _blur(images, sigma):
     kernel = 2 * math.ceil(2 * sigma) + 1
-    return TF.gaussian_blur(images, [kernel, kernel], [sigma, sigma])
+    return imageops.gaussian_blur(images, kernel, sigma)
 
 
 def _zero_below_percentile(pixels, score, percentile):
@@ -319,7 +318,7 @@ def _uniform_noise(size, seeds, low, high):
 
 
 def _resize(images, size):
-    return TF.resize(images, [size, size], interpolation=InterpolationMode.BICUBIC, antialias=False).clamp(0, 1)
+    return imageops.resize(images, [size, size], "bicubic").clamp(0, 1)
 
 
 def _resize_array(images, size):

@@ -24,10 +24,10 @@ from pathlib import Path
 import numpy as np
 import platformdirs
 import torch
-import torchvision.transforms.functional as TF
 
 from driftlens.errors import ConfigError, MissingFileError
 from driftlens.io import save_npz
+from driftlens.optvis import imageops
 from driftlens.optvis.param import from_valid_rgb
 from driftlens.progress import bar as progress_bar
 
@@ -133,7 +133,7 @@ def sample_images(size: int, crops: int = CROPS_PER_SAMPLE, seed: int = 0) -> to
         for _ in range(crops):
             side = int(torch.randint(short // 2, short + 1, (), generator=generator))
             top, left = (int(torch.randint(extent - side + 1, (), generator=generator)) for extent in photo.shape[1:])
-            out.append(TF.resize(photo[:, top:top + side, left:left + side], [size, size], antialias=True))
+            out.append(imageops.resize(photo[:, top:top + side, left:left + side], [size, size], antialias=True))
     return torch.stack(out).clamp(0, 1)
 
 

@@ -15,8 +15,8 @@ Example:
 """
 
 import torch
-import torchvision.transforms.functional as TF
-from torchvision.transforms import InterpolationMode
+
+from driftlens.optvis import imageops
 
 
 def pad(width: int, value: float = 0.5):
@@ -34,7 +34,7 @@ def pad(width: int, value: float = 0.5):
         torch.Size([1, 3, 8, 8])
     """
     def transform(images, generator):
-        return TF.pad(images, [width], fill=value)
+        return imageops.pad(images, width, width, width, width, value)
 
     return transform
 
@@ -76,7 +76,7 @@ def random_scale(scales):
     def transform(images, generator):
         factor = _choice(scales, generator)
         size = [max(1, round(side * factor)) for side in images.shape[-2:]]
-        return TF.resize(images, size, interpolation=InterpolationMode.BILINEAR, antialias=False)
+        return imageops.resize(images, size, "bilinear")
 
     return transform
 
@@ -95,7 +95,7 @@ def random_rotate(angles):
         torch.Size([1, 3, 8, 8])
     """
     def transform(images, generator):
-        return TF.rotate(images, float(_choice(angles, generator)), interpolation=InterpolationMode.BILINEAR)
+        return imageops.rotate(images, float(_choice(angles, generator)))
 
     return transform
 
@@ -121,9 +121,9 @@ def crop_or_pad(size: int, value: float = 0.5):
         height, width = images.shape[-2:]
         short_y, short_x = max(size - height, 0), max(size - width, 0)
         if short_y or short_x:
-            images = TF.pad(images, [short_x // 2, short_y // 2, short_x - short_x // 2, short_y - short_y // 2],
-                            fill=value)
-        return TF.center_crop(images, [size, size])
+            images = imageops.pad(images, short_x // 2, short_y // 2, short_x - short_x // 2, short_y - short_y // 2,
+                                  value)
+        return imageops.center_crop(images, size)
 
     return transform
 
