@@ -128,3 +128,13 @@ def test_a_workflow_step_ends_its_log_with_its_wall_and_cpu_time_and_a_command_f
     assert match and float(match[2]) > 0  # the process's CPU time since it started, imports included
     assert main(["layers", "tiny"]) == 0
     assert "done in" not in capsys.readouterr().err
+
+
+def test_steps_that_read_tables_and_tile_images_start_without_torch():
+    """The grid and the channel choice from the screen read tables and images only: a job starts in about a second,
+    not the several seconds that importing torch (and scipy) takes."""
+    probe = ("import sys, driftlens.cli.grid, driftlens.cli.channels, driftlens.change.screen, driftlens.change\n"
+             "driftlens.change.screen.channel_labels, driftlens.change.MIN_EFFECT\n"
+             "print('HEAVY', sorted(m for m in sys.modules if m in ('torch', 'scipy.stats', 'matplotlib')))")
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert "HEAVY []" in result.stdout, result.stdout[-500:] + result.stderr[-500:]

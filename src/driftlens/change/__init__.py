@@ -12,23 +12,34 @@
 
 Example:
     >>> import numpy as np
+    >>> from driftlens.change import screen_table
     >>> a = np.random.default_rng(0).normal(size=(64, 4))
     >>> screen_table({0: a, 1: a}).changed.any()
     np.False_
 """
 
-from driftlens.change.compare import compare_models, screen_checkpoints
-from driftlens.change.pixels import PerceptualDistance, lpips_backbone_url, pixel_scores, ssim
-from driftlens.change.planted import blend_channels, perturb, reinitialise_channels, swap_channels
-from driftlens.change.render_evidence import (ALPHA, change_table, cross_activation_samples, exemplar_agreement,
-                                              relative_response, verdict)
-from driftlens.change.representation import (centered_gram, gram_cka, linear_cka, probe_pass, representation_change,
-                                             weight_change)
-from driftlens.change.responses import layer_responses, unit_responses
-from driftlens.change.screen import MIN_EFFECT, screen_table
+import importlib
 
-__all__ = ["ALPHA", "MIN_EFFECT", "PerceptualDistance", "blend_channels", "change_table", "compare_models",
-           "centered_gram", "cross_activation_samples", "exemplar_agreement", "gram_cka", "layer_responses", "linear_cka",
-           "lpips_backbone_url", "perturb", "pixel_scores", "probe_pass", "reinitialise_channels", "relative_response",
-           "representation_change", "screen_checkpoints", "screen_table", "ssim", "swap_channels", "unit_responses", "verdict",
-           "weight_change"]
+_EXPORTS = {
+    "compare": ["compare_models", "screen_checkpoints"],
+    "pixels": ["PerceptualDistance", "lpips_backbone_url", "pixel_scores", "ssim"],
+    "planted": ["blend_channels", "perturb", "reinitialise_channels", "swap_channels"],
+    "render_evidence": ["ALPHA", "change_table", "cross_activation_samples", "exemplar_agreement", "relative_response",
+                        "verdict"],
+    "representation": ["centered_gram", "gram_cka", "linear_cka", "probe_pass", "representation_change",
+                       "weight_change"],
+    "responses": ["layer_responses", "unit_responses"],
+    "screen": ["MIN_EFFECT", "screen_table"],
+}
+"""Each submodule's public names, importable from the package: a submodule is imported on first use, so a job that
+reads a screen table (``driftlens.change.screen``) does not import torch with the render evidence."""
+
+_MODULE_OF = {name: module for module, names in _EXPORTS.items() for name in names}
+
+__all__ = sorted(_MODULE_OF)
+
+
+def __getattr__(name):
+    if name in _MODULE_OF:
+        return getattr(importlib.import_module(f"{__name__}.{_MODULE_OF[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

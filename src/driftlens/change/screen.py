@@ -49,7 +49,6 @@ import warnings
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from driftlens.artifacts import SCREEN_COLUMNS
 
@@ -92,6 +91,8 @@ def screen_measures(first, later, top_k: int = TOP_K) -> dict[str, np.ndarray]:
     if first.shape != later.shape or first.ndim != 2:
         raise ValueError(f"responses must be two (N, C) arrays of one shape, got {first.shape} and {later.shape}")
     top_k = min(top_k, len(first))
+    from scipy import stats  # here, not at import: a job that only reads screen tables starts a second sooner
+
     rank_first, rank_later = stats.rankdata(first, axis=0), stats.rankdata(later, axis=0)
     constant = (np.ptp(first, axis=0) == 0) | (np.ptp(later, axis=0) == 0)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -161,6 +162,8 @@ def bootstrap_errors(first, later, top_k: int = TOP_K, resamples: int = BOOTSTRA
 def _resampled_measures(first, later, weights, top_k) -> dict:
     """Each measure per resample and channel, ``(B, C)``, from image weights ``(B, N)``."""
     total = weights.sum(axis=1, keepdims=True)
+    from scipy import stats
+
     rank_first, rank_later = stats.rankdata(first, axis=0), stats.rankdata(later, axis=0)
 
     def mean(values):  # weighted mean over images, per resample and channel
@@ -239,6 +242,8 @@ def screen_verdict(measures: dict, first_activity, later_activity, min_effect: f
         >>> result["state"].tolist(), result["changed"].tolist()
         (['active', 'active', 'went silent'], [True, False, True])
     """
+    from scipy import stats
+
     silent_first, silent_later = first_activity < SILENT_ACTIVITY, later_activity < SILENT_ACTIVITY
     state = np.select([silent_first & silent_later, silent_later, silent_first], ["silent", "went silent", "came alive"],
                       "active")
