@@ -112,7 +112,7 @@ def screening_line(jobs, reference_s, reference) -> str:
             f"of {reference}")
 
 
-def print_startup(repeats=5) -> None:
+def print_startup(repeats=9) -> None:
     """Median wall time of ``driftlens --help``, and of a Lite0 render job's start-up: a render-checkpoint of the
     demo's units at its size with 1 and with 2 steps, start-up = 2 t(1) - t(2) (the second step's time removed)."""
     import tempfile
@@ -131,8 +131,9 @@ def print_startup(repeats=5) -> None:
                *(f"{layer}={folder}/channels.txt" for layer in ("blocks.12", "blocks.14")), "--seeds", "0,1,2",
                "--size", "96", "--rows", f"{folder}/a.npz", f"{folder}/b.npz", "--pngs", f"{folder}/a.png",
                f"{folder}/b.png", "--threads", "1", "--no-progress"]
-        one, two = (median_seconds(job + ["--steps", str(steps)], repeats) for steps in (1, 2))
-    torch_alone = median_seconds([sys.executable, "-c", "import torch"], repeats)
+        one, two, torch_alone = median_seconds_interleaved(
+            [job + ["--steps", "1"], job + ["--steps", "2"], [sys.executable, "-c", "import gc, torch; gc.freeze()"]],
+            repeats)  # torch alone as a job exits: its imports frozen (driftlens.cli.main)
     print(f"Lite0 render job (the demo's 24 images at 96 px): {one:.2f} s with 1 step, {two:.2f} s with 2; start-up "
           f"(process start to its first step) {2 * one - two:.2f} s, of which `import torch` alone {torch_alone:.2f} s "
           f"and driftlens's own {2 * one - two - torch_alone:.2f} s")
@@ -140,12 +141,18 @@ def print_startup(repeats=5) -> None:
 
 def median_seconds(command, repeats) -> float:
     """Median wall seconds of a command run ``repeats`` times (its output discarded)."""
-    times = []
+    return median_seconds_interleaved([command], repeats)[0]
+
+
+def median_seconds_interleaved(commands, repeats) -> list[float]:
+    """Median wall seconds of each command, run in turn ``repeats`` times, so that a busy spell hits them alike."""
+    times = [[] for _ in commands]
     for _ in range(repeats):
-        start = time.perf_counter()
-        subprocess.run(command, check=True, capture_output=True)
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+        for command, spent in zip(commands, times):
+            start = time.perf_counter()
+            subprocess.run(command, check=True, capture_output=True)
+            spent.append(time.perf_counter() - start)
+    return [statistics.median(spent) for spent in times]
 
 
 def startup_seconds(repeats=3) -> float:

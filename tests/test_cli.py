@@ -54,6 +54,18 @@ def test_help_and_argument_errors_import_no_command_module_nor_torch():
     assert "invalid choice: 'rendr'" in result.stderr
 
 
+def test_a_command_line_process_freezes_its_imports_but_a_caller_of_main_keeps_its_collector():
+    """The console script moves what its imports made out of the garbage collector's reach (a faster job and exit);
+    ``main(argv)`` called from Python leaves the caller's collector as it was."""
+    probe = ("import gc, sys; from driftlens.cli import main\n"
+             "main(['layers', 'tiny']); print('CALLED', gc.get_freeze_count())\n"
+             "sys.argv = ['driftlens', 'layers', 'tiny']; main(); print('PROCESS', gc.get_freeze_count())")
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    counts = dict(line.split() for line in result.stdout.splitlines() if line.startswith(("CALLED", "PROCESS")))
+    assert int(counts["CALLED"]) == 0
+    assert int(counts["PROCESS"]) > 10_000
+
+
 def test_help_lists_the_commands_first_and_the_workflow_steps_under_their_own_heading(capsys):
     import driftlens.cli as cli
 
