@@ -9,6 +9,7 @@ Example:
 """
 
 import argparse
+import ctypes
 import gc
 import importlib
 import os
@@ -125,6 +126,35 @@ def limit_threads(threads: int | None) -> None:
               f"{torch.get_num_interop_threads()} inter-op", file=sys.stderr)
 
 
+M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3
+"""glibc's ``mallopt`` parameter numbers (``malloc.h``)."""
+
+KEPT_BLOCK_BYTES = 2**30
+"""Blocks up to this size come from (and return to) the process's own heap; see :func:`keep_freed_memory`."""
+
+
+def keep_freed_memory() -> bool:
+    """Let glibc's ``malloc`` keep freed memory for the next allocation instead of handing it back to the system.
+
+    glibc serves each block above its mmap threshold (32 MiB at most) with a fresh ``mmap`` and unmaps
+    it when freed, so every batch's activations fault their pages in again: an EfficientNet-Lite0
+    pass over 256 probe images at 224 px on one thread spent 16 s of its 28 s in the kernel. With
+    both thresholds at :data:`KEPT_BLOCK_BYTES` it took 13 s (1.3 s in the kernel) and 7 % more peak
+    memory; a Lite0 render job ran 12 % faster. A no-op where the C library is not glibc.
+
+    Returns:
+        bool: Whether the setting was made.
+
+    Example:
+        >>> keep_freed_memory()  # in a job's process, on Linux  # doctest: +SKIP
+        True
+    """
+    libc = ctypes.CDLL(None)
+    if not hasattr(libc, "gnu_get_libc_version"):
+        return False
+    return all(libc.mallopt(parameter, KEPT_BLOCK_BYTES) == 1 for parameter in (M_MMAP_THRESHOLD, M_TRIM_THRESHOLD))
+
+
 def usage_line(command: str, start: float) -> str:
     """The line a workflow step ends its log with: wall seconds since ``start`` and the CPU seconds of the process.
 
@@ -155,8 +185,9 @@ def main(argv=None) -> int:
     argv = sys.argv[1:] if whole_process else list(argv)
     command = next((arg for arg in argv if not arg.startswith("-")), None)
     args = build_parser(command).parse_args(argv)
-    if whole_process:  # torch's ~2*10^5 imported objects: no garbage collection scans them again, nor the exit's
-        gc.freeze()    # (a Lite0 render job ends 0.5 s sooner); a caller's main(argv) keeps its own collector
+    if whole_process:  # a caller's main(argv) keeps its own collector and allocator settings
+        gc.freeze()  # torch's ~2*10^5 imported objects: no collection scans them again, nor the exit's (-0.5 s a job)
+        keep_freed_memory()
     try:
         limit_threads(args.threads)
         status = args.func(args) or 0
