@@ -110,6 +110,20 @@ def test_bootstrap_errors_are_deterministic_and_shrink_with_more_images():
     assert (fewer["rank_shift_se"] > 1.3 * errors["rank_shift_se"]).all()  # about sqrt(4) = 2x with 4x the images
 
 
+def test_each_resamples_top_images_are_its_best_ranked_drawn_images():
+    """The shallow search of the bootstrap's top-k sets agrees with a brute-force pick, ties and few images included."""
+    rng = np.random.default_rng(0)
+    for count, channels, top_k in [(256, 20, 5), (8, 3, 5), (12, 4, 3)]:
+        responses = rng.normal(size=(count, channels))
+        responses[:, 0] = 1.0  # all tied: image order decides
+        weights = rng.multinomial(count, np.full(count, 1 / count), size=50).astype(float)
+        expected = np.zeros((50, count, channels), dtype=bool)
+        for b, c in np.ndindex(50, channels):
+            drawn = [i for i in np.argsort(-responses[:, c], kind="stable") if weights[b, i] > 0]
+            expected[b, drawn[:top_k], c] = True
+        assert np.array_equal(screen._resampled_top(responses, weights, top_k), expected), (count, top_k)
+
+
 def test_a_channel_ranked_on_nearly_tied_responses_has_a_wide_noise_reference():
     rng = np.random.default_rng(0)
     clear = rng.normal(size=128)

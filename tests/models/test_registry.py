@@ -29,6 +29,20 @@ def test_lite0_imagenet_weights_classify_scikit_image_photos(lite0):
     assert top1 == [285, 967]  # Egyptian cat, espresso
 
 
+@pytest.mark.parametrize("kernel,stride,side", [(1, 1, 9), (3, 1, 9), (5, 1, 8), (3, 2, 8), (5, 2, 9), (3, 2, 9)])
+def test_lite0_same_padding_equals_tensorflows_padded_convolution(kernel, stride, side):
+    """The convolution pads even margins itself and only odd ones by a padded copy: the result is TF's "same"."""
+    from torch.nn import functional as F
+
+    from driftlens.models.efficientnet_lite import SameConv2d
+
+    conv = SameConv2d(4, 6, kernel, stride=stride)
+    x = torch.randn(2, 4, side, side)
+    expected = F.conv2d(F.pad(x, conv.same_padding(x.shape[-2:])), conv.weight, conv.bias, stride)
+    assert conv(x).shape[-1] == -(-side // stride)
+    torch.testing.assert_close(conv(x), expected)
+
+
 def test_lite0_random_weights_do_not_classify(lite0):
     random = models.load("efficientnet_lite0", weights="random")
     with torch.no_grad():

@@ -151,7 +151,8 @@ def probe_pass(model, images, layers, batch_size: int = 32, progress: bool = Tru
     with models.eval_mode(model), models.capture(model, layers) as activations:
         starts = range(0, len(images), batch_size)
         for start in progress_bar(starts, desc="probe", unit="batch", disable=not progress):
-            model(images[start:start + batch_size].to(model.device))
+            batch = images[start:start + batch_size].to(model.device)
+            model(batch.contiguous(memory_format=torch.channels_last))  # the fast layout for convolutions
             for layer in layers:
                 means[layer].append(models.channel_means(activations[layer]).double().cpu())
                 features[layer].append(activations[layer].flatten(1).float().cpu())

@@ -28,14 +28,30 @@ BN_MOMENTUM = 0.01
 
 
 class SameConv2d(nn.Conv2d):
-    """Conv2d with TensorFlow's "same" padding (extra pixel at the bottom/right when odd)."""
+    """Conv2d with TensorFlow's "same" padding (extra pixel at the bottom/right when odd).
+
+    Even padding (every stride-1 convolution: none for 1x1, ``k // 2`` a side otherwise) is the
+    convolution's own; only an odd total (stride 2) pads a copy of the input first.
+    """
 
     def forward(self, x):
-        pad = []
-        for size, k, s in zip(reversed(x.shape[-2:]), reversed(self.kernel_size), reversed(self.stride)):
-            total = max((math.ceil(size / s) - 1) * s + k - size, 0)
-            pad += [total // 2, total - total // 2]
+        left, right, top, bottom = pad = self.same_padding(x.shape[-2:])
+        if (left, top) == (right, bottom):
+            return F.conv2d(x, self.weight, self.bias, self.stride, (top, left), self.dilation, self.groups)
         return super().forward(F.pad(x, pad))
+
+    def same_padding(self, size) -> list[int]:
+        """``[left, right, top, bottom]`` padding of an input of ``size`` (height, width), as ``F.pad`` takes it.
+
+        Example:
+            >>> SameConv2d(1, 1, 3, stride=2).same_padding((8, 8))
+            [0, 1, 0, 1]
+        """
+        pad = []
+        for length, k, s in zip(reversed(size), reversed(self.kernel_size), reversed(self.stride)):
+            total = max((math.ceil(length / s) - 1) * s + k - length, 0)
+            pad += [total // 2, total - total // 2]
+        return pad
 
 
 class ConvBNAct(nn.Module):
