@@ -133,7 +133,7 @@ def print_startup(repeats=9) -> None:
                f"{folder}/b.png", "--threads", "1", "--no-progress"]
         one, two, torch_alone = median_seconds_interleaved(
             [job + ["--steps", "1"], job + ["--steps", "2"], [sys.executable, "-c", "import gc, torch; gc.freeze()"]],
-            repeats)  # torch alone as a job exits: its imports frozen (driftlens.cli.main)
+            repeats)  # torch alone, frozen as a job's process freezes its imports (driftlens.cli.main)
     print(f"Lite0 render job (the demo's 24 images at 96 px): {one:.2f} s with 1 step, {two:.2f} s with 2; start-up "
           f"(process start to its first step) {2 * one - two:.2f} s, of which `import torch` alone {torch_alone:.2f} s "
           f"and driftlens's own {2 * one - two - torch_alone:.2f} s")
@@ -156,13 +156,10 @@ def median_seconds_interleaved(commands, repeats) -> list[float]:
 
 
 def startup_seconds(repeats=3) -> float:
-    """Median wall time of a fresh interpreter importing torch and driftlens's model code."""
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        subprocess.run([sys.executable, "-c", "import torch, driftlens.models"], check=True)
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+    """Median wall time of a fresh interpreter importing torch and driftlens's model code, as a job does."""
+    from estimate import JOB_IMPORTS
+
+    return median_seconds([sys.executable, "-c", JOB_IMPORTS], repeats)
 
 
 def main(argv=None):

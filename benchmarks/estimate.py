@@ -101,10 +101,13 @@ def measure_rates(experiment: dict, device: str = "cpu") -> dict[str, float]:
     On the CPU with one torch thread (a job's share); on a GPU in the precision ``auto`` gives there.
     """
     from driftlens import models
+    from driftlens.cli import keep_freed_memory
     from driftlens.optvis import visualize_units
     from driftlens.precision import autocast
+    from driftlens.train import place
 
     torch.set_num_threads(1)
+    keep_freed_memory()  # as in a job's process (driftlens.cli.main)
     vis = experiment["visualize"]
     model = models.load(experiment["model"], weights="random", num_classes=17).to(device)
     chosen = vis["channels"]
@@ -125,7 +128,8 @@ def measure_rates(experiment: dict, device: str = "cpu") -> dict[str, float]:
     render(1)
     step = (render(4) - render(1)) / 3
     size, batch = experiment["image_size"], experiment["batch_size"]
-    images = torch.rand(batch, 3, size, size, device=device)
+    place(model, device)  # the training jobs' layout
+    images = torch.rand(batch, 3, size, size, device=device).contiguous(memory_format=torch.channels_last)
     labels = torch.zeros(batch, dtype=torch.long, device=device)
     model.train()
 
@@ -134,11 +138,24 @@ def measure_rates(experiment: dict, device: str = "cpu") -> dict[str, float]:
             loss = torch.nn.functional.cross_entropy(model(images), labels)
         loss.backward()
 
-    train = _per_image(train_step, batch, device)
+    train = _per_epoch_image(model, experiment.get("stages", []), lambda: _per_image(train_step, batch, device))
     model.eval()
     with torch.no_grad(), autocast("auto", model.device):
         evaluate = _per_image(lambda: model(images), batch, device)
     return {"render_step_s": step, "train_image_s": train, "eval_image_s": evaluate, "startup_s": _startup()}
+
+
+def _per_epoch_image(model, stages, seconds_per_image) -> float:
+    """Seconds per training image, averaged over the schedule's epochs: each stage measured with its own frozen
+    prefix (which builds no autograd graph); 0 without stages (checkpoints trained elsewhere)."""
+    from driftlens.train import Stage, apply_stage
+
+    per_stage = []
+    for stage in stages:
+        apply_stage(model, Stage(**stage))
+        per_stage.append((stage["epochs"], seconds_per_image()))
+    epochs = sum(count for count, _ in per_stage)
+    return sum(count * rate for count, rate in per_stage) / epochs if epochs else 0.0
 
 
 def _synchronise(device):
@@ -157,9 +174,13 @@ def _per_image(work, batch, device, repeats=3) -> float:
     return statistics.median(times) / batch
 
 
+JOB_IMPORTS = "import gc, torch, driftlens.models; gc.freeze()"
+"""What every torch job imports, frozen as a job's process freezes it (driftlens.cli.main)."""
+
+
 def _startup() -> float:
     start = time.perf_counter()
-    subprocess.run([sys.executable, "-c", "import torch, driftlens.models"], check=True)
+    subprocess.run([sys.executable, "-c", JOB_IMPORTS], check=True)
     return time.perf_counter() - start
 
 
