@@ -67,7 +67,8 @@ def test_a_command_line_process_freezes_its_imports_but_a_caller_of_main_keeps_i
     assert int(counts["PROCESS"]) > 10_000
 
 
-@pytest.mark.skipif(not hasattr(ctypes.CDLL(None), "gnu_get_libc_version"), reason="malloc tuning is glibc's")
+@pytest.mark.skipif(not sys.platform.startswith("linux") or not hasattr(ctypes.CDLL(None), "gnu_get_libc_version"),
+                    reason="the allocator setting is glibc's (Linux)")
 def test_a_command_line_process_keeps_freed_memory_for_reuse():
     """After the console script's set-up a freed 256 MiB block stays in the process (the next batch reuses it
     without faulting its pages in again); in a plain process glibc unmaps it at once."""

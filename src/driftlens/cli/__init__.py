@@ -149,8 +149,10 @@ def keep_freed_memory() -> bool:
         >>> keep_freed_memory()  # in a job's process, on Linux  # doctest: +SKIP
         True
     """
-    libc = ctypes.CDLL(None)
-    if not hasattr(libc, "gnu_get_libc_version"):
+    if not sys.platform.startswith("linux"):
+        return False
+    libc = ctypes.CDLL(None)  # the C library this process runs with
+    if not hasattr(libc, "gnu_get_libc_version"):  # musl, for one
         return False
     return all(libc.mallopt(parameter, KEPT_BLOCK_BYTES) == 1 for parameter in (M_MMAP_THRESHOLD, M_TRIM_THRESHOLD))
 
