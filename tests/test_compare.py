@@ -295,6 +295,38 @@ def test_representation_of_a_constant_layer_is_null_in_standard_json(checkpoints
     assert "NaN" not in out.read_text() and json.loads(out.read_text())["cka"] == {"conv1": None}
 
 
+def _representation_argv(first, checkpoint, probe, out_dir, layers, *extra):
+    return ["representation", "--first", first, "--checkpoint", checkpoint, "--probe", probe, "--layers", layers,
+            "--responses", str(out_dir / "p.npz"), "-o", str(out_dir / "r.json"), "--device", "cpu", "--no-progress",
+            *extra]
+
+
+@pytest.mark.parametrize("changed", ["fc.weight", "conv3.0.weight"])  # after every layer measured / in conv3
+def test_representation_reuses_epoch_0_responses_exactly_when_the_upstream_weights_are_epoch_0s(
+        checkpoints, tmp_path, capsys, changed):
+    (first, _), probe = checkpoints
+    model = driftlens.models.load("tiny", weights="random", seed=0)
+    with torch.no_grad():
+        dict(model.net.named_parameters())[changed].mul_(1.5)
+    later = tmp_path / "epoch_002.pt"
+    save_checkpoint(Checkpoint(model.net.state_dict(), 2, {"model": "tiny"}, []), later)
+    zero, reused, measured = (tmp_path / name for name in ("zero", "reused", "measured"))
+    for folder in (zero, reused, measured):
+        folder.mkdir()
+    assert main(_representation_argv(first, first, probe, zero, "conv1,conv2,conv3")) == 0
+    capsys.readouterr()
+    assert main(_representation_argv(first, str(later), probe, reused, "conv1,conv2,conv3",
+                                     "--first-responses", str(zero / "p.npz"))) == 0
+    assert ("reused exactly" in capsys.readouterr().err) == (changed == "fc.weight")
+    assert main(_representation_argv(first, str(later), probe, measured, "conv1,conv2,conv3")) == 0
+    _, responses, grams = artifacts.read_probe_responses(reused / "p.npz", epoch=2)
+    _, recomputed, recomputed_grams = artifacts.read_probe_responses(measured / "p.npz", epoch=2)
+    for layer in ("conv1", "conv2", "conv3"):
+        assert np.array_equal(responses[layer], recomputed[layer]) and np.array_equal(grams[layer], recomputed_grams[layer])
+    assert json.loads((reused / "r.json").read_text()) == json.loads((measured / "r.json").read_text())
+    assert np.array_equal(responses["conv3"], artifacts.read_probe_responses(zero / "p.npz")[1]["conv3"]) == (changed == "fc.weight")
+
+
 def test_representation_command_names_an_unknown_layer(checkpoints, tmp_path, capsys):
     (first, later), probe = checkpoints
     argv = ["representation", "--first", first, "--checkpoint", later, "--probe", probe,

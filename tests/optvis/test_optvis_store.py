@@ -8,7 +8,8 @@ import driftlens
 from driftlens.artifacts import read_row
 from driftlens.checkpoint import Checkpoint, save_checkpoint
 from driftlens.cli import main
-from driftlens.optvis.store import RenderStore, render_key, upstream_state
+from driftlens.models import upstream_state
+from driftlens.optvis.store import RenderStore, render_key
 
 SETTINGS = {"method": "erhan", "steps": 8, "size": 32}
 

@@ -3,7 +3,9 @@
 It writes every channel's response to the probe images and each layer's centered Gram matrix (the
 change screen's input, ``--responses``), and a JSON with each layer's linear CKA to epoch 0 and the
 relative change of its weights. Epoch 0's Gram matrices come from its own responses file
-(``--first-responses``), so each checkpoint's images pass through the network once.
+(``--first-responses``), so each checkpoint's images pass through the network once; a checkpoint whose
+weights upstream of every layer are bit-identical to epoch 0's (every epoch of a head-only stage) has
+epoch 0's responses exactly, and takes them from that file without a forward pass.
 
 Example:
     driftlens representation --first results/demo/checkpoints/epoch_000.pt \\
@@ -11,6 +13,8 @@ Example:
         --layers blocks.12,blocks.14 --first-responses results/demo/representation/probe_000.npz \\
         --responses results/demo/representation/probe_003.npz -o results/demo/representation/epoch_003.json
 """
+
+import sys
 
 # The library modules are imported in the run functions: every `driftlens` call builds all parsers.
 from driftlens.cli._options import add_device, add_progress, comma_list, device_of, positive_int
@@ -36,22 +40,35 @@ def add_parser(subparsers):
 
 def run(args):
     """Write one checkpoint's probe responses and its representation-change JSON."""
-    import torch
-
     from driftlens import change, models
-    from driftlens.artifacts import read_probe, read_probe_responses, write_probe_responses, write_representation
+    from driftlens.artifacts import read_probe_responses, write_probe_responses, write_representation
 
     device = device_of(args)
     first = models.from_checkpoint(args.first).to(device)
     model = models.from_checkpoint(args.checkpoint).to(device)
-    probe = torch.from_numpy(read_probe(args.probe)[0])
-    measured = change.probe_pass(model, probe, args.layers, args.batch_size, progress=not args.no_progress)
-    write_probe_responses(args.responses, model.epoch, measured["responses"], measured["grams"])
-    if args.first_responses:
-        first_grams = read_probe_responses(args.first_responses, epoch=first.epoch, layers=args.layers)[2]
-    elif model.epoch == first.epoch:
-        first_grams = measured["grams"]
+    if args.first_responses and models.same_upstream(first, model, args.layers):
+        _, responses, first_grams = read_probe_responses(args.first_responses, epoch=first.epoch, layers=args.layers)
+        measured = {"responses": responses, "grams": first_grams}
+        print(f"every layer's upstream weights are those of epoch {first.epoch}: its probe responses are reused "
+              "exactly, no forward pass", file=sys.stderr)
     else:
-        first_grams = change.probe_pass(first, probe, args.layers, args.batch_size, progress=False)["grams"]
+        measured, first_grams = _measure(args, first, model)
+    write_probe_responses(args.responses, model.epoch, measured["responses"], measured["grams"])
     write_representation(args.output, model.epoch, change.representation_change(first, model, first_grams,
                                                                                  measured["grams"]))
+
+
+def _measure(args, first, model) -> tuple[dict, dict]:
+    """The checkpoint's probe pass, and epoch 0's Gram matrices (from its responses file, or measured again)."""
+    import torch
+
+    from driftlens import change
+    from driftlens.artifacts import read_probe, read_probe_responses
+
+    probe = torch.from_numpy(read_probe(args.probe)[0])
+    measured = change.probe_pass(model, probe, args.layers, args.batch_size, progress=not args.no_progress)
+    if args.first_responses:
+        return measured, read_probe_responses(args.first_responses, epoch=first.epoch, layers=args.layers)[2]
+    if model.epoch == first.epoch:
+        return measured, measured["grams"]
+    return measured, change.probe_pass(first, probe, args.layers, args.batch_size, progress=False)["grams"]

@@ -14,8 +14,10 @@ from driftlens.models.capture import capture, channel_means
 from driftlens.models.layers import UnknownLayerError
 from driftlens.models.modes import eval_mode
 from driftlens.models.registry import MODELS, architecture, available, from_checkpoint, from_file, load
+from driftlens.models.upstream import same_upstream, upstream_state
 from driftlens.models.weights import WeightsUnavailableError
 from driftlens.models.wrapper import ModelWrapper
 
 __all__ = ["MODELS", "ModelWrapper", "UnknownLayerError", "WeightsUnavailableError", "architecture", "available",
-           "capture", "channel_means", "eval_mode", "from_checkpoint", "from_file", "load"]
+           "capture", "channel_means", "eval_mode", "from_checkpoint", "from_file", "load", "same_upstream",
+           "upstream_state"]

@@ -2,11 +2,10 @@
 
 A layer's render depends only on the parameters and buffers of the modules that run before its output
 (and its own), on the render settings and on the rendering code. :func:`render_key` hashes exactly those
-(the source of ``optvis``, ``models`` and ``precision`` for the code; for the weights, a conservative
-superset: every module whose forward finishes before the layer's, the layer's ancestors' own tensors,
-and the input normalisation), so a layer whose upstream weights are bit-identical to those of a checkpoint
-already rendered (a frozen layer at every epoch, every layer during head-only epochs) gets the same key,
-and :class:`RenderStore` hands back that render's arrays unchanged.
+(the source of ``optvis``, ``models`` and ``precision`` for the code; for the weights, the conservative
+superset :func:`driftlens.models.upstream_state`), so a layer whose upstream weights are bit-identical to
+those of a checkpoint already rendered (a frozen layer at every epoch, every layer during head-only epochs)
+gets the same key, and :class:`RenderStore` hands back that render's arrays unchanged.
 
 Example:
     >>> import driftlens
@@ -29,46 +28,13 @@ import numpy as np
 import torch
 
 from driftlens.artifacts import read_artifact, write_artifact
+from driftlens.models import upstream_state
 
 RENDER_STORE_ENTRY = "stored render"
 
 
-@torch.no_grad()
-def upstream_state(model, layer: str, size: int = 32) -> dict[str, torch.Tensor]:
-    """The parameters and buffers that a layer's output can depend on, by name.
-
-    Found by one forward pass of a ``size`` x ``size`` image with a hook on every module: every module
-    whose forward finishes before the layer's (the layer's own submodules included) contributes its own
-    tensors, and so does every ancestor of the layer (tensors a container uses directly); plus the
-    wrapper's input normalisation.
-
-    Example:
-        >>> import driftlens
-        >>> sorted(upstream_state(driftlens.models.load("tiny", weights="random"), "conv1"))[:2]
-        ['conv1.0.bias', 'conv1.0.weight']
-    """
-    path = model.resolve(layer)
-    finished = []
-    hooks = [module.register_forward_hook(lambda m, i, o, name=name: finished.append(name))
-             for name, module in model.net.named_modules() if name]
-    try:
-        model(torch.zeros(1, 3, size, size, device=model.device))
-    finally:
-        for hook in hooks:
-            hook.remove()
-    upstream = set(finished[:finished.index(path) + 1])
-    ancestors = {""} | {".".join(path.split(".")[:k]) for k in range(1, path.count(".") + 1)}
-    state = {"input.mean": model.mean, "input.std": model.std}
-    for name, module in model.net.named_modules():
-        if name in upstream or name in ancestors:
-            prefix = f"{name}." if name else ""
-            state.update({prefix + key: tensor for key, tensor in module.named_parameters(recurse=False)})
-            state.update({prefix + key: tensor for key, tensor in module.named_buffers(recurse=False)})
-    return state
-
-
 def render_key(model, layer: str, channels, seeds, settings: dict) -> str:
-    """The SHA-256 of a layer's upstream state (:func:`upstream_state`), its channels, seeds and render settings.
+    """The SHA-256 of a layer's upstream state (:func:`~driftlens.models.upstream_state`), its channels, seeds and render settings.
 
     Args:
         model (ModelWrapper): The network.
