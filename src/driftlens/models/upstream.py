@@ -18,8 +18,7 @@ import torch
 from driftlens.models.modes import eval_mode
 
 
-@torch.no_grad()
-def upstream_state(model, layer: str, size: int = 32) -> dict[str, torch.Tensor]:
+def upstream_state(model, layer: str, size: int | None = None) -> dict[str, torch.Tensor]:
     """The parameters and buffers that a layer's output can depend on, by name.
 
     Found by one forward pass (in eval mode) of a ``size`` x ``size`` image with a hook on every module:
@@ -31,7 +30,7 @@ def upstream_state(model, layer: str, size: int = 32) -> dict[str, torch.Tensor]
     Args:
         model (ModelWrapper): The network.
         layer (str): Layer name or alias.
-        size (int, optional): Side of the image of the scanning pass. Default: 32
+        size (int, optional): Side of the image of the scanning pass. Default: the model's ``input_size``
 
     Returns:
         dict[str, torch.Tensor]: Qualified name (``input.mean``, ``conv1.0.weight``, ...) to the tensor itself.
@@ -41,28 +40,10 @@ def upstream_state(model, layer: str, size: int = 32) -> dict[str, torch.Tensor]
         >>> sorted(upstream_state(driftlens.models.load("tiny", weights="random"), "conv1"))[:2]
         ['conv1.0.bias', 'conv1.0.weight']
     """
-    path = model.resolve(layer)
-    finished = []
-    hooks = [module.register_forward_hook(lambda m, i, o, name=name: finished.append(name))
-             for name, module in model.net.named_modules() if name]
-    try:
-        with eval_mode(model):
-            model(torch.zeros(1, 3, size, size, device=model.device))
-    finally:
-        for hook in hooks:
-            hook.remove()
-    upstream = set(finished[:finished.index(path) + 1])
-    ancestors = {""} | {".".join(path.split(".")[:k]) for k in range(1, path.count(".") + 1)}
-    state = {"input.mean": model.mean, "input.std": model.std}
-    for name, module in model.net.named_modules():
-        if name in upstream or name in ancestors:
-            prefix = f"{name}." if name else ""
-            state.update({prefix + key: tensor for key, tensor in module.named_parameters(recurse=False)})
-            state.update({prefix + key: tensor for key, tensor in module.named_buffers(recurse=False)})
-    return state
+    return _upstream_states(model, [layer], size)[layer]
 
 
-def same_upstream(first, model, layers, size: int = 32) -> bool:
+def same_upstream(first, model, layers, size: int | None = None) -> bool:
     """Whether every layer's upstream parameters and buffers (:func:`upstream_state`) are bit-identical in both
     models (same names, dtypes, shapes and values), so that every layer's output is too.
 
@@ -70,7 +51,7 @@ def same_upstream(first, model, layers, size: int = 32) -> bool:
         first (ModelWrapper): One network.
         model (ModelWrapper): The other, same architecture (e.g. a later checkpoint of a fine-tune).
         layers (list[str]): Layer names or aliases.
-        size (int, optional): Side of the image of the scanning pass. Default: 32
+        size (int, optional): Side of the image of the scanning pass. Default: the model's ``input_size``
 
     Example:
         >>> import driftlens
@@ -78,12 +59,48 @@ def same_upstream(first, model, layers, size: int = 32) -> bool:
         >>> same_upstream(a, driftlens.models.load("tiny", weights="random", seed=1), ["conv1"])
         False
     """
+    ours, theirs = _upstream_states(first, layers, size), _upstream_states(model, layers, size)
+    return all(_identical(ours[layer], theirs[layer]) for layer in layers)
+
+
+def _identical(ours: dict, theirs: dict) -> bool:
+    return ours.keys() == theirs.keys() and all(
+        tensor.dtype == theirs[name].dtype and tensor.shape == theirs[name].shape
+        and torch.equal(tensor.cpu(), theirs[name].cpu()) for name, tensor in ours.items())
+
+
+def _upstream_states(model, layers, size) -> dict[str, dict[str, torch.Tensor]]:
+    """:func:`upstream_state` of several layers from one scanning pass."""
+    finished = _finish_order(model, size)
+    modules = dict(model.net.named_modules())
+    states = {}
     for layer in layers:
-        ours, theirs = upstream_state(first, layer, size), upstream_state(model, layer, size)
-        if ours.keys() != theirs.keys():
-            return False
-        for name, tensor in ours.items():
-            other = theirs[name]
-            if tensor.dtype != other.dtype or tensor.shape != other.shape or not torch.equal(tensor.cpu(), other.cpu()):
-                return False
-    return True
+        path = model.resolve(layer)
+        ancestors = {".".join(path.split(".")[:k]) for k in range(path.count(".") + 1)}  # "" is the net itself
+        owners = ancestors | set(finished[:finished.index(path) + 1])
+        states[layer] = {"input.mean": model.mean, "input.std": model.std}
+        for name in owners & modules.keys():
+            states[layer].update(_own_tensors(modules[name], name))
+    return states
+
+
+@torch.no_grad()
+def _finish_order(model, size) -> list[str]:
+    """The net's modules in the order their forward passes finish, from one pass of a blank image in eval mode."""
+    finished = []
+    hooks = [module.register_forward_hook(lambda m, i, o, name=name: finished.append(name))
+             for name, module in model.net.named_modules() if name]
+    try:
+        side = size or model.input_size
+        with eval_mode(model):
+            model(torch.zeros(1, 3, side, side, device=model.device))
+    finally:
+        for hook in hooks:
+            hook.remove()
+    return finished
+
+
+def _own_tensors(module, name) -> dict[str, torch.Tensor]:
+    prefix = f"{name}." if name else ""
+    tensors = [*module.named_parameters(recurse=False), *module.named_buffers(recurse=False)]
+    return {prefix + key: tensor for key, tensor in tensors}
