@@ -8,7 +8,7 @@ those of a checkpoint already rendered (a frozen layer at every epoch, every lay
 gets the same key, and :class:`RenderStore` hands back that render's arrays unchanged.
 
 Example:
-    >>> import driftlens
+    >>> import driftlens, torch
     >>> a = driftlens.models.load("tiny", weights="random", seed=0)
     >>> b = driftlens.models.load("tiny", weights="random", seed=0)
     >>> with torch.no_grad():
@@ -25,7 +25,6 @@ import json
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from driftlens.artifacts import read_artifact, write_artifact
 from driftlens.models import upstream_state
