@@ -41,34 +41,42 @@ def add_parser(subparsers):
 def run(args):
     """Write one checkpoint's probe responses and its representation-change JSON."""
     from driftlens import change, models
-    from driftlens.artifacts import read_probe_responses, write_probe_responses, write_representation
+    from driftlens.artifacts import write_probe_responses, write_representation
 
     device = device_of(args)
     first = models.from_checkpoint(args.first).to(device)
     model = models.from_checkpoint(args.checkpoint).to(device)
-    if args.first_responses and models.same_upstream(first, model, args.layers):
-        _, responses, first_grams = read_probe_responses(args.first_responses, epoch=first.epoch, layers=args.layers)
-        measured = {"responses": responses, "grams": first_grams}
+    first_measured = _read_first(args, first) if args.first_responses else None
+    if first_measured and models.same_upstream(first, model, args.layers):
+        measured = first_measured
         print(f"every layer's upstream weights are those of epoch {first.epoch}: its probe responses are reused "
               "exactly, no forward pass", file=sys.stderr)
     else:
-        measured, first_grams = _measure(args, first, model)
+        measured, first_measured = _measure(args, first, model, first_measured)
     write_probe_responses(args.responses, model.epoch, measured["responses"], measured["grams"])
-    write_representation(args.output, model.epoch, change.representation_change(first, model, first_grams,
+    write_representation(args.output, model.epoch, change.representation_change(first, model, first_measured["grams"],
                                                                                  measured["grams"]))
 
 
-def _measure(args, first, model) -> tuple[dict, dict]:
-    """The checkpoint's probe pass, and epoch 0's Gram matrices (from its responses file, or measured again)."""
+def _read_first(args, first) -> dict:
+    """Epoch 0's responses and Gram matrices, from its responses file."""
+    from driftlens.artifacts import read_probe_responses
+
+    _, responses, grams = read_probe_responses(args.first_responses, epoch=first.epoch, layers=args.layers)
+    return {"responses": responses, "grams": grams}
+
+
+def _measure(args, first, model, first_measured) -> tuple[dict, dict]:
+    """The checkpoint's probe pass, and epoch 0's (``first_measured`` when read, else this pass or a second one)."""
     import torch
 
     from driftlens import change
-    from driftlens.artifacts import read_probe, read_probe_responses
+    from driftlens.artifacts import read_probe
 
     probe = torch.from_numpy(read_probe(args.probe)[0])
     measured = change.probe_pass(model, probe, args.layers, args.batch_size, progress=not args.no_progress)
-    if args.first_responses:
-        return measured, read_probe_responses(args.first_responses, epoch=first.epoch, layers=args.layers)[2]
+    if first_measured:
+        return measured, first_measured
     if model.epoch == first.epoch:
-        return measured, measured["grams"]
-    return measured, change.probe_pass(first, probe, args.layers, args.batch_size, progress=False)["grams"]
+        return measured, measured
+    return measured, change.probe_pass(first, probe, args.layers, args.batch_size, progress=False)
