@@ -140,6 +140,31 @@ def test_unknown_dataset_is_named(tmp_path, snakemake, mini_config, write_config
     assert result.returncode != 0 and "experiments.mini.dataset" in result.stderr + result.stdout
 
 
+def test_an_imagefolder_data_set_without_source_is_named_by_the_dry_run(tmp_path, snakemake, mini_config,
+                                                                         write_config):
+    mini_config["datasets"]["mine"] = {"kind": "imagefolder"}
+    write_config(tmp_path, mini_config)
+    result = snakemake(tmp_path, "--dry-run", check=False)
+    assert result.returncode != 0
+    assert "datasets.mine.source: an imagefolder data set needs a source" in result.stderr + result.stdout
+
+
+def test_skip_corrupt_on_a_data_set_that_is_not_an_imagefolder_is_named_by_the_dry_run(tmp_path, snakemake,
+                                                                                         mini_config, write_config):
+    mini_config["datasets"]["textures"]["skip_corrupt"] = True
+    write_config(tmp_path, mini_config)
+    result = snakemake(tmp_path, "--dry-run", check=False)
+    assert result.returncode != 0
+    assert "datasets.textures.skip_corrupt: only imagefolder data sets take it" in result.stderr + result.stdout
+
+
+def test_a_false_discovery_rate_above_1_is_named_by_the_dry_run(tmp_path, snakemake, mini_config, write_config):
+    mini_config["experiments"]["mini"]["screen"] = {"alpha": 5}
+    write_config(tmp_path, mini_config)
+    result = snakemake(tmp_path, "--dry-run", check=False)
+    assert result.returncode != 0
+    assert "experiments.mini.screen.alpha: 5 is greater than the maximum of 0.5" in result.stderr + result.stdout
+
 
 def test_the_experiments_precision_reaches_its_training_and_render_jobs(tmp_path, snakemake, mini_config,
                                                                          write_config):

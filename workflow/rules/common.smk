@@ -26,6 +26,7 @@ def experiment(name):
 
 def check_config():
     """Cross-key checks that a JSON schema cannot express; each error names the key."""
+    check_datasets()
     for name in config["targets"]:
         experiment(name)
     for name, exp in config["experiments"].items():
@@ -42,6 +43,18 @@ def check_config():
             raise ValueError(f"experiments.{name}.visualize.channels.epoch: {selection_epoch(name)} has no checkpoint "
                              f"(the epochs are {epoch_range_text(name)})")
         check_layers(name)
+
+
+def check_datasets():
+    """An imagefolder data set names its image tree (``source``, used in place; ``resources/{name}/`` holds only
+    what the workflow writes), and only an imagefolder data set takes ``skip_corrupt``."""
+    for name, data in config["datasets"].items():
+        if data["kind"] == "imagefolder" and not data.get("source"):
+            raise ValueError(f"datasets.{name}.source: an imagefolder data set needs a source, the folder of its "
+                             f"images (one sub-folder per class)")
+        if data.get("skip_corrupt") and data["kind"] != "imagefolder":
+            raise ValueError(f"datasets.{name}.skip_corrupt: only imagefolder data sets take it, not "
+                             f"{data['kind']}")
 
 
 def check_source(name):
@@ -105,11 +118,6 @@ def experiments_pattern(imported_ones):
     """A wildcard pattern matching exactly the imported experiments' names, or exactly the trained ones'."""
     names = [name for name in config["experiments"] if imported(name) == imported_ones]
     return "|".join(map(re.escape, names)) or "(?!)"
-    for name, data in config["datasets"].items():
-        if data["kind"] == "imagefolder" and not data["source"]:
-            raise ValueError(f"datasets.{name}.source: an imagefolder data set needs a source folder")
-        if data["skip_corrupt"] and data["kind"] != "imagefolder":
-            raise ValueError(f"datasets.{name}.skip_corrupt: only imagefolder data sets take it")
 
 
 @functools.lru_cache(maxsize=None)
