@@ -11,9 +11,25 @@ Example:
     256
 """
 
-from driftlens.data.dataset import SplitDataset, folder_probe_images, probe_images
-from driftlens.data.images import UnreadableImageError
+import importlib
+
 from driftlens.data.prepare import DATASETS, prepare
-from driftlens.data.splits import read_splits
+
+_LAZY = {"SplitDataset": "dataset", "folder_probe_images": "dataset", "probe_images": "dataset",
+         "UnreadableImageError": "images", "read_splits": "splits"}
+"""The names whose module is imported on first use: ``driftlens.data.folder`` (the workflow's parse, ``driftlens
+compare``'s argument checks) and ``prepare`` load no torch until these are asked for."""
 
 __all__ = ["DATASETS", "SplitDataset", "UnreadableImageError", "folder_probe_images", "prepare", "probe_images", "read_splits"]
+
+
+def __getattr__(name):
+    if name not in _LAZY:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{_LAZY[name]}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY))

@@ -3,7 +3,7 @@
 import torch
 from torch.utils.data import Dataset
 
-from driftlens.data.folder import IMAGE_SUFFIXES, folder_images
+from driftlens.data.folder import probe_folder_images
 from driftlens.data.images import image_transform, load_image
 from driftlens.data.splits import SPLITS, read_splits
 from driftlens.errors import ConfigError
@@ -114,10 +114,7 @@ def folder_probe_images(folder, n: int, image_size: int) -> tuple[torch.Tensor, 
     Example:
         >>> images, labels, classes = folder_probe_images("flowers/val", 256, 224)  # doctest: +SKIP
     """
-    files, classes = folder_images(folder)
-    if len(files) < 8:
-        raise ConfigError(f"the probe folder {folder} holds {len(files)} images ({', '.join(IMAGE_SUFFIXES)}); "
-                          f"at least 8 needed")
+    files, classes = probe_folder_images(folder)
     labels = [classes.index(path.parent.name) if classes else -1 for path in files]
     chosen = class_round_robin(labels)[:n] if classes else [round(k * len(files) / min(n, len(files)))
                                                                 for k in range(min(n, len(files)))]

@@ -2,9 +2,6 @@
 
 from pathlib import Path
 
-from driftlens.data.flowers17 import prepare_flowers17
-from driftlens.data.imagefolder import prepare_imagefolder
-from driftlens.data.textures import prepare_textures
 from driftlens.errors import ConfigError
 
 DATASETS = ("textures", "flowers17", "imagefolder")
@@ -38,10 +35,17 @@ def prepare(dataset: str, root, source=None, url=None, split_seed: int = 0, skip
     if dataset not in DATASETS:
         raise ConfigError(f"unknown dataset {dataset!r}; one of {', '.join(DATASETS)}")
     _refuse_unused(dataset, source=source, url=url, skip_corrupt=skip_corrupt)
+    # each loader is imported when asked for: importing driftlens.data (for its torch-free folder module) loads none
     if dataset == "textures":
+        from driftlens.data.textures import prepare_textures
+
         return prepare_textures(root, split_seed)
     if dataset == "flowers17":
+        from driftlens.data.flowers17 import prepare_flowers17
+
         return prepare_flowers17(root, source, url, split_seed)
+    from driftlens.data.imagefolder import prepare_imagefolder
+
     return prepare_imagefolder(root, source, split_seed, skip_corrupt)
 
 
