@@ -169,3 +169,64 @@ def test_steps_that_read_tables_and_tile_images_start_without_torch():
              "print('HEAVY', sorted(m for m in sys.modules if m in ('torch', 'scipy.stats', 'matplotlib')))")
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
     assert "HEAVY []" in result.stdout, result.stdout[-500:] + result.stderr[-500:]
+
+
+def _compare_inputs(tmp_path, images=8):
+    """Two checkpoint files and a probe folder of ``images`` images: enough for the argument checks, which read no
+    file's contents."""
+    for epoch in (0, 1):
+        (tmp_path / f"checkpoint-{epoch}.pt").write_bytes(b"")
+    (tmp_path / "probe" / "a").mkdir(parents=True)
+    for k in range(images):
+        (tmp_path / "probe" / "a" / f"{k}.png").write_bytes(b"")
+    return [str(tmp_path / "checkpoint-0.pt"), str(tmp_path / "checkpoint-1.pt"), "--model", "tiny", "--layers",
+            "conv2", "--probe", str(tmp_path / "probe"), "--no-progress"]
+
+
+@pytest.mark.parametrize("alpha", ["5", "1", "0", "-0.1", "x"])
+def test_compare_refuses_a_false_discovery_rate_outside_0_and_1_when_parsing(tmp_path, capsys, alpha):
+    with pytest.raises(SystemExit) as stopped:
+        main(["compare", *_compare_inputs(tmp_path), "--alpha", alpha])
+    assert stopped.value.code == 2
+    assert "argument --alpha: must be a number between 0 and 1 (both excluded)" in capsys.readouterr().err
+
+
+def test_compare_names_a_folder_given_as_a_checkpoint(tmp_path, capsys):
+    argv = _compare_inputs(tmp_path)
+    (tmp_path / "run").mkdir()
+    assert main(["compare", argv[0], str(tmp_path / "run"), *argv[2:]]) == 2
+    assert f"{tmp_path / 'run'} is a folder, not a checkpoint file" in capsys.readouterr().err
+    assert main(["compare", "--checkpoints", str(tmp_path / "*"), *argv[2:]]) == 2  # the glob matches probe/
+    assert f"{tmp_path / 'probe'} is a folder, not a checkpoint file (the glob" in capsys.readouterr().err
+
+
+def test_compare_refuses_an_output_that_is_a_file(tmp_path, capsys):
+    argv = _compare_inputs(tmp_path)
+    (tmp_path / "taken.txt").write_text("")
+    for output in ("taken.txt", "taken.txt/screens"):
+        assert main(["compare", *argv, "-o", str(tmp_path / output)]) == 2
+        assert f"{tmp_path / 'taken.txt'} is a file, not a folder" in capsys.readouterr().err
+
+
+def test_compare_checks_its_arguments_before_importing_torch_or_loading_anything(tmp_path):
+    """Each bad argument is named at once: before torch, a model or a probe image is loaded."""
+    good = _compare_inputs(tmp_path)
+    (tmp_path / "few").mkdir()
+    (tmp_path / "file.txt").write_text("")
+    cases = {"no such checkpoint file": [str(tmp_path / "missing.pt"), *good[1:]],
+             "matches no file": ["--checkpoints", str(tmp_path / "none-*.pt"), *good[2:]],
+             "holds 0 images": [*good, "--probe", str(tmp_path / "few")],
+             "is not a folder": [*good, "--probe", str(tmp_path / "file.txt")],
+             "is a file, not a folder": [*good, "-o", str(tmp_path / "file.txt")]}
+    probe = ("import sys, time; from driftlens.cli import main\n"
+             f"for argv in {list(cases.values())!r}:\n"
+             "    start = time.perf_counter(); status = main(['compare', *argv])\n"
+             "    print('STATUS', status, f'{time.perf_counter() - start:.2f}')\n"
+             "print('HEAVY', sorted(m for m in sys.modules if m in ('torch', 'torchvision', 'numpy', 'PIL')))")
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
+    statuses = [line.split()[1:] for line in result.stdout.splitlines() if line.startswith("STATUS")]
+    assert [status for status, _ in statuses] == ["2"] * len(cases), result.stdout[-500:] + result.stderr[-2000:]
+    assert all(float(seconds) < 5 for _, seconds in statuses), statuses
+    assert "HEAVY []" in result.stdout, result.stdout[-500:]
+    errors = [line for line in result.stderr.splitlines() if line.startswith("driftlens: error:")]
+    assert len(errors) == len(cases) and all(word in line for word, line in zip(cases, errors)), result.stderr

@@ -38,7 +38,7 @@ def find_checkpoints(spec) -> list[str]:
         spec (str or list[str]): A glob such as ``runs/flowers/checkpoint-*.pth.tar``, or the files.
 
     Raises:
-        ConfigError: The glob matches nothing, or a listed file does not exist.
+        ConfigError: The glob matches nothing, a listed file does not exist, or a file is a folder.
 
     Example:
         >>> find_checkpoints("no/such/run/*.pt")
@@ -50,11 +50,16 @@ def find_checkpoints(spec) -> list[str]:
         found = sorted(glob.glob(spec), key=natural_key)
         if not found:
             raise ConfigError(f"the glob {spec!r} matches no file")
-        return found
-    missing = [path for path in spec if not Path(path).is_file()]
-    if missing:
-        raise ConfigError(f"no such checkpoint file: {', '.join(missing)}")
-    return list(spec)
+    else:
+        found = list(spec)
+        missing = [path for path in found if not Path(path).exists()]
+        if missing:
+            raise ConfigError(f"no such checkpoint file: {', '.join(map(str, missing))}")
+    folders = [path for path in found if Path(path).is_dir()]
+    if folders:
+        raise ConfigError(f"{folders[0]} is a folder, not a checkpoint file"
+                          + (f" (the glob {spec!r} matches it)" if isinstance(spec, str) else ""))
+    return found
 
 
 def checkpoint_series(files, reference: str | None = None, read_stored: bool = True) -> dict:

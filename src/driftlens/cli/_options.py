@@ -1,5 +1,5 @@
 """Options and argument types shared by the sub-commands: the model source, the device, progress bars,
-comma-separated lists and positive integers.
+comma-separated lists, positive integers and probabilities.
 
 Each option is spelled here once, so every command reads it the same way.
 """
@@ -132,6 +132,27 @@ def positive_float(text: str) -> float:
         raise argparse.ArgumentTypeError(f"must be a number above 0, got {text!r}") from None
     if not value > 0:
         raise argparse.ArgumentTypeError(f"must be a number above 0, got {value}")
+    return value
+
+
+def probability(text: str) -> float:
+    """An ``argparse`` type: a number strictly between 0 and 1 (a false-discovery rate), or a clear usage error.
+
+    Example:
+        >>> probability("0.05")
+        0.05
+        >>> probability("5")
+        Traceback (most recent call last):
+            ...
+        argparse.ArgumentTypeError: must be a number between 0 and 1 (both excluded), got 5.0
+    """
+    what = "a number between 0 and 1 (both excluded)"
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be {what}, got {text!r}") from None
+    if not 0 < value < 1:
+        raise argparse.ArgumentTypeError(f"must be {what}, got {value}")
     return value
 
 

@@ -11,7 +11,8 @@ Example:
         --probe flowers/val
 """
 
-from driftlens.cli._options import add_device, add_progress, comma_list, device_of, positive_float, positive_int
+from driftlens.cli._options import (add_device, add_progress, comma_list, device_of, positive_float, positive_int,
+                                    probability)
 
 def add_parser(subparsers):
     """Register ``compare``."""
@@ -25,28 +26,58 @@ def add_parser(subparsers):
     parser.add_argument("--max-images", type=positive_int, default=256, help="most probe images (default: 256)")
     parser.add_argument("--size", type=positive_int, help="probe image side (default: the model's input size)")
     parser.add_argument("--min-effect", type=positive_float, help="minimum rank shift (default: 0.04)")
-    parser.add_argument("--alpha", type=positive_float, help="false-discovery rate (default: 0.05)")
+    parser.add_argument("--alpha", type=probability, help="false-discovery rate, in (0, 1) (default: 0.05)")
     parser.add_argument("-o", "--output", default="compare", metavar="DIR", help="where to write (default: compare)")
     add_device(parser)
     add_progress(parser)
     parser.set_defaults(func=run)
 
 
+def check_arguments(args) -> list[str]:
+    """The checkpoint files, once the arguments are checked without importing torch or loading anything (so a bad
+    argument is named at once): the checkpoints are files (or the glob matches files), the probe folder holds
+    enough images, and ``-o`` is a folder or can be made one.
+
+    Raises:
+        ConfigError: The first bad argument, named.
+
+    Example:
+        >>> import argparse
+        >>> check_arguments(argparse.Namespace(files=[], checkpoints=None))
+        Traceback (most recent call last):
+            ...
+        driftlens.errors.ConfigError: give the checkpoints as files or as --checkpoints GLOB, not both and not neither
+    """
+    from pathlib import Path
+
+    from driftlens.data.folder import probe_folder_images
+    from driftlens.errors import ConfigError
+    from driftlens.series import find_checkpoints
+
+    if bool(args.files) == bool(args.checkpoints):
+        raise ConfigError("give the checkpoints as files or as --checkpoints GLOB, not both and not neither")
+    files = find_checkpoints(args.files or args.checkpoints)
+    probe_folder_images(args.probe)
+    output = Path(args.output).expanduser()
+    existing = next(path for path in (output, *output.parents) if path.exists())
+    if not existing.is_dir():
+        raise ConfigError(f"-o {args.output}: {existing} is a file, not a folder")
+    return files
+
+
 def run(args):
-    """Screen the checkpoints and write one screen per layer."""
+    """Check the arguments, then screen the checkpoints and write one screen per layer."""
+    files = check_arguments(args)
     from pathlib import Path
 
     from driftlens import models
     from driftlens.artifacts import write_screen_table
     from driftlens.change import screen_checkpoints
     from driftlens.data import folder_probe_images
-    from driftlens.errors import ConfigError
     from driftlens.figures import plot_volcano, save_figure
-    from driftlens.series import checkpoint_series, find_checkpoints
+    from driftlens.series import checkpoint_series
 
-    if bool(args.files) == bool(args.checkpoints):
-        raise ConfigError("give the checkpoints as files or as --checkpoints GLOB, not both and not neither")
-    by_epoch = checkpoint_series(args.files or find_checkpoints(args.checkpoints))
+    by_epoch = checkpoint_series(files)
     device = device_of(args)
     size = args.size or models.architecture(args.model).input_size
     probe = folder_probe_images(args.probe, args.max_images, size)[0].permute(0, 2, 3, 1).numpy()

@@ -8,7 +8,7 @@ Example:
         --volcano results/demo/blocks.14/volcano.png -o results/demo/blocks.14/screen.csv
 """
 
-from driftlens.cli._options import positive_float, positive_int
+from driftlens.cli._options import positive_float, positive_int, probability
 
 
 def add_parser(subparsers):
@@ -20,7 +20,7 @@ def add_parser(subparsers):
                              "lowest epoch is the reference")
     parser.add_argument("--min-effect", type=positive_float, default=None,
                         help="minimum rank shift that counts as change (default: driftlens.change.screen.MIN_EFFECT)")
-    parser.add_argument("--alpha", type=positive_float, default=None, help="false-discovery rate (default: 0.05)")
+    parser.add_argument("--alpha", type=probability, default=None, help="false-discovery rate (default: 0.05)")
     parser.add_argument("--top-k", type=positive_int, default=None, help="size of the top-exemplar sets (default: 5)")
     parser.add_argument("--bootstrap", type=positive_int, default=None, help="bootstrap resamples (default: 200)")
     parser.add_argument("--volcano", metavar="PNG", help="also draw the screen's volcano plot (effect size against q)")
