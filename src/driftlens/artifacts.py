@@ -191,7 +191,7 @@ def read_channels(path) -> list[int]:
 PROBE_SET = "probe set"
 
 
-def write_probe(path, images, labels, classes, source: dict | None = None) -> None:
+def write_probe(path, images, labels, classes, source: dict | None = None, files=None) -> None:
     """Write a probe set (``results/{exp}/probe.npz``, what ``driftlens probe`` writes) atomically.
 
     Args:
@@ -200,6 +200,7 @@ def write_probe(path, images, labels, classes, source: dict | None = None) -> No
         labels (np.ndarray): ``(n,)`` class indices.
         classes (list[str]): The data set's class names; labels index into them.
         source (dict, optional): Where the images come from (splits file, split, size). Default: None
+        files (list[str], optional): Each image's file, relative to the data set's or probe folder. Default: None
 
     Example:
         >>> import tempfile, os
@@ -211,7 +212,10 @@ def write_probe(path, images, labels, classes, source: dict | None = None) -> No
     images, labels = np.asarray(images, np.float32), np.asarray(labels)
     if images.ndim != 4 or images.shape[1] != 3 or labels.shape != (len(images),):
         raise ArtifactError(f"a probe set needs images (n, 3, S, S) and n labels, got {images.shape} and {labels.shape}")
-    write_artifact(path, PROBE_SET, {"classes": [str(name) for name in classes], "source": source or {}},
+    if files is not None and len(files) != len(images):
+        raise ArtifactError(f"a probe set needs one file name per image, got {len(files)} for {len(images)} images")
+    write_artifact(path, PROBE_SET, {"classes": [str(name) for name in classes], "source": source or {},
+                                     "files": None if files is None else [str(name) for name in files]},
                    images=images, labels=labels)
 
 
@@ -241,6 +245,20 @@ def read_probe_classes(path) -> list[str]:
         ['banded', 'braided', ...]
     """
     return read_artifact(path, PROBE_SET)[0]["classes"]
+
+
+def read_probe_files(path) -> list[str]:
+    """Each probe image's file, relative to its data set's or probe folder; ``image_N`` where the set has no names.
+
+    Example:
+        >>> import tempfile, os
+        >>> path = os.path.join(tempfile.mkdtemp(), "probe.npz")
+        >>> write_probe(path, np.zeros((1, 3, 8, 8), np.float32), np.array([0]), ["a"], files=["a/1.jpg"])
+        >>> read_probe_files(path)
+        ['a/1.jpg']
+    """
+    meta, arrays = read_artifact(path, PROBE_SET)
+    return meta.get("files") or [f"image_{i}" for i in range(len(arrays["labels"]))]
 
 
 def read_arrays(path, *keys) -> list[np.ndarray]:
@@ -674,3 +692,142 @@ def read_probe_responses(path, epoch: int | None = None, layers=None) -> tuple[i
     chosen = layers or meta["layers"]
     return (meta["epoch"], {layer: arrays[f"responses/{layer}"] for layer in chosen},
             {layer: arrays[f"gram/{layer}"] for layer in chosen})
+
+
+FEATURE_ACTIVATIONS = "feature activations"
+
+
+def write_feature_activations(path, epoch: int, train: dict, positions: dict, probe: dict, same_as: dict) -> None:
+    """Write one checkpoint's activation vectors for the feature diff (``features/activations_NNN.npz``).
+
+    Args:
+        path (str or Path): The file.
+        epoch (int): The checkpoint's epoch (-1 for the noise copy of epoch 0).
+        train (dict[str, np.ndarray]): Layer to ``(N, d)`` vectors at the sampled training positions.
+        positions (dict[str, np.ndarray]): Layer to ``(N, 3)`` (image, row, column) of those positions.
+        probe (dict[str, np.ndarray]): Layer to ``(n, h, w, d)`` probe activations.
+        same_as (dict[str, int]): Layers whose upstream weights equal an earlier checkpoint's, to that epoch;
+            they hold no arrays.
+
+    Example:
+        >>> import tempfile, os
+        >>> path = os.path.join(tempfile.mkdtemp(), "a.npz")
+        >>> write_feature_activations(path, 3, {"c": np.ones((2, 4))}, {"c": np.zeros((2, 3), int)},
+        ...                           {"c": np.ones((1, 2, 2, 4))}, {"d": 0})
+        >>> read_feature_activations(path, "d")
+        (3, 0, None, None, None)
+    """
+    arrays = {f"{kind}/{layer}": np.asarray(values[layer]) for kind, values in
+              (("train", train), ("positions", positions), ("probe", probe)) for layer in train}
+    write_artifact(path, FEATURE_ACTIVATIONS, {"epoch": epoch, "layers": list(train), "same_as": same_as}, **arrays)
+
+
+def read_feature_activations(path, layer: str) -> tuple:
+    """One layer of a feature-activations file: ``(epoch, same_as, train, positions, probe)``.
+
+    ``same_as`` is the earlier epoch whose activations these equal (then the arrays are None), else None.
+
+    Raises:
+        ArtifactError: Another kind of file, or the layer is not in it.
+
+    Example:
+        >>> epoch, same_as, train, positions, probe = read_feature_activations(
+        ...     "results/demo/features/activations_003.npz", "blocks.12")  # doctest: +SKIP
+    """
+    meta, arrays = read_artifact(path, FEATURE_ACTIVATIONS)
+    if layer in meta["same_as"]:
+        return meta["epoch"], meta["same_as"][layer], None, None, None
+    if layer not in meta["layers"]:
+        raise ArtifactError(f"{path} holds no activations of {layer} (it has {', '.join(meta['layers'])})")
+    return (meta["epoch"], None, arrays[f"train/{layer}"], arrays[f"positions/{layer}"], arrays[f"probe/{layer}"])
+
+
+FEATURE_COLUMNS = ["latent", "class", "share", "home_epoch", "norm_first", "norm_last", "relative_norm", "norms",
+                   "alive_epochs", "appears", "disappears", "cosine", "scaling_ratio", "frequency", "dead",
+                   "top_channel", "top_channel_mass", "top_class", "class_means", "exemplars", "exemplar_cells",
+                   "exemplar_pixels"]
+"""The columns of a layer's feature diff (``{layer}/features.csv``, :func:`driftlens.features.feature_diff`), one
+row per crosscoder latent, new and lost first, each class by ``share``:
+
+- ``class``: new, lost, rotated, transient, shared or dead (:mod:`driftlens.features.latents`);
+- ``share``: the latent's share of its home checkpoint's decoded activation (activation × decoder norm);
+- ``home_epoch``: the epoch of its largest decoder norm; ``norm_first``, ``norm_last``: its decoder norms at the
+  first and last checkpoint, ``norms`` at every one (``epoch:norm;...``); ``relative_norm``: ``½((n_last −
+  n_first) / max + 1)``, 0 lost, 0.5 equal, 1 new;
+- ``alive_epochs`` (``0;3``), ``appears``, ``disappears`` (empty while it lives at the last checkpoint);
+- ``cosine``: of its decoder directions at the first and last checkpoint; ``scaling_ratio``: Latent Scaling, how
+  much of its direction the checkpoints it does not live at carry (empty where it lives everywhere);
+- ``frequency``: share of training positions where it is active; ``dead``: never active;
+- ``top_channel``, ``top_channel_mass``: the channel with most of its home decoder's squared mass, and that share;
+- ``top_class``, ``class_means``: the probe class it is most active on, and its mean activation per class;
+- ``exemplars``: its top probe images at its home end (epoch 0 for a latent whose home is epoch 0, else the
+  last), files relative to the probe folder, ``;``-separated; ``exemplar_cells`` (``row,column`` in the feature
+  map) and ``exemplar_pixels`` (``y,x`` of the cell's centre in the probe image) where it fires in each."""
+
+
+def write_features_table(path, table, layer: str) -> None:
+    """Write a layer's feature diff (:data:`FEATURE_COLUMNS`) atomically, with the layer's name in a first column.
+
+    Example:
+        >>> import os, tempfile, pandas as pd
+        >>> path = os.path.join(tempfile.mkdtemp(), "features.csv")
+        >>> write_features_table(path, pd.DataFrame([[0] * len(FEATURE_COLUMNS)], columns=FEATURE_COLUMNS), "c")
+        >>> read_features_table(path, layer="c").attrs["layer"]
+        'c'
+    """
+    if sorted(table.columns) != sorted(FEATURE_COLUMNS):
+        raise ArtifactError(f"a feature table for {path} needs exactly the columns {', '.join(FEATURE_COLUMNS)}")
+    with atomic_path(path) as tmp:
+        table.assign(layer=layer)[["layer", *FEATURE_COLUMNS]].to_csv(tmp, index=False)
+
+
+def read_features_table(path, layer: str | None = None):
+    """Read a layer's feature diff (:data:`FEATURE_COLUMNS`), checking its columns and, when given, its layer.
+
+    Example:
+        >>> table = read_features_table("results/demo/blocks.14/features.csv")  # doctest: +SKIP
+    """
+    raw, found = _read_layer_table(path, FEATURE_COLUMNS, "feature table", layer)
+    table = raw[FEATURE_COLUMNS].astype({"dead": bool}).fillna({key: "" for key in (
+        "top_class", "class_means", "exemplars", "exemplar_cells", "exemplar_pixels")})
+    table.attrs["layer"] = found
+    return table
+
+
+CROSSCODER = "crosscoder"
+
+
+def write_crosscoder(path, layer: str, epochs, state: dict, scales, exemplars: dict) -> None:
+    """Write a layer's crosscoder: its weights, each checkpoint's activation scale, and exemplar positions.
+
+    Args:
+        path (str or Path): The ``.npz``.
+        layer (str): The layer.
+        epochs (list[int]): The checkpoints it reads, in order.
+        state (dict[str, np.ndarray]): Its state dict (``encoder``, ``decoder``, biases, ``threshold``).
+        scales (np.ndarray): ``(M,)`` the factor each checkpoint's activations were multiplied by.
+        exemplars (dict[int, np.ndarray]): Epoch (first, last) to ``(L, E, 3)`` probe (image, row, column).
+
+    Example:
+        >>> import tempfile, os
+        >>> path = os.path.join(tempfile.mkdtemp(), "c.npz")
+        >>> write_crosscoder(path, "c", [0, 3], {"decoder": np.ones((2, 2, 4))}, np.ones(2),
+        ...                  {0: np.zeros((2, 1, 3), int)})
+        >>> read_crosscoder(path, layer="c")[0]["epochs"]
+        [0, 3]
+    """
+    arrays = {**{f"state/{name}": np.asarray(value) for name, value in state.items()}, "scales": np.asarray(scales),
+              **{f"exemplars/{epoch}": np.asarray(rows) for epoch, rows in exemplars.items()}}
+    write_artifact(path, CROSSCODER, {"layer": layer, "epochs": list(epochs)}, **arrays)
+
+
+def read_crosscoder(path, layer: str | None = None) -> tuple[dict, dict, np.ndarray, dict]:
+    """Read a crosscoder file: ``(meta, state, scales, exemplars)``; ``meta`` has ``layer`` and ``epochs``.
+
+    Example:
+        >>> meta, state, scales, exemplars = read_crosscoder("results/demo/blocks.14/crosscoder.npz")  # doctest: +SKIP
+    """
+    meta, arrays = read_artifact(path, CROSSCODER, layer=layer)
+    state = {key.split("/", 1)[1]: value for key, value in arrays.items() if key.startswith("state/")}
+    exemplars = {int(key.split("/", 1)[1]): value for key, value in arrays.items() if key.startswith("exemplars/")}
+    return meta, state, arrays["scales"], exemplars

@@ -15,12 +15,14 @@ import importlib
 
 from driftlens.data.prepare import DATASETS, prepare
 
-_LAZY = {"SplitDataset": "dataset", "folder_probe_images": "dataset", "probe_images": "dataset",
+_LAZY = {"SplitDataset": "dataset", "folder_probe_files": "dataset", "folder_probe_images": "dataset",
+         "probe_files": "dataset", "probe_images": "dataset",
          "UnreadableImageError": "images", "read_splits": "splits"}
 """The names whose module is imported on first use: ``driftlens.data.folder`` (the workflow's parse, ``driftlens
 compare``'s argument checks) and ``prepare`` load no torch until these are asked for."""
 
-__all__ = ["DATASETS", "SplitDataset", "UnreadableImageError", "folder_probe_images", "prepare", "probe_images", "read_splits"]
+__all__ = ["DATASETS", "SplitDataset", "UnreadableImageError", "folder_probe_files", "folder_probe_images", "prepare",
+           "probe_files", "probe_images", "read_splits"]
 
 
 def __getattr__(name):

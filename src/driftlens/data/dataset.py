@@ -1,5 +1,8 @@
 """Datasets read through a split file, and a fixed probe set of images."""
 
+import os
+from pathlib import Path
+
 import torch
 from torch.utils.data import Dataset
 
@@ -75,10 +78,36 @@ def probe_images(splits_file, n: int, image_size: int, split: str = "val") -> tu
         ((16, 3, 32, 32), [2, 2, 2, 2, 2, 2, 2, 2])
     """
     data = SplitDataset(splits_file, split, image_size)
+    images, labels = zip(*(data[i] for i in _probe_choice(data, n, splits_file, split)))
+    return torch.stack(images), torch.tensor(labels)
+
+
+def probe_files(splits_file, n: int, split: str = "val") -> list[str]:
+    """The files of :func:`probe_images`, in its order, as ``splits.json`` names them (relative to its folder, or
+    relative to the source folder they share when the split file names them absolutely).
+
+    Example:
+        >>> import tempfile
+        >>> from driftlens.data import prepare
+        >>> probe_files(prepare("textures", tempfile.mkdtemp()), 2)
+        ['brick/val_000.png', 'grass/val_000.png']
+    """
+    data = SplitDataset(splits_file, split, image_size=1)
+    paths = [str(data.items[i][0]) for i in _probe_choice(data, n, splits_file, split)]
+    return _relative_names(paths)
+
+
+def _relative_names(paths) -> list[str]:
+    if not any(os.path.isabs(path) for path in paths):
+        return [Path(path).as_posix() for path in paths]
+    root = os.path.commonpath([os.path.dirname(os.path.abspath(path)) for path in paths])
+    return [Path(os.path.relpath(os.path.abspath(path), root)).as_posix() for path in paths]
+
+
+def _probe_choice(data, n, splits_file, split) -> list[int]:
     if n > len(data):
         raise ConfigError(f"the {split} split of {splits_file} has {len(data)} images, fewer than the {n} asked for")
-    images, labels = zip(*(data[i] for i in class_round_robin([label for _, label in data.items])[:n]))
-    return torch.stack(images), torch.tensor(labels)
+    return class_round_robin([label for _, label in data.items])[:n]
 
 
 def class_round_robin(labels) -> list[int]:
@@ -114,10 +143,26 @@ def folder_probe_images(folder, n: int, image_size: int) -> tuple[torch.Tensor, 
     Example:
         >>> images, labels, classes = folder_probe_images("flowers/val", 256, 224)  # doctest: +SKIP
     """
+    files, labels, classes = _folder_choice(folder, n)
+    transform = image_transform(image_size)
+    images = [transform(load_image(path, image_size)) for path in files]
+    return torch.stack(images), torch.tensor(labels), classes
+
+
+def folder_probe_files(folder, n: int) -> list[str]:
+    """The files of :func:`folder_probe_images`, in its order, relative to the folder.
+
+    Example:
+        >>> folder_probe_files("flowers/val", 256)[:1]  # doctest: +SKIP
+        ['daisy/image_0001.jpg']
+    """
+    return [path.relative_to(folder).as_posix() for path in _folder_choice(folder, n)[0]]
+
+
+def _folder_choice(folder, n) -> tuple[list[Path], list[int], list[str]]:
+    """The chosen files of a probe folder, their labels and the class names."""
     files, classes = probe_folder_images(folder)
     labels = [classes.index(path.parent.name) if classes else -1 for path in files]
     chosen = class_round_robin(labels)[:n] if classes else [round(k * len(files) / min(n, len(files)))
                                                                 for k in range(min(n, len(files)))]
-    transform = image_transform(image_size)
-    images = [transform(load_image(files[i], image_size)) for i in chosen]
-    return torch.stack(images), torch.tensor([labels[i] for i in chosen]), classes
+    return [files[i] for i in chosen], [labels[i] for i in chosen], classes
