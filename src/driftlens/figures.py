@@ -1,4 +1,4 @@
-"""Figures: the change, depth, volcano, training and attribution-drift plots (matplotlib); image grids are in
+"""Figures: the change, depth, volcano, features, training and attribution-drift plots (matplotlib); image grids are in
 :mod:`driftlens.grids`."""
 
 import numpy as np
@@ -217,6 +217,83 @@ def plot_volcano(screen, layer: str) -> Figure:
     fig.colorbar(points, ax=ax, label="epoch", ticks=MaxNLocator(integer=True))
     ax.grid(alpha=0.3)
     return fig
+
+
+def plot_features(table, summary: dict, probe_images, exemplars: dict, rows, renders: dict, layer: str,
+                  crops: int = 4) -> Figure:
+    """``features.png``: the relative-decoder-norm histogram against the noise null, and a gallery of latents.
+
+    Each gallery row is a latent (``rows``): its top probe exemplars at the first and at the last checkpoint,
+    cropped around the cell where it fires, and the render of its decoder direction where it lives.
+
+    Args:
+        table (pandas.DataFrame): The layer's features (:data:`~driftlens.artifacts.FEATURE_COLUMNS`).
+        summary (dict): Its ``features.json``.
+        probe_images (np.ndarray): ``(n, 3, S, S)`` the probe set.
+        exemplars (dict[int, np.ndarray]): Epoch to ``(L, E, 3)`` (image, row, column), from the crosscoder file.
+        rows (pandas.DataFrame): The latents to show (``latent``, ``class``, ``home_epoch``).
+        renders (dict[int, np.ndarray]): Latent to its ``(S, S, 3)`` render.
+        layer (str): For the title.
+        crops (int, optional): Exemplars shown per epoch. Default: 4
+
+    Example:
+        >>> import pandas as pd
+        >>> table = pd.DataFrame({"latent": [0], "class": ["shared"], "relative_norm": [0.5], "dead": [False]})
+        >>> summary = {"epochs": [0, 3], "counts": {"shared": 1}, "variance_explained": {"0": 0.9, "3": 0.9}}
+        >>> len(plot_features(table, summary, np.zeros((1, 3, 8, 8)), {}, table.head(0), {}, "c").axes)
+        1
+    """
+    columns = 2 * crops + 1
+    fig = Figure(figsize=(max(7, 1.1 * columns), 3 + 1.2 * len(rows)), layout="constrained")
+    grid = fig.add_gridspec(1 + len(rows), columns, height_ratios=[2.5] + [1] * len(rows))
+    _plot_norm_histogram(fig.add_subplot(grid[0, :]), table, summary, layer)
+    first, last = summary["epochs"][0], summary["epochs"][-1]
+    for r, (_, row) in enumerate(rows.iterrows()):
+        latent = int(row["latent"])
+        for c, epoch in enumerate((first, last)):
+            for e in range(crops):
+                ax = fig.add_subplot(grid[1 + r, c * crops + e])
+                ax.set_axis_off()
+                if epoch in exemplars and e < exemplars[epoch].shape[1]:
+                    ax.imshow(_crop(probe_images, exemplars[epoch][latent][e], summary["map_side"]))
+                if e == 0:
+                    name = f"latent {latent} ({row['class']}), " if c == 0 else ""
+                    ax.set_title(f"{name}epoch {epoch}", fontsize=7, loc="left")
+        ax = fig.add_subplot(grid[1 + r, -1])
+        ax.set_axis_off()
+        if latent in renders:
+            ax.imshow(np.clip(renders[latent], 0, 1))
+            ax.set_title(f"render, epoch {row['home_epoch']}", fontsize=7)
+    return fig
+
+
+def _plot_norm_histogram(ax, table, summary, layer):
+    live = table[~table.dead]
+    bins = np.linspace(0, 1, 41)
+    ax.hist(live.relative_norm, bins=bins, color="tab:blue", label=f"{layer}: {len(live)} active latents")
+    noise = (summary.get("nulls") or {}).get("noise")
+    if noise:
+        ax.hist(noise["relative_norms"], bins=bins, histtype="step", color="gray",
+                label=f"noise null ({noise['relative_noise']:g} relative weight noise)")
+    counts = ", ".join(f"{count} {name}" for name, count in summary["counts"].items() if count)
+    explained = ", ".join(f"{float(v):.2f}" for v in summary["variance_explained"].values())
+    ax.set(xlim=(0, 1), yscale="log", xlabel=f"relative decoder norm: 0 = epoch {summary['epochs'][0]} only, "
+           f"0.5 = equal, 1 = epoch {summary['epochs'][-1]} only", ylabel="latents",
+           title=f"{layer}: {counts}; variance explained {explained} (held out)")
+    ax.title.set_fontsize(9)
+    ax.legend(fontsize=8)
+
+
+def _crop(images, exemplar, map_side: int):
+    """The probe image of an exemplar ``(image, row, column)`` cropped to a square around its cell: half the image,
+    or two cells where cells are larger, clipped at the borders."""
+    image, row, column = (int(v) for v in exemplar)
+    picture = np.transpose(images[image], (1, 2, 0))
+    side, cell = picture.shape[0], picture.shape[0] / map_side
+    half = max(side // 4, int(cell))
+    top = int(np.clip((row + 0.5) * cell - half, 0, side - 2 * half))
+    left = int(np.clip((column + 0.5) * cell - half, 0, side - 2 * half))
+    return picture[top:top + 2 * half, left:left + 2 * half]
 
 
 def save_figure(fig, path, dpi: int = 120) -> None:

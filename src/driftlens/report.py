@@ -60,6 +60,8 @@ class ReportFiles:
         volcanoes (dict[str, path]): Per screened layer, its ``volcano.png``. Default: none
         representation (list): The representation files of every epoch (weight change: which screened layers
             never trained). Default: none
+        features (dict[str, path]): Per layer, its feature diff's ``features.json``. Default: none
+        feature_figures (dict[str, path]): Per layer, its ``features.png``. Default: none
 
     Example:
         >>> files = ReportFiles(frames={"conv2": ["e0.png"]}, merged={"conv2": "m.png"}, exemplars={"conv2": "x.png"},
@@ -80,12 +82,15 @@ class ReportFiles:
     screens: dict = field(default_factory=dict)
     volcanoes: dict = field(default_factory=dict)
     representation: list = field(default_factory=list)
+    features: dict = field(default_factory=dict)
+    feature_figures: dict = field(default_factory=dict)
 
     def paths(self) -> list[Path]:
         """Every file, pictures and tables first, in a fixed order."""
         per_layer = [path for layer in self.frames for path in
                      [*self.frames[layer], self.merged[layer], self.exemplars[layer], self.change[layer]]]
         return [Path(path) for path in [*per_layer, *self.screens.values(), *self.volcanoes.values(),
+                                        *self.features.values(), *self.feature_figures.values(),
                                         *self.figures.values(), *self.attribution.values(), *self.metrics,
                                         *self.representation, self.config, *self.benchmarks]]
 
@@ -123,13 +128,16 @@ def build_report(title: str, layers, epochs, files: ReportFiles) -> str:
     sections = [_layer_section(files, layer, epochs) for layer in layers]
     representation = read_representation(files.representation) if files.representation else None
     atlas = [atlas_summary(read_screen_table(path, layer), representation) for layer, path in files.screens.items()]
+    features = [feature_summary(read_json(path), layer) for layer, path in files.features.items()]
     return _template().render(
         title=title,
         epochs=epochs,
         layers=sections,
         atlas=atlas,
         volcanoes={layer: data_uri(path) for layer, path in files.volcanoes.items()},
-        headline=headline(sections, metrics, atlas),
+        headline=headline(sections, metrics, atlas, features),
+        features=features,
+        feature_figures={layer: data_uri(path) for layer, path in files.feature_figures.items()},
         figures={name: data_uri(path) for name, path in files.figures.items()},
         attribution={name: {"src": data_uri(path), "caption": ATTRIBUTION[name]}
                      for name, path in files.attribution.items()},
@@ -259,13 +267,32 @@ def atlas_summary(screen, representation=None) -> dict:
             "by_epoch": screen.groupby("epoch").changed.sum().astype(int).to_dict()}
 
 
-def headline(sections, metrics, atlas=()) -> str:
+def feature_summary(summary: dict, layer: str) -> dict:
+    """One layer's feature-diff numbers for the report, from its ``features.json``.
+
+    Example:
+        >>> summary = {"epochs": [0, 3], "counts": {"new": 1, "lost": 0, "dead": 2}, "latents": 10,
+        ...            "variance_explained": {"0": 0.8, "3": 0.9}, "pca_variance_explained": {"0": 0.5, "3": 0.6},
+        ...            "dead_fraction": 0.2, "nulls": {"noise": {"exclusive_by_minimum_effect": 0, "latents": 9}}}
+        >>> feature_summary(summary, "conv2")["active"]
+        8
+    """
+    noise = (summary.get("nulls") or {}).get("noise") or {}
+    return {"name": layer, "epochs": summary["epochs"], "counts": summary["counts"], "latents": summary["latents"],
+            "active": summary["latents"] - summary["counts"].get("dead", 0),
+            "explained": list(summary["variance_explained"].values()),
+            "pca": list(summary["pca_variance_explained"].values()), "dead_fraction": summary["dead_fraction"],
+            "null_exclusive": noise.get("exclusive_by_minimum_effect"), "null_latents": noise.get("latents")}
+
+
+def headline(sections, metrics, atlas=(), features=()) -> str:
     """The report's opening paragraph, written from the numbers: accuracy, the atlas, then the rendered channels.
 
     Args:
         sections (list[dict]): Per rendered layer: ``name`` and its :func:`change_summary` ``by_epoch``.
         metrics (list[dict]): Per shown epoch, its metrics (first: the start model, last: the end).
         atlas (list[dict]): Per screened layer, its :func:`atlas_summary`. Default: none
+        features (list[dict]): Per visualised layer, its :func:`feature_summary`. Default: none
 
     Returns:
         str: Plain text.
@@ -289,6 +316,11 @@ def headline(sections, metrics, atlas=()) -> str:
                      f"shift √(1 − ρ) above {atlas[0]['min_effect']:g} (0: the same order, 1: an unrelated one) beyond "
                      f"its bootstrap noise, at a false-discovery rate of {atlas[0]['alpha']:g} over the layer's "
                      f"channels, or when it went silent or came alive.")
+    if features:
+        layers = [f"{f['name']}: {f['counts'].get('new', 0)} new, {f['counts'].get('lost', 0)} lost, "
+                  f"{f['counts'].get('rotated', 0)} rotated of {f['active']} active latents (epochs "
+                  f"{', '.join(map(str, f['epochs']))})" for f in features]
+        parts.append("Feature diff (a crosscoder over the checkpoints): " + "; ".join(layers) + ".")
     for section in sections:
         end = section["by_epoch"][last["epoch"]]
         parts.append(f"Rendered channels of {section['name']}: {end['changed']} of {end['channels']} changed by epoch "

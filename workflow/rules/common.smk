@@ -1,6 +1,7 @@
 # Helpers shared by the rules: experiment look-ups, epoch lists, command-line arguments.
 import functools
 import importlib.util
+import itertools
 import json
 import re
 import shlex
@@ -13,7 +14,7 @@ wildcard_constraints:
     exp=r"[A-Za-z0-9_\-]+",
     dataset=r"[A-Za-z0-9_\-]+",
     # a layer folder is any name but those of the experiment-level folders
-    layer=r"(?!(attribution|checkpoints|metrics|representation)/)[^/]+",
+    layer=r"(?!(attribution|checkpoints|features|metrics|representation)/)[^/]+",
     epoch=r"\d{3}",
 
 
@@ -240,6 +241,12 @@ PATHS = {
     "representation": "results/{exp}/representation/epoch_{epoch}.json",
     "probe_responses": "results/{exp}/representation/probe_{epoch}.npz",  # every channel, Gram matrices
     "screen": "results/{exp}/{layer}/screen.csv",
+    "feature_activations": "results/{exp}/features/activations_{epoch}.npz",  # every visualised layer
+    "feature_noise": "results/{exp}/features/activations_noise.npz",  # the noise null's copy of epoch 0
+    "features": "results/{exp}/{layer}/features.csv",
+    "features_summary": "results/{exp}/{layer}/features.json",
+    "crosscoder": "results/{exp}/{layer}/crosscoder.npz",
+    "features_png": "results/{exp}/{layer}/features.png",
     "volcano": "results/{exp}/{layer}/volcano.png",
     "depth": "results/{exp}/depth.png",
     "change": "results/{exp}/{layer}/change.csv",
@@ -368,6 +375,11 @@ def option(flag, value):
     return f"{flag} {shlex.quote(str(value))}" if value not in (None, "") else ""
 
 
+def option_list(flag, items):
+    """``--flag item item ...`` (items already quoted for the shell), or nothing when there are none."""
+    return f"{flag} {items}" if items else ""
+
+
 def quoted_json(value):
     return shlex.quote(json.dumps(value, sort_keys=True))
 
@@ -455,9 +467,51 @@ def attribution_drift_table(name):
     return [artifact("attribution_drift", name)] if attribution_on(name) else []
 
 
+def features_on(name):
+    return experiment(name)["features"]["enabled"]
+
+
+def feature_epochs(name):
+    """The checkpoints the feature diff reads: epoch 0, the end of each stage (``stages``) or the listed epochs, and
+    the last; an imported experiment's ``stages`` are its first and last checkpoints."""
+    chosen, epochs = experiment(name)["features"]["epochs"], all_epochs(name)
+    if chosen != "stages":
+        return sorted({epochs[0], *chosen, epochs[-1]})
+    if imported(name):
+        return [epochs[0], epochs[-1]]
+    ends = itertools.accumulate(stage["epochs"] for stage in experiment(name)["stages"])
+    return sorted({0, *ends})
+
+
+def previous_feature_checkpoint(name, epoch):
+    """``[the previous feature epoch's checkpoint]``, or ``[]`` for the first."""
+    earlier = [e for e in feature_epochs(name) if e < int(epoch)]
+    return [checkpoint(name, earlier[-1])] if earlier else []
+
+
+def feature_images(name):
+    """``--splits`` (the training split) or ``--folder`` (a probe folder): the feature diff's training images."""
+    folder = experiment(name)["probe"]
+    return option("--folder", folder) if folder else option("--splits", splits_file(name))
+
+
+def feature_settings(name):
+    """The feature settings the config sets (the library fills in the rest), as JSON for the command line."""
+    return quoted_json({key: value for key, value in experiment(name)["features"].items()
+                        if key not in ("enabled", "epochs")})
+
+
+def feature_files(name):
+    """Every feature-diff output of an experiment, or none when it is switched off."""
+    if not features_on(name):
+        return []
+    return [artifact(kind, name, layer=layer) for layer in layers(name) for kind in ("features", "features_png")]
+
+
 def experiment_outputs(name):
     """Everything `rule all` builds for one experiment."""
     per_layer = [artifact(kind, name, layer=layer) for layer in layers(name) for kind in ("merged", "exemplars")]
+    per_layer += feature_files(name)
     atlas = [artifact(kind, name, layer=layer) for layer in screen_layers(name) for kind in ("screen", "volcano")]
     figures = [artifact(kind, name) for kind in ("before_after", "change_plot", "depth", "report")] + training_figures(name)
     return (per_layer + atlas + figures + attribution_figures(name) + rendered_files(name)

@@ -124,6 +124,10 @@ rule report_page:
         screens=lambda w: [artifact("screen", w.exp, layer=layer) for layer in screen_layers(w.exp)],
         volcanoes=lambda w: [artifact("volcano", w.exp, layer=layer) for layer in screen_layers(w.exp)],
         representation=lambda w: [artifact("representation", w.exp, e) for e in all_epochs(w.exp)],
+        features=lambda w: [artifact("features_summary", w.exp, layer=layer) for layer in layers(w.exp)]
+        if features_on(w.exp) else [],
+        feature_figures=lambda w: [artifact("features_png", w.exp, layer=layer) for layer in layers(w.exp)]
+        if features_on(w.exp) else [],
         metrics=lambda w: [artifact("metrics", w.exp, e) for e in visual_epochs(w.exp)],
         config=artifact("config"),
         attribution=lambda w: [artifact("attribution_grid", w.exp)] if attribution_on(w.exp) else [],
@@ -135,6 +139,11 @@ rule report_page:
         attribution=lambda w, input: option("--attribution-grid", " ".join(input.attribution)),
         screens=lambda w, input: layer_args(w.exp, screen_layers(w.exp), input.screens),
         volcanoes=lambda w, input: layer_args(w.exp, screen_layers(w.exp), input.volcanoes),
+        features=lambda w, input: option_list("--features", layer_args(w.exp, layers(w.exp), input.features)
+                                              if input.features else ""),
+        feature_figures=lambda w, input: option_list("--feature-figures", layer_args(w.exp, layers(w.exp),
+                                                                                     input.feature_figures)
+                                                     if input.feature_figures else ""),
         training_plot=lambda w, input: option("--training-plot", "".join(input.training_plot)),
     log:
         "logs/{exp}/report.log",
@@ -147,7 +156,8 @@ rule report_page:
         " --frames {input.frames} --merged {input.merged} --exemplars {input.exemplars} --change {input.change}"
         " --before-after {input.before_after} --change-plot {input.change_plot}"
         " {params.training_plot} --depth-plot {input.depth_plot} --screens {params.screens}"
-        " --volcanoes {params.volcanoes} --representation {input.representation}"
+        " --volcanoes {params.volcanoes} --representation {input.representation} {params.features}"
+        " {params.feature_figures}"
         " --metrics {input.metrics} --config {input.config}"
         " {params.attribution} --benchmarks logs/benchmarks/{wildcards.exp} -o {output} --threads {threads}"
         " " + LOGGED

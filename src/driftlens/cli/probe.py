@@ -3,7 +3,7 @@ of a prepared data set, or the images of a folder (labelled by their class sub-f
 
 from driftlens.artifacts import write_probe
 from driftlens.cli._options import positive_int
-from driftlens.data import folder_probe_images, probe_images, read_splits
+from driftlens.data import folder_probe_files, folder_probe_images, probe_files, probe_images, read_splits
 
 
 def add_parser(subparsers):
@@ -24,10 +24,12 @@ def run(args):
     """Draw the probe images and write them with their class names."""
     if args.folder:
         images, labels, classes = folder_probe_images(args.folder, args.count, args.size)
+        files = folder_probe_files(args.folder, args.count)
         source = {"folder": str(args.folder), "size": args.size}
     else:
-        available = len(read_splits(args.splits)[args.split])
-        images, labels = probe_images(args.splits, min(args.count, available), args.size, split=args.split)
+        count = min(args.count, len(read_splits(args.splits)[args.split]))
+        images, labels = probe_images(args.splits, count, args.size, split=args.split)
+        files = probe_files(args.splits, count, split=args.split)
         classes, source = read_splits(args.splits)["classes"], {"splits": str(args.splits), "split": args.split,
                                                                   "size": args.size}
-    write_probe(args.output, images.numpy(), labels.numpy(), classes, source)
+    write_probe(args.output, images.numpy(), labels.numpy(), classes, source, files)

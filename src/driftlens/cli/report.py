@@ -52,6 +52,10 @@ def add_parser(subparsers):
     parser.add_argument("--volcanoes", nargs="*", default=[], metavar="LAYER=PNG", help="every screened layer's volcano.png")
     parser.add_argument("--representation", nargs="*", default=[], metavar="JSON",
                         help="representation/epoch_NNN.json of every epoch (marks layers whose weights never moved)")
+    parser.add_argument("--features", nargs="*", default=[], metavar="LAYER=JSON",
+                        help="every visualised layer's features.json (the feature diff; the headline reads them)")
+    parser.add_argument("--feature-figures", nargs="*", default=[], metavar="LAYER=PNG",
+                        help="every visualised layer's features.png")
     parser.add_argument("--metrics", nargs="+", required=True, metavar="JSON", help="the metrics file of every epoch, in order")
     parser.add_argument("--config", required=True, metavar="JSON", help="the experiment's config.json")
     parser.add_argument("--attribution-grid", metavar="PNG", help="attribution/merged.png (shows the section)")
@@ -85,6 +89,8 @@ def run(args):
         screens=_by_layer(args.screens, "--screens"),
         volcanoes=_by_layer(args.volcanoes, "--volcanoes"),
         representation=args.representation,
+        features=_by_layer(args.features, "--features"),
+        feature_figures=_by_layer(args.feature_figures, "--feature-figures"),
     )
     print(write_report(args.title, args.layers, args.epochs, files, args.output))
 

@@ -83,8 +83,8 @@ def probe_images(splits_file, n: int, image_size: int, split: str = "val") -> tu
 
 
 def probe_files(splits_file, n: int, split: str = "val") -> list[str]:
-    """The files of :func:`probe_images`, in its order, as ``splits.json`` names them (relative to its folder, or
-    relative to the source folder they share when the split file names them absolutely).
+    """The files of :func:`probe_images`, in its order, relative to the split file's folder (or, for images in a
+    read-only source folder elsewhere, relative to the folder they share).
 
     Example:
         >>> import tempfile
@@ -93,15 +93,11 @@ def probe_files(splits_file, n: int, split: str = "val") -> list[str]:
         ['brick/val_000.png', 'grass/val_000.png']
     """
     data = SplitDataset(splits_file, split, image_size=1)
-    paths = [str(data.items[i][0]) for i in _probe_choice(data, n, splits_file, split)]
-    return _relative_names(paths)
-
-
-def _relative_names(paths) -> list[str]:
-    if not any(os.path.isabs(path) for path in paths):
-        return [Path(path).as_posix() for path in paths]
-    root = os.path.commonpath([os.path.dirname(os.path.abspath(path)) for path in paths])
-    return [Path(os.path.relpath(os.path.abspath(path), root)).as_posix() for path in paths]
+    paths = [os.path.abspath(data.items[i][0]) for i in _probe_choice(data, n, splits_file, split)]
+    folder = os.path.dirname(os.path.abspath(splits_file))
+    if any(os.path.relpath(path, folder).startswith("..") for path in paths):
+        folder = os.path.commonpath([os.path.dirname(path) for path in paths])
+    return [Path(os.path.relpath(path, folder)).as_posix() for path in paths]
 
 
 def _probe_choice(data, n, splits_file, split) -> list[int]:

@@ -35,8 +35,9 @@ class FeatureSettings:
         expansion (int): Latents per channel of the layer, before the data cap. Default: 2
         k_per_channel (float): Active latents per position, as a share of the channels (at least 4). Default: 1/8
         min_firings (int): Each latent must fire on this many training positions on average, which caps the
-            dictionary on small data: ``latents <= positions k / min_firings``. Default: 20
-        steps (int): Optimiser steps. Default: 300
+            dictionary on small data: ``latents <= positions k / min_firings``; a latent that fires on fewer is
+            classed rare, its directions too poorly determined to compare. Default: 20
+        steps (int): Optimiser steps. Default: 200
         batch_size (int): Positions per step. Default: 256
         lr (float): Adam's learning rate. Default: 4e-3
         max_vectors (int): Most training positions (a fixed random subset). Default: 32768
@@ -53,7 +54,7 @@ class FeatureSettings:
     expansion: int = 2
     k_per_channel: float = 1 / 8
     min_firings: int = 20
-    steps: int = 300
+    steps: int = 200
     batch_size: int = 256
     lr: float = 4e-3
     max_vectors: int = 32768
@@ -144,7 +145,7 @@ def feature_diff(train: dict, probe: dict, noise: torch.Tensor | None = None, la
     latents, k = settings.size(vectors.shape[2], len(vectors))
     fit = dict(latents=latents, k=k, steps=settings.steps, batch_size=settings.batch_size, lr=settings.lr)
     coder = train_crosscoder(vectors, seed=settings.seed, progress=progress, **fit)
-    thresholds, noise_null = _noise_null(vectors[:, 0], noise, settings, fit, progress)
+    thresholds, noise_null = _noise_null(vectors[:, 0], noise if len(epochs) > 1 else None, settings, fit, progress)
     table = _latent_table(coder, vectors, epochs, thresholds, settings)
     probe_vectors = torch.stack([probe[e] for e in epochs], dim=3).float() * scales[:, None]
     exemplars = _exemplars(coder, probe_vectors, epochs, settings.exemplars, table)
@@ -171,7 +172,8 @@ def _noise_null(first: torch.Tensor, noise, settings, fit, progress) -> tuple[di
     active = frequency > 0
     thresholds = rules.null_thresholds(norms[active], cosine[active], settings.live_ratio, settings.rotation_cosine,
                                        settings.null_quantile)
-    by_minimum = rules.latent_classes(norms, cosine, np.full(len(norms), np.nan), frequency, [0, 0], **minimum)
+    by_minimum = rules.latent_classes(norms, cosine, np.full(len(norms), np.nan), frequency, [0, 0], **minimum,
+                                      min_frequency=settings.min_firings / len(pair))
     return thresholds, {"latents": int(active.sum()), "relative_noise": settings.noise,
                         "exclusive_by_minimum_effect": int(np.isin(by_minimum, rules.EXCLUSIVE).sum()),
                         "rotated_by_minimum_effect": int((by_minimum == "rotated").sum()),
@@ -200,7 +202,8 @@ def _latent_table(coder, vectors, epochs, thresholds, settings) -> pd.DataFrame:
     scaling = rules.scaling_ratios(code, vectors, decoder, lives)
     cosine = rules.decoder_cosines(decoder)
     classes = rules.latent_classes(norms, cosine, scaling, frequency, epochs, thresholds["live_ratio"],
-                                   thresholds["rotation_cosine"], settings.scaling_ratio)
+                                   thresholds["rotation_cosine"], settings.scaling_ratio,
+                                   settings.min_firings / len(vectors))
     living, appears, disappears = rules.life_epochs(norms, epochs, thresholds["live_ratio"])
     home = norms.argmax(axis=1)
     mass = (code.sum(dim=0).cpu().numpy() * norms[np.arange(len(norms)), home])
@@ -254,6 +257,7 @@ def _summary(coder, vectors, probe_vectors, epochs, table, thresholds, settings)
     pca = [pca_variance_explained(vectors[:, m], held_out[:, m], components) for m in range(len(epochs))]
     counts = table["class"].value_counts()
     return {"epochs": epochs, "vectors": len(vectors), "probe_positions": len(held_out), "width": vectors.shape[2],
+            "map_side": probe_vectors.shape[1],
             "latents": len(table), "k": coder.k, "settings": asdict(settings), "thresholds": thresholds,
             "variance_explained": dict(zip(map(str, epochs), explained)), "active_per_position": active,
             "pca_components": components, "pca_variance_explained": dict(zip(map(str, epochs), pca)),
@@ -270,7 +274,7 @@ def _seed_agreement(table, other_table, coder, other, match_cosine: float = 0.7)
     best, partner = similarity.max(dim=1)
     matched = (best >= match_cosine).cpu().numpy()
     same = table["class"].to_numpy() == other_table["class"].to_numpy()[partner.cpu().numpy()]
-    changed = np.isin(table["class"].to_numpy(), ("new", "lost", "transient", "rotated")) & matched
+    changed = np.isin(table["class"].to_numpy(), (*rules.EXCLUSIVE, "rotated")) & matched
     return {"matched": int(matched.sum()), "same_class": float(same[matched].mean()) if matched.any() else None,
             "changed_matched": int(changed.sum()),
             "changed_same_class": float(same[changed].mean()) if changed.any() else None,

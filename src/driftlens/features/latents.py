@@ -11,7 +11,8 @@ The classes, for checkpoints ``c_0`` (epoch 0) ... ``c_T`` (the last):
 - **lost**: lives at epoch 0, not at the last; **new**: lives at the last, not at epoch 0; **transient**: lives
   at a middle checkpoint only. ``appears`` is the first epoch it lives at, ``disappears`` the first epoch after
   it last lived (empty while it lives at the last);
-- **dead**: never active on the training positions.
+- **rare**: active on fewer than ``min_firings`` training positions (the dictionary's own sizing rule), too few
+  for its decoder directions to be compared; **dead**: never active on the training positions.
 
 A latent that looks exclusive by its norms is kept exclusive only if Latent Scaling (Minder et al. 2025) agrees:
 ``β_m``, the least-squares scale of the latent's home direction in checkpoint ``m``'s (centred) activations
@@ -29,7 +30,7 @@ Example:
 import numpy as np
 import torch
 
-CLASSES = ("new", "lost", "rotated", "transient", "shared", "dead")
+CLASSES = ("new", "lost", "rotated", "transient", "shared", "rare", "dead")
 """Every latent class, in the order tables list them (new and lost first)."""
 
 EXCLUSIVE = ("new", "lost", "transient")
@@ -47,7 +48,7 @@ def alive(norms: np.ndarray, live_ratio: float = 0.2) -> np.ndarray:
 
 
 def latent_classes(norms, cosine, scaling, frequency, epochs, live_ratio: float = 0.2,
-                   rotation_cosine: float = 2 ** -0.5, scaling_ratio: float = 0.5) -> np.ndarray:
+                   rotation_cosine: float = 2 ** -0.5, scaling_ratio: float = 0.5, min_frequency: float = 0.0) -> np.ndarray:
     """Each latent's class (:data:`CLASSES`) by the rule of this module.
 
     Args:
@@ -57,6 +58,7 @@ def latent_classes(norms, cosine, scaling, frequency, epochs, live_ratio: float 
         frequency (np.ndarray): ``(L,)`` share of training positions where the latent is active.
         epochs (list[int]): The checkpoints' epochs.
         live_ratio, rotation_cosine, scaling_ratio (float, optional): The minimum effects (module docstring).
+        min_frequency (float, optional): Below it (and above 0) a latent is rare. Default: 0
 
     Returns:
         np.ndarray: ``(L,)`` class names.
@@ -71,9 +73,10 @@ def latent_classes(norms, cosine, scaling, frequency, epochs, live_ratio: float 
                        np.where(last, "new", np.where(first, "lost", "transient"))).astype(object)
     explained = np.isin(classes, EXCLUSIVE) & (np.nan_to_num(scaling, nan=0.0) >= scaling_ratio)
     classes[explained] = "shared"
+    classes[np.asarray(frequency) < min_frequency] = "rare"
     classes[np.asarray(frequency) == 0] = "dead"
     if len(epochs) == 1:
-        classes[classes != "dead"] = "shared"
+        classes[~np.isin(classes, ("dead", "rare"))] = "shared"
     return classes
 
 

@@ -1,0 +1,63 @@
+"""The latent rule: where a latent lives, its class, Latent Scaling, and the null's thresholds."""
+
+import numpy as np
+import torch
+
+from driftlens.features.latents import (alive, latent_classes, life_epochs, null_thresholds, scaling_ratios)
+
+
+def classes(norms, cosine=None, scaling=None, frequency=None, epochs=None, **rule):
+    norms = np.asarray(norms, float)
+    count = len(norms)
+    return latent_classes(norms, np.ones(count) if cosine is None else np.asarray(cosine),
+                          np.zeros(count) if scaling is None else np.asarray(scaling),
+                          np.ones(count) if frequency is None else np.asarray(frequency),
+                          epochs or list(range(norms.shape[1])), **rule).tolist()
+
+
+def test_the_minimum_norm_ratio_separates_exclusive_from_shared_latents():
+    assert classes([[1.0, 0.19], [1.0, 0.21], [0.19, 1.0], [0.21, 1.0]]) == ["lost", "shared", "new", "shared"]
+
+
+def test_a_latent_living_at_a_middle_checkpoint_only_is_transient_with_its_epochs():
+    norms = np.array([[0.0, 1.0, 0.05], [1.0, 1.0, 0.0], [0.0, 0.0, 1.0]])
+    assert classes(norms, epochs=[0, 4, 9]) == ["transient", "lost", "new"]
+    living, appears, disappears = life_epochs(norms, [0, 4, 9])
+    assert living == [[4], [0, 4], [9]] and appears == [4, 0, 9] and disappears == [9, 9, None]
+
+
+def test_decoder_directions_further_apart_than_the_minimum_cosine_are_rotated():
+    assert classes([[1.0, 1.0]] * 2, cosine=[0.70, 0.72]) == ["rotated", "shared"]
+
+
+def test_latent_scaling_overrules_an_exclusive_latent_the_other_checkpoint_explains():
+    assert classes([[1.0, 0.0], [1.0, 0.0]], scaling=[0.6, 0.4]) == ["shared", "lost"]
+
+
+def test_silent_latents_are_dead_and_rarely_active_ones_rare():
+    assert classes([[1.0, 0.0]] * 3, frequency=[0.0, 0.001, 0.5], min_frequency=0.01) == ["dead", "rare", "lost"]
+
+
+def test_with_one_checkpoint_every_active_latent_is_shared():
+    assert classes([[1.0], [0.5]], frequency=[0.5, 0.0]) == ["shared", "dead"]
+
+
+def test_scaling_ratio_is_high_where_the_other_checkpoint_carries_the_direction_and_low_where_not():
+    generator = torch.Generator().manual_seed(0)
+    x = torch.randn(500, 2, 4, generator=generator)
+    code = x[:, 0, :1].clamp_min(0)
+    decoder = torch.zeros(2, 2, 4)
+    decoder[:, 0, 0] = 1.0  # both latents write dimension 0 at checkpoint 0 only
+    carried = x.clone()
+    carried[:, 1, 0] = 0.8 * x[:, 0, 0]
+    lives = alive(decoder.norm(dim=2).numpy())
+    ratios = [scaling_ratios(code.repeat(1, 2), vectors, decoder, lives)[0] for vectors in (carried, x)]
+    assert ratios[0] > 0.7 and abs(ratios[1]) < 0.2, ratios
+
+
+def test_a_null_whose_noise_moves_norms_further_than_the_minimum_effect_makes_the_threshold_stricter():
+    rng = np.random.default_rng(0)
+    quiet = np.stack([np.ones(1000), 1 - 0.01 * rng.random(1000)], axis=1)
+    loud = np.stack([np.ones(1000), 1 - 0.9 * rng.random(1000)], axis=1)
+    assert null_thresholds(quiet, np.ones(1000), 0.2, 0.7)["live_ratio"] == 0.2
+    assert null_thresholds(loud, np.ones(1000), 0.2, 0.7)["live_ratio"] < 0.2
