@@ -3,12 +3,15 @@
 Reads two or more checkpoints (driftlens, timm, Lightning, torchvision's reference scripts, plain state dicts,
 ``.safetensors``; always weights-only), screens every channel of the layers asked for on a folder of images
 (:mod:`driftlens.change.screen`), writes ``OUT/{layer}/screen.csv`` and its volcano plot, and prints a summary.
+With ``--features``, also each layer's feature diff (:mod:`driftlens.features`): ``features.csv``, ``features.json``,
+``crosscoder.npz`` and ``features.png`` beside the screen, and the probe set that names the exemplars
+(``OUT/probe.npz``).
 
 Example:
     driftlens compare runs/flowers/checkpoint-0.pth.tar runs/flowers/checkpoint-9.pth.tar \\
         --model timm:resnet50 --layers layer3,layer4 --probe flowers/val -o compare/
     driftlens compare --checkpoints 'runs/flowers/checkpoint-*.pth.tar' --model timm:resnet50 --layers layer4 \\
-        --probe flowers/val
+        --probe flowers/val --features --features-images flowers/train
 """
 
 from driftlens.cli._options import (add_device, add_progress, comma_list, device_of, positive_float, positive_int,
@@ -27,6 +30,14 @@ def add_parser(subparsers):
     parser.add_argument("--size", type=positive_int, help="probe image side (default: the model's input size)")
     parser.add_argument("--min-effect", type=positive_float, help="minimum rank shift (default: 0.04)")
     parser.add_argument("--alpha", type=probability, help="false-discovery rate, in (0, 1) (default: 0.05)")
+    parser.add_argument("--features", action="store_true",
+                        help="also the feature diff of each layer: a crosscoder over the checkpoints (features.csv, "
+                             "features.json, crosscoder.npz, features.png per layer)")
+    parser.add_argument("--features-images", metavar="DIR",
+                        help="the images the crosscoder trains on (default: the probe folder, whose positions then "
+                             "serve as both training and held-out data)")
+    parser.add_argument("--render-steps", type=positive_int, default=128,
+                        help="render steps of the features.png gallery (default: 128)")
     parser.add_argument("-o", "--output", default="compare", metavar="DIR", help="where to write (default: compare)")
     add_device(parser)
     add_progress(parser)
@@ -43,7 +54,7 @@ def check_arguments(args) -> list[str]:
 
     Example:
         >>> import argparse
-        >>> check_arguments(argparse.Namespace(files=[], checkpoints=None))
+        >>> check_arguments(argparse.Namespace(files=[], checkpoints=None, features=False, features_images=None))
         Traceback (most recent call last):
             ...
         driftlens.errors.ConfigError: give the checkpoints as files or as --checkpoints GLOB, not both and not neither
@@ -58,6 +69,10 @@ def check_arguments(args) -> list[str]:
         raise ConfigError("give the checkpoints as files or as --checkpoints GLOB, not both and not neither")
     files = find_checkpoints(args.files or args.checkpoints)
     probe_folder_images(args.probe)
+    if args.features_images:
+        if not args.features:
+            raise ConfigError("--features-images goes with --features")
+        probe_folder_images(args.features_images)
     output = Path(args.output).expanduser()
     existing = next(path for path in (output, *output.parents) if path.exists())
     if not existing.is_dir():
@@ -93,3 +108,35 @@ def run(args):
         print(f"{layer}: {int(end.changed.sum())} of {len(end)} channels changed by {Path(by_epoch[last]).name} "
               f"(q <= {end.alpha.iloc[0]:g}, rank shift > {end.min_effect.iloc[0]:g}; median shift "
               f"{end.rank_shift.median():.3f}) -> {folder / 'screen.csv'}")
+    if args.features:
+        _features(args, lambda epoch: models.from_file(args.model, by_epoch[epoch], args.key).to(device),
+                  list(by_epoch), size)
+
+
+def _features(args, load_model, epochs, size):
+    """The feature diff of every layer, written beside its screen, with a probe set that names the images."""
+    from pathlib import Path
+
+    from driftlens.artifacts import write_probe
+    from driftlens.cli.features import plot_diff, write_diff
+    from driftlens.data import folder_probe_files, folder_probe_images
+    from driftlens.features.series import diff_checkpoints
+
+    probe, labels, classes = folder_probe_images(args.probe, args.max_images, size)
+    probe_file = Path(args.output) / "probe.npz"
+    write_probe(probe_file, probe.numpy(), labels.numpy(), classes, {"folder": str(args.probe), "size": size},
+                folder_probe_files(args.probe, args.max_images))
+    train = folder_probe_images(args.features_images, 10 ** 9, size)[0] if args.features_images else probe
+    diffs = diff_checkpoints(load_model, epochs, args.layers, lambda: train.split(32), probe, labels.numpy(), classes,
+                             progress=not args.no_progress)
+    for layer, diff in diffs.items():
+        folder = Path(args.output) / layer
+        paths = [folder / name for name in ("features.csv", "features.json", "crosscoder.npz")]
+        write_diff(diff, layer, probe_file, *paths)
+        plot_diff({epoch: load_model(epoch) for epoch in diff.summary["epochs"]}, *paths, probe_file,
+                  folder / "features.png", device=device_of(args), steps=args.render_steps, size=size,
+                  progress=not args.no_progress)
+        counts = diff.summary["counts"]
+        print(f"{layer}: {counts['new']} new, {counts['lost']} lost, {counts['rotated']} rotated of "
+              f"{diff.summary['latents'] - counts['dead']} active latents (variance explained "
+              f"{', '.join(f'{v:.2f}' for v in diff.summary['variance_explained'].values())}) -> {paths[0]}")

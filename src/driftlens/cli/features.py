@@ -117,18 +117,16 @@ def _write_activations(args, model, epoch, images, probe, same_as, path):
     import torch
 
     from driftlens.artifacts import write_feature_activations
-    from driftlens.features.activations import layer_maps, sample_positions
+    from driftlens.features.activations import training_and_probe_vectors
 
     layers = [layer for layer in args.layers if layer not in same_as]
     if not layers:  # every layer as at the previous checkpoint: nothing to run
         write_feature_activations(path, epoch, {}, {}, {}, same_as)
         return
     batches = torch.utils.data.DataLoader(images, batch_size=args.batch_size)
-    train = layer_maps(model, (_images(batch) for batch in batches), layers, not args.no_progress, total=len(batches))
-    probe_maps = layer_maps(model, probe.split(args.batch_size), layers, progress=False)
-    positions = {layer: sample_positions(*train[layer].shape[:3], args.max_vectors, args.seed) for layer in layers}
-    vectors = {layer: train[layer][tuple(positions[layer].T)] for layer in layers}
-    write_feature_activations(path, epoch, vectors, positions, probe_maps, same_as)
+    found = training_and_probe_vectors(model, (_images(batch) for batch in batches), probe, layers, args.max_vectors,
+                                       args.seed, args.batch_size, not args.no_progress, total=len(batches))
+    write_feature_activations(path, epoch, found["train"], found["positions"], found["probe"], same_as)
 
 
 def _images(batch):
@@ -139,46 +137,73 @@ def run_features(args):
     """Train one layer's crosscoder over the checkpoints' activation files and write its table, summary, weights."""
     import torch
 
-    from driftlens.artifacts import (read_feature_activations, read_probe, read_probe_classes, read_probe_files,
-                                     write_crosscoder, write_features_table)
-    from driftlens.features import FeatureSettings, feature_diff, with_exemplar_files
-    from driftlens.io import save_json
+    from driftlens.artifacts import read_feature_activations, read_probe, read_probe_classes
+    from driftlens.features import FeatureSettings, feature_diff
 
     device = device_of(args)
     train, probe, skipped = {}, {}, {}
     for path in args.activations:
         epoch, same_as, vectors, _, maps = read_feature_activations(path, args.layer)
         if same_as is not None:
-            skipped[str(epoch)] = same_as
+            skipped[epoch] = same_as
             continue
         train[epoch], probe[epoch] = torch.from_numpy(vectors).to(device), torch.from_numpy(maps).to(device)
     noise = None
     if args.noise_activations and len(train) > 1:
         noise = torch.from_numpy(read_feature_activations(args.noise_activations, args.layer)[2]).to(device)
-    images, labels = read_probe(args.probe)
+    labels = read_probe(args.probe)[1]
     diff = feature_diff(train, probe, noise, labels, read_probe_classes(args.probe),
                         FeatureSettings.from_dict(args.settings), progress=not args.no_progress)
-    cells = next(iter(probe.values())).shape[1]
-    table = with_exemplar_files(diff.table, diff.exemplars, read_probe_files(args.probe), images.shape[-1] / cells)
+    diff.skipped = skipped
+    write_diff(diff, args.layer, args.probe, args.output, args.summary, args.dictionary)
+
+
+def write_diff(diff, layer: str, probe, table_path, summary_path, dictionary_path) -> None:
+    """Write a layer's feature diff: ``features.csv`` (exemplars named by the probe set's files), its summary JSON
+    and the dictionary.
+
+    Example:
+        >>> write_diff(diff, "blocks.14", "results/demo/probe.npz", "features.csv", "features.json",
+        ...            "crosscoder.npz")  # doctest: +SKIP
+    """
+    from driftlens.artifacts import read_probe, read_probe_files, write_crosscoder, write_features_table
+    from driftlens.features import with_exemplar_files
+    from driftlens.io import save_json
+
+    side = read_probe(probe)[0].shape[-1]
+    table = with_exemplar_files(diff.table, diff.exemplars, read_probe_files(probe), side / diff.summary["map_side"])
     state = {name: value.detach().cpu().numpy() for name, value in diff.coder.state_dict().items()}
-    write_crosscoder(args.dictionary, args.layer, diff.summary["epochs"], state, diff.scales.cpu().numpy(),
-                     diff.exemplars)
-    save_json({**diff.summary, "layer": args.layer, "skipped_epochs": skipped}, args.summary)
-    write_features_table(args.output, table, args.layer)
+    write_crosscoder(dictionary_path, layer, diff.summary["epochs"], state, diff.scales.cpu().numpy(), diff.exemplars)
+    save_json({**diff.summary, "layer": layer, "skipped_epochs": {str(e): same for e, same in diff.skipped.items()}},
+              summary_path)
+    write_features_table(table_path, table, layer)
 
 
 def run_plot(args):
     """Draw features.png: the relative-norm histogram and a gallery of the top new and lost latents."""
     from driftlens import models
+
+    checkpoints = {model.epoch: model for model in (models.from_checkpoint(path) for path in args.checkpoints)}
+    plot_diff(checkpoints, args.features, args.summary, args.dictionary, args.probe, args.output,
+              device=device_of(args), method=args.method, steps=args.steps, size=args.size, seed=args.seed,
+              progress=not args.no_progress)
+
+
+def plot_diff(checkpoints: dict, table_path, summary_path, dictionary_path, probe, output, device="cpu",
+              progress: bool = True, **render_options) -> None:
+    """Draw a layer's ``features.png`` from its written diff, rendering the gallery latents with ``checkpoints``.
+
+    Example:
+        >>> plot_diff({0: first, 3: last}, "features.csv", "features.json", "crosscoder.npz", "probe.npz",
+        ...           "features.png", steps=64, size=96)  # doctest: +SKIP
+    """
     from driftlens.artifacts import read_crosscoder, read_features_table, read_json, read_probe
     from driftlens.features.gallery import gallery_rows, render_directions
     from driftlens.figures import plot_features, save_figure
 
-    meta, state, _, exemplars = read_crosscoder(args.dictionary)
-    table, summary = read_features_table(args.features, meta["layer"]), read_json(args.summary)
+    meta, state, _, exemplars = read_crosscoder(dictionary_path)
+    table, summary = read_features_table(table_path, meta["layer"]), read_json(summary_path)
     rows = gallery_rows(table, summary["settings"]["gallery"])
-    checkpoints = {model.epoch: model for model in (models.from_checkpoint(path) for path in args.checkpoints)}
-    renders = render_directions(checkpoints, meta, state, rows, device=device_of(args), method=args.method,
-                                steps=args.steps, size=args.size, seed=args.seed, progress=not args.no_progress)
-    figure = plot_features(table, summary, read_probe(args.probe)[0], exemplars, rows, renders, meta["layer"])
-    save_figure(figure, args.output)
+    renders = render_directions(checkpoints, meta, state, rows, device=device, progress=progress, **render_options)
+    figure = plot_features(table, summary, read_probe(probe)[0], exemplars, rows, renders, meta["layer"])
+    save_figure(figure, output)

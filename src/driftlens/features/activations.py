@@ -77,3 +77,35 @@ def scale_factors(vectors: torch.Tensor) -> torch.Tensor:
         [1.0, 0.1]
     """
     return vectors.shape[2] ** 0.5 / vectors.norm(dim=2).mean(dim=0).clamp_min(1e-12)
+
+
+def training_and_probe_vectors(model, train_batches, probe, layers, max_vectors: int, seed: int = 0, batch_size: int = 32,
+                               progress: bool = True, total: int | None = None) -> dict:
+    """Each layer's vectors at sampled training positions, those positions, and its probe maps: one checkpoint's input.
+
+    Args:
+        model (ModelWrapper): The checkpoint's network.
+        train_batches (iterable of torch.Tensor): The training images, ``(B, 3, S, S)`` batches.
+        probe (torch.Tensor): ``(n, 3, S, S)`` probe images.
+        layers (list[str]): Layer names or aliases.
+        max_vectors (int): Most training positions (:func:`sample_positions`, the same for every checkpoint).
+        seed (int, optional): Seed of the positions. Default: 0
+        batch_size (int, optional): Probe images per forward pass. Default: 32
+        progress (bool, optional): A progress bar over the training batches. Default: True
+        total (int, optional): How many training batches, for the bar. Default: None
+
+    Returns:
+        dict: ``{"train": {layer: (N, d)}, "positions": {layer: (N, 3)}, "probe": {layer: (n, h, w, d)}}``.
+
+    Example:
+        >>> import driftlens
+        >>> model = driftlens.models.load("tiny", weights="random")
+        >>> found = training_and_probe_vectors(model, [torch.rand(2, 3, 32, 32)], torch.rand(1, 3, 32, 32),
+        ...                                    ["conv3"], max_vectors=10, progress=False)
+        >>> found["train"]["conv3"].shape, found["probe"]["conv3"].shape
+        ((10, 16), (1, 8, 8, 16))
+    """
+    train = layer_maps(model, train_batches, layers, progress, total=total)
+    positions = {layer: sample_positions(*train[layer].shape[:3], max_vectors, seed) for layer in layers}
+    return {"train": {layer: train[layer][tuple(positions[layer].T)] for layer in layers}, "positions": positions,
+            "probe": layer_maps(model, probe.split(batch_size), layers, progress=False)}

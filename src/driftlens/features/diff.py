@@ -15,7 +15,7 @@ Example:
     ['class', 'latent', 'share']
 """
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -104,6 +104,8 @@ class FeatureDiff:
         coder (Crosscoder): The dictionary.
         scales (torch.Tensor): ``(M,)`` the factor each checkpoint's activations were scaled by.
         exemplars (dict[int, np.ndarray]): Epoch (first and last) to ``(L, E, 3)`` (probe image, row, column).
+        skipped (dict[int, int]): Checkpoints left out because the layer's upstream weights equal an earlier one's,
+            to that epoch (set by the caller). Default: {}
     """
 
     table: pd.DataFrame
@@ -111,6 +113,7 @@ class FeatureDiff:
     coder: object
     scales: torch.Tensor
     exemplars: dict
+    skipped: dict = field(default_factory=dict)
 
 
 def feature_diff(train: dict, probe: dict, noise: torch.Tensor | None = None, labels=None, classes=(),
