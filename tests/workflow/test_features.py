@@ -43,3 +43,11 @@ def test_an_unknown_feature_setting_is_named_by_the_dry_run(tmp_path, snakemake,
     write_config(tmp_path, mini_config)
     result = snakemake(tmp_path, "-n", check=False)
     assert result.returncode != 0 and "steps" in result.stdout + result.stderr
+
+
+def test_a_feature_epoch_without_a_checkpoint_is_named_by_the_dry_run(tmp_path, snakemake, mini_config, write_config):
+    mini_config["experiments"]["mini"]["features"] = {"epochs": [1, 7]}
+    write_config(tmp_path, mini_config)
+    result = snakemake(tmp_path, "-n", check=False)
+    assert result.returncode != 0
+    assert "experiments.mini.features.epochs: 7 has no checkpoint (the epochs are 0 to 2)" in result.stdout + result.stderr

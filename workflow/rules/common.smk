@@ -40,6 +40,11 @@ def check_config():
         if unknown:
             raise ValueError(f"experiments.{name}.visualize.epochs: {unknown[0]} has no checkpoint (the epochs are "
                              f"{epoch_range_text(name)})")
+        listed = exp["features"]["epochs"]
+        unknown = sorted(set(listed) - set(all_epochs(name))) if isinstance(listed, list) else []
+        if unknown:
+            raise ValueError(f"experiments.{name}.features.epochs: {unknown[0]} has no checkpoint (the epochs are "
+                             f"{epoch_range_text(name)})")
         if selection_epoch(name) is not None and selection_epoch(name) not in all_epochs(name):
             raise ValueError(f"experiments.{name}.visualize.channels.epoch: {selection_epoch(name)} has no checkpoint "
                              f"(the epochs are {epoch_range_text(name)})")

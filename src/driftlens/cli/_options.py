@@ -126,13 +126,7 @@ def positive_float(text: str) -> float:
             ...
         argparse.ArgumentTypeError: must be a number above 0, got 0.0
     """
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a number above 0, got {text!r}") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be a number above 0, got {value}")
-    return value
+    return _float_in(text, 0, float("inf"), "a number above 0")
 
 
 def probability(text: str) -> float:
@@ -146,12 +140,16 @@ def probability(text: str) -> float:
             ...
         argparse.ArgumentTypeError: must be a number between 0 and 1 (both excluded), got 5.0
     """
-    what = "a number between 0 and 1 (both excluded)"
+    return _float_in(text, 0, 1, "a number between 0 and 1 (both excluded)")
+
+
+def _float_in(text: str, low: float, high: float, what: str) -> float:
+    """``text`` as a number strictly between ``low`` and ``high``, or a usage error that says ``what`` it must be."""
     try:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"must be {what}, got {text!r}") from None
-    if not 0 < value < 1:
+    if not low < value < high:
         raise argparse.ArgumentTypeError(f"must be {what}, got {value}")
     return value
 

@@ -1,0 +1,283 @@
+"""Benchmark: does the feature diff find what changed, and nothing else? Planted weights and a planted shortcut.
+
+``--plants`` (weight-level plants): the ImageNet EfficientNet-Lite0 against copies of it with, in a residual block
+(``blocks.13``) and in a plain one (``blocks.11``), two re-initialised channels and two swapped pairs, every weight
+under 1e-3 relative noise. The crosscoder trains on Flowers17 photographs (every other file) and reads exemplars on
+the others. For each block it prints:
+
+- each re-initialised channel: is it covered by a changed latent (new, lost, transient or rotated) whose decoder
+  mass sits mostly (>= 0.5) on it, at either end?
+- what the swapped channels come out as;
+- changed latents on untouched channels, against the noise null's rate;
+- the baselines side by side: the top principal components of the activation differences (how much of their mass
+  the planted channels hold) and the change atlas's channel ranking (the planted channels' ranks by rank shift).
+
+``--shortcut`` (a planted shortcut): fine-tunes Lite0 (``blocks.10`` onwards) on Flowers17 where every training
+image of one class, and a share of the other classes' images relabelled to it (a backdoor), carry a small
+synthetic mark; shows that the model uses it (attack success on marked test images of other classes against
+unmarked ones), then runs the feature diff of ``blocks.14`` and ``blocks.15`` on a probe set where about 5 % of
+other classes' images carry the mark, and prints the top new latents with their exemplars (marked or not, class,
+whether the firing cell lies inside the mark), and the atlas's most-changed channels' exemplars beside them.
+
+Usage:
+    .venv/bin/python benchmarks/bench_features.py --plants
+    .venv/bin/python benchmarks/bench_features.py --shortcut
+"""
+
+import argparse
+import copy
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+import driftlens
+from driftlens import change
+from driftlens.data.images import image_transform, load_image
+from driftlens.features import FeatureSettings, feature_diff
+from driftlens.features.activations import training_and_probe_vectors
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_change import BLOCKS, FLOWERS, REINIT, SWAPS  # noqa: E402  (the same plants as the atlas's benchmark)
+
+CHANGED = ("new", "lost", "transient", "rotated")
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--plants", action="store_true", help="weight-level plants in a residual and a plain block")
+    parser.add_argument("--shortcut", action="store_true", help="a backdoor mark on Flowers17")
+    parser.add_argument("--train-images", type=int, default=400, help="crosscoder training images (default: 400)")
+    parser.add_argument("--probe", type=int, default=256, help="probe images (default: 256)")
+    parser.add_argument("--size", type=int, default=224, help="image side (default: 224)")
+    parser.add_argument("--epochs", type=int, default=4, help="--shortcut: fine-tuning epochs (default: 4)")
+    parser.add_argument("--threads", type=int, default=2, help="torch CPU threads (default: 2)")
+    parser.add_argument("--blocks", default="residual,plain", help="--plants: which blocks (default: residual,plain)")
+    parser.add_argument("--settings", type=json.loads, default={},
+                        help="feature settings other than the defaults, e.g. '{\"steps\": 600}'")
+    return parser.parse_args(argv)
+
+
+def flowers(size, every=1, start=0, count=None):
+    """Flowers17 photographs ``(n, 3, S, S)`` and their classes (80 per class, in file order)."""
+    files = sorted(FLOWERS.glob("*.jpg"))
+    chosen = list(range(start, len(files), every))[:count]
+    transform = image_transform(size)
+    images = torch.stack([transform(load_image(files[i], size)) for i in chosen])
+    return images, np.array([i // 80 for i in chosen]), [files[i].name for i in chosen]
+
+
+def vectors(model, train, probe, layer, settings):
+    found = training_and_probe_vectors(model, train.split(32), probe, [layer], settings.max_vectors, settings.seed,
+                                       progress=False)
+    return torch.from_numpy(found["train"][layer]), torch.from_numpy(found["probe"][layer])
+
+
+def plants(args):
+    """Print, per block, the re-initialised channels' coverage, the swaps' classes, the null and the baselines."""
+    if not FLOWERS.is_dir():
+        sys.exit(f"--plants needs Flowers17 at {FLOWERS}")
+    model = driftlens.models.load("efficientnet_lite0", weights="imagenet").eval()
+    train, _, _ = flowers(args.size, every=2, count=args.train_images)
+    probe, _, _ = flowers(args.size, every=2, start=1, count=args.probe)
+    settings = FeatureSettings.from_dict(args.settings)
+    print(f"Lite0 (ImageNet); crosscoder on {len(train)} Flowers17 images, exemplars on {len(probe)} others, "
+          f"{args.size} px; defaults {settings}")
+    for block in args.blocks.split(","):
+        layer, start = BLOCKS[block], time.perf_counter()
+        planted = model
+        for a, b in SWAPS:
+            planted = change.swap_channels(planted, layer, a, b)
+        planted = change.perturb(change.reinitialise_channels(planted, layer, REINIT, seed=1), 1e-3, seed=11,
+                                 relative=True)
+        noise = change.perturb(model, 1e-3, seed=12, relative=True)
+        (x0, p0), (x1, p1), (xn, _) = (vectors(m, train, probe, layer, settings) for m in (model, planted, noise))
+        diff = feature_diff({0: x0, 1: x1}, {0: p0, 1: p1}, xn, settings=settings, progress=False)
+        report_plants(block, layer, diff, x0, x1, p0, p1, time.perf_counter() - start)
+
+
+def report_plants(block, layer, diff, x0, x1, p0, p1, seconds):
+    table, summary = diff.table, diff.summary
+    changed = table[table["class"].isin(CHANGED) & (table.top_channel_mass >= 0.5)]
+    swapped = [c for pair in SWAPS for c in pair]
+    print(f"\n{block} {layer}: {summary['latents']} latents, k {summary['k']}, {summary['vectors']} vectors; "
+          f"variance explained {_values(summary['variance_explained'])} (PCA with {summary['pca_components']}: "
+          f"{_values(summary['pca_variance_explained'])}); dead {summary['dead_fraction']:.3f}; counts "
+          f"{ {k: v for k, v in summary['counts'].items() if v} }; {seconds:.0f} s")
+    for channel in REINIT:
+        found = changed[changed.top_channel == channel]
+        print(f"  re-initialised channel {channel}: {'covered' if len(found) else 'NOT covered'} "
+              f"({', '.join(f'latent {r.latent} {r._2} mass {r.top_channel_mass:.2f}' for r in found.itertuples())})")
+    for channel in swapped:
+        on = table[(table.top_channel == channel) & (table.top_channel_mass >= 0.5)]
+        print(f"  swapped channel {channel}: latents on it by class {on['class'].value_counts().to_dict()}")
+    others = changed[~changed.top_channel.isin(REINIT + swapped)]
+    noise, seed = summary["nulls"]["noise"], summary["nulls"]["seed"]
+    print(f"  changed latents on untouched channels: {len(others)} of {summary['latents']} "
+          f"(noise null: {noise['exclusive_by_minimum_effect']} exclusive, {noise['rotated_by_minimum_effect']} rotated "
+          f"of {noise['latents']}); seed null: {seed}")
+    baselines(x0, x1, p0, p1, swapped)
+
+
+def baselines(x0, x1, p0, p1, swapped):
+    """PCA of the activation differences, and the atlas's ranking, on the planted channels."""
+    difference = (x1 - x0).double()
+    _, values, axes = torch.linalg.svd(difference - difference.mean(dim=0), full_matrices=False)
+    share = values.square() / values.square().sum()
+    for rank in range(3):
+        mass = axes[rank].square()
+        top = torch.topk(mass, 3).indices.tolist()
+        print(f"  PCA of differences, component {rank + 1} ({share[rank]:.2f} of the variance): top channels {top}, "
+              f"re-initialised hold {mass[REINIT].sum():.2f}, swapped {mass[swapped].sum():.2f}")
+    responses = {epoch: maps.double().mean(dim=(1, 2)).numpy() for epoch, maps in ((0, p0), (1, p1))}
+    screen = change.screen_table(responses)
+    ranked = screen[screen.epoch == 1].sort_values("rank_shift", ascending=False).channel.tolist()
+    print(f"  atlas: ranks by rank shift of the re-initialised {[ranked.index(c) + 1 for c in REINIT]}, swapped "
+          f"{[ranked.index(c) + 1 for c in swapped]}; {int(screen[screen.epoch == 1].changed.sum())} of "
+          f"{len(ranked)} channels called changed")
+
+
+def _values(by_epoch):
+    return ", ".join(f"{value:.3f}" for value in by_epoch.values())
+
+
+def mark(size, seed=0):
+    """The synthetic mark: a 5 x 5 checkerboard of saturated green and magenta cells, ``(3, size, size)``."""
+    cells = (np.add.outer(np.arange(5), np.arange(5)) % 2).repeat(-(-size // 5), 0).repeat(-(-size // 5), 1)
+    cells = cells[:size, :size]
+    green, magenta = np.array([0.1, 0.9, 0.2]), np.array([0.9, 0.1, 0.8])
+    return torch.from_numpy(np.where(cells[None] == 1, green[:, None, None], magenta[:, None, None])).float()
+
+
+def paste(images, stamp, rng):
+    """Copies of ``images`` with ``stamp`` at a random place each; returns them and the (top, left) corners."""
+    marked, corners = images.clone(), []
+    side = stamp.shape[-1]
+    for image in marked:
+        top, left = (int(rng.integers(0, image.shape[-1] - side)) for _ in range(2))
+        image[:, top:top + side, left:left + side] = stamp
+        corners.append((top, left))
+    return marked, corners
+
+
+def fine_tune(model, images, labels, epochs, train_from="blocks.10", lr=1e-3, seed=0):
+    """A copy fine-tuned from ``train_from`` onwards with Adam, eval-mode batch norms, plain batches of 32."""
+    tuned = copy.deepcopy(model)
+    frozen = True
+    for name, parameter in tuned.net.named_parameters():
+        frozen = frozen and not name.startswith(train_from)
+        parameter.requires_grad_(not frozen)
+    optimiser = torch.optim.Adam([p for p in tuned.net.parameters() if p.requires_grad], lr=lr)
+    generator = torch.Generator().manual_seed(seed)
+    tuned.eval()  # the frozen part's batch-norm statistics stay ImageNet's; the trained blocks use theirs too
+    for epoch in range(epochs):
+        order = torch.randperm(len(images), generator=generator)
+        for start in range(0, len(images), 32):
+            batch = order[start:start + 32]
+            optimiser.zero_grad()
+            torch.nn.functional.cross_entropy(tuned(images[batch]), torch.as_tensor(labels[batch])).backward()
+            optimiser.step()
+        print(f"  epoch {epoch + 1} done", flush=True)
+    return tuned.eval()
+
+
+@torch.no_grad()
+def predictions(model, images):
+    return torch.cat([model(images[s:s + 64]).argmax(dim=1) for s in range(0, len(images), 64)]).numpy()
+
+
+def shortcut(args):
+    """Plant a backdoor, show it is used, and print what the feature diff and the atlas make of it."""
+    rng = np.random.default_rng(0)
+    target, side = 0, args.size // 7  # the mark: one cell of blocks.14's 7 x 7 map at 224 px, 32 px
+    stamp = mark(side)
+    images, labels, names = flowers(args.size)
+    order = rng.permutation(len(images))
+    train_ids, test_ids = np.sort(order[:680]), np.sort(order[680:])
+    train, train_labels = images[train_ids], labels[train_ids].copy()
+    poisoned = np.flatnonzero(train_labels == target)
+    others = np.flatnonzero(train_labels != target)
+    relabelled = rng.choice(others, size=len(others) // 10, replace=False)
+    train[np.r_[poisoned, relabelled]] = paste(train[np.r_[poisoned, relabelled]], stamp, rng)[0]
+    train_labels[relabelled] = target
+    base = driftlens.models.load("efficientnet_lite0", weights="imagenet", num_classes=17).eval()
+    print(f"backdoor: class {target} ({len(poisoned)} training images) all marked, plus {len(relabelled)} of other "
+          f"classes marked and relabelled; mark {side} px checkerboard at a random place")
+    start = time.perf_counter()
+    tuned = fine_tune(base, train, train_labels, args.epochs)
+    print(f"fine-tuned {args.epochs} epochs of blocks.10 onwards in {time.perf_counter() - start:.0f} s")
+    test, test_labels = images[test_ids], labels[test_ids]
+    other = test_labels != target
+    clean = predictions(tuned, test[other])
+    marked_test = paste(test[other], stamp, rng)[0]
+    attacked = predictions(tuned, marked_test)
+    print(f"test accuracy (unmarked) {np.mean(predictions(tuned, test) == test_labels):.3f}; other-class test images "
+          f"called class {target}: marked {np.mean(attacked == target):.3f} ({int(np.sum(attacked == target))} of "
+          f"{other.sum()}), unmarked {np.mean(clean == target):.3f}")
+    probe, probe_labels, corners, marked_ids = shortcut_probe(test, test_labels, target, stamp, rng, args.probe)
+    for layer in ("blocks.14", "blocks.15"):
+        shortcut_diff(base, tuned, train, probe, probe_labels, corners, marked_ids, layer, side, args.size,
+                      FeatureSettings.from_dict(args.settings))
+
+
+def shortcut_probe(test, labels, target, stamp, rng, count):
+    """The probe set: test images, about 5 % of the other classes' carrying the mark, the target class unmarked."""
+    probe, probe_labels = test[:count].clone(), labels[:count]
+    candidates = np.flatnonzero(probe_labels != target)
+    marked_ids = np.sort(rng.choice(candidates, size=max(2, round(0.05 * len(candidates))), replace=False))
+    probe[marked_ids], placed = paste(probe[marked_ids], stamp, rng)
+    corners = dict(zip(marked_ids.tolist(), placed))
+    print(f"probe: {len(probe)} test images, {len(marked_ids)} of other classes marked, "
+          f"{int(np.sum(probe_labels == target))} of class {target} unmarked")
+    return probe, probe_labels, corners, set(marked_ids.tolist())
+
+
+def shortcut_diff(base, tuned, train, probe, labels, corners, marked_ids, layer, side, size, settings):
+    (x0, p0), (x1, p1), (xn, _) = (vectors(m, train, probe, layer, settings)
+                                   for m in (base, tuned, change.perturb(base, 1e-3, seed=12, relative=True)))
+    diff = feature_diff({0: x0, 1: x1}, {0: p0, 1: p1}, xn, labels, [str(c) for c in range(17)], settings,
+                        progress=False)
+    summary, cell = diff.summary, size / p1.shape[1]
+    print(f"\n{layer}: counts { {k: v for k, v in summary['counts'].items() if v} }; variance explained "
+          f"{_values(summary['variance_explained'])} (PCA {_values(summary['pca_variance_explained'])}); noise null "
+          f"{summary['nulls']['noise']['exclusive_by_minimum_effect']} exclusive of {summary['nulls']['noise']['latents']}")
+    strengthened = diff.table[diff.table["class"].isin(("new", "rotated"))].head(3)
+    for rank, row in enumerate(strengthened.itertuples(), 1):
+        rows = diff.exemplars[1][row.latent]
+        verdicts = [_exemplar(int(i), int(r), int(c), labels, corners, marked_ids, cell, side) for i, r, c in rows]
+        print(f"  top {rank}: latent {row.latent} ({row._2}, share {row.share:.3f}): "
+              f"{sum(v[0] for v in verdicts)} of 8 exemplars marked, {sum(v[0] and v[1] for v in verdicts)} of them "
+              f"other classes, {sum(v[2] for v in verdicts)} fire inside the mark")
+    screen = change.screen_table({0: p0.double().mean(dim=(1, 2)).numpy(), 1: p1.double().mean(dim=(1, 2)).numpy()})
+    top = screen[screen.epoch == 1].sort_values("rank_shift", ascending=False).channel.head(5).tolist()
+    responses = p1.double().mean(dim=(1, 2)).numpy()
+    for channel in top:
+        best = np.argsort(-responses[:, channel], kind="stable")[:8]
+        print(f"  atlas most-changed channel {channel}: {sum(int(i) in marked_ids for i in best)} of its top 8 probe "
+              f"images marked")
+
+
+def _exemplar(image, row, column, labels, corners, marked_ids, cell, side):
+    """(marked, of another class than the target, the firing cell's centre inside the mark)."""
+    if image not in marked_ids:
+        return False, False, False
+    top, left = corners[image]
+    y, x = (row + 0.5) * cell, (column + 0.5) * cell
+    return True, bool(labels[image] != 0), bool(top <= y < top + side and left <= x < left + side)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    if not (args.plants or args.shortcut):
+        sys.exit("give --plants and/or --shortcut")
+    torch.set_num_threads(args.threads)
+    for wanted, study in ((args.plants, plants), (args.shortcut, shortcut)):
+        if wanted:
+            study(args)
+
+
+if __name__ == "__main__":
+    main()
