@@ -30,7 +30,8 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-TORCH_STEPS = ("train", "render", "representation", "{layer}/change", "{layer}/channels", "probe", "attribution/epoch")
+TORCH_STEPS = ("train", "render", "representation", "{layer}/change", "{layer}/channels", "probe", "attribution/epoch",
+               "features/", "{layer}/features")
 """Steps whose command imports torch (see the rules' `threads:`)."""
 
 
@@ -44,6 +45,9 @@ def parse_args(argv=None):
     parser.add_argument("--estimate", metavar="EXP", help="project an experiment's time per rule and in total on "
                                                          "--cores cores from rates measured here (estimate.py)")
     parser.add_argument("--gpu-rates", metavar="YAML", help="with --estimate: rates measured on a GPU, to project too")
+    parser.add_argument("--features-off", action="store_true",
+                        help="with --run: the same run without the feature diff (features.enabled false), to measure "
+                             "the wall time the feature jobs add, back to back")
     parser.add_argument("--startup", action="store_true", help="time `driftlens --help` and a Lite0 render job's "
                                                                "start-up (process start to its first step)")
     return parser.parse_args(argv)
@@ -112,6 +116,28 @@ def screening_line(jobs, reference_s, reference) -> str:
             f"of {reference}")
 
 
+def features_line(jobs, reference_s, reference) -> str:
+    """The feature diff's jobs (activations, crosscoders, figures), with their breakdown, against a reference time."""
+    parts = {name: jobs[jobs.step.str.startswith("features/activations") if step is None else jobs.step == step]
+             for name, step in (("activations", None), ("crosscoders", "{layer}/features"),
+                                ("figures", "{layer}/features_figure"))}
+    total = sum(part.wall_s.sum() for part in parts.values())
+    breakdown = " + ".join(f"{len(part)} {name} jobs {part.wall_s.sum():.1f} s" for name, part in parts.items())
+    return f"feature diff: {breakdown} = {total:.1f} s, {100 * total / reference_s:.1f} % of {reference}"
+
+
+def features_off_overlay(exp) -> str:
+    """A config overlay (a temporary file) that switches the experiment's feature diff off."""
+    import tempfile
+
+    config = yaml.safe_load(Path("config.yaml").read_text())
+    experiment = config["experiments"][exp]
+    experiment["features"] = {**experiment.get("features", {}), "enabled": False}
+    overlay = Path(tempfile.mkdtemp()) / "features_off.yaml"
+    overlay.write_text(yaml.safe_dump({"experiments": {exp: experiment}}))
+    return str(overlay)
+
+
 def print_startup(repeats=9) -> None:
     """Median wall time of ``driftlens --help``, and of a Lite0 render job's start-up: a render-checkpoint of the
     demo's units at its size with 1 and with 2 steps, start-up = 2 t(1) - t(2) (the second step's time removed)."""
@@ -176,7 +202,13 @@ def main(argv=None):
     experiment = config["experiments"][args.exp]
     listed = experiment.get("screen", {}).get("layers", [])
     layers = set(experiment["visualize"]["layers"]) | set(listed if isinstance(listed, list) else [])
+    if args.run and args.features_off:
+        without = run_experiment(args.exp, args.cores, args.with_data, config, features_off_overlay(args.exp))
+        print(f"without the feature diff: {without:.0f} s wall with --cores {args.cores}")
     wall = run_experiment(args.exp, args.cores, args.with_data, config, args.configfile) if args.run else None
+    if args.run and args.features_off:
+        print(f"with it: {wall:.0f} s; the feature diff adds {wall - without:.0f} s, {100 * (wall - without) / without:.1f} "
+              f"% of the run without it")
     jobs = job_table(args.exp, layers)
     if jobs.empty:
         sys.exit(f"no benchmark files under logs/benchmarks/{args.exp}: run with --run first")
@@ -189,6 +221,8 @@ def main(argv=None):
           "(the others: Snakemake's sampled cpu_time)")
     print(screening_line(jobs, wall, "the run's wall time") if wall is not None else
           screening_line(jobs, jobs.wall_s.sum(), "the jobs' wall time summed"))
+    print(features_line(jobs, wall, "the run's wall time") if wall is not None else
+          features_line(jobs, jobs.wall_s.sum(), "the jobs' wall time summed"))
     startup = startup_seconds()
     torch_jobs = int(jobs.step.map(lambda step: step.startswith(TORCH_STEPS)).sum())
     print(f"outside the model: {torch_jobs} torch jobs x {startup:.2f} s start-up (interpreter + import torch and "

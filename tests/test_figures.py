@@ -197,3 +197,23 @@ def test_plot_change_reports_bad_input_in_one_line(tmp_path, capsys, problem, me
     error = capsys.readouterr().err
     assert error.startswith("driftlens: error:") and message in error
     assert not out.exists()
+
+
+def test_plot_features_shows_the_null_and_a_gallery_row_per_latent_with_crops_at_both_ends_and_a_render():
+    import pandas as pd
+
+    from driftlens.figures import plot_features
+
+    table = pd.DataFrame({"latent": [0, 1, 2], "class": ["new", "lost", "shared"], "relative_norm": [0.95, 0.05, 0.5],
+                          "dead": False, "home_epoch": [3, 0, 0]})
+    summary = {"epochs": [0, 3], "counts": {"new": 1, "lost": 1, "shared": 1}, "map_side": 2,
+               "variance_explained": {"0": 0.8, "3": 0.9},
+               "nulls": {"noise": {"relative_noise": 0.001, "relative_norms": [0.5, 0.49, 0.51]}}}
+    exemplars = {epoch: np.zeros((3, 8, 3), int) for epoch in (0, 3)}
+    renders = {0: np.ones((8, 8, 3)), 1: np.zeros((8, 8, 3))}
+    figure = plot_features(table, summary, np.random.rand(4, 3, 16, 16), exemplars, table.head(2), renders, "conv2")
+    histogram = figure.axes[0]
+    assert len(figure.axes) == 1 + 2 * (2 * 4 + 1)
+    assert "1 new, 1 lost, 1 shared" in histogram.get_title() and len(histogram.get_legend().get_texts()) == 2
+    titles = [ax.get_title(loc="left") for ax in figure.axes[1:]] + [ax.get_title() for ax in figure.axes[1:]]
+    assert "latent 0 (new), epoch 0" in titles and "render, epoch 3" in titles and "render, epoch 0" in titles
