@@ -5,7 +5,9 @@
 #      image, start-up), as data with the date and device (gpu_rates.yaml, for bench_pipeline.py --estimate);
 #   2. the render loop against the bare forward + backward floor, in fp32 and bf16 (bench_precision.py, speed);
 #   3. one flowers17 render job: GoogLeNet (random weights), its three layers x 5 channels x 3 seeds, 512 steps;
-#   4. the demo end to end on the device in bf16 autocast (precision: auto), its wall time.
+#   4. the feature diff's crosscoder on the device: two trainings with one seed give the same dictionary, and its
+#      time against the CPU's (benchmarks/crosscoder_check.py);
+#   5. the demo end to end on the device in bf16 autocast (precision: auto), its wall time.
 # benchmarks/gpu_check.sh --reduced runs the same steps on the CPU at toy sizes (the tests run it that way).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -44,8 +46,11 @@ took=$(seconds driftlens render-checkpoint --checkpoint "$OUT/googlenet_random.p
     --seeds 0,1,2 --steps "$steps" --size "$size" --device "$device" --rows "${rows[@]}" --pngs "${pngs[@]}" --no-progress)
 echo "flowers17 render job: ${took} s wall (45 images, $steps steps at $size px)"
 
+echo "== 4. the feature diff's crosscoder on $device"
+python benchmarks/crosscoder_check.py --device "$device" --steps "$steps" 2>&1 | tee "$OUT/crosscoder.txt"
+
 if $demo; then
-    echo "== 4. the demo on $device, bf16 autocast"
+    echo "== 5. the demo on $device, bf16 autocast"
     work=$(mktemp -d)
     cp config.yaml "$work/"
     took=$(seconds snakemake --snakefile "$PWD/Snakefile" --directory "$work" --cores 16 --resources gpu=1)
