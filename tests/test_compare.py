@@ -1,5 +1,6 @@
 """Tests for driftlens.compare, the artifacts it reads and the `representation` command."""
 
+import itertools
 import json
 import sys
 import types
@@ -158,15 +159,67 @@ def test_cka_is_one_for_identical_and_symmetric(features):
     assert compare.linear_cka(x, y) < 0.5  # unrelated features
 
 
-def test_cka_is_invariant_to_orthogonal_transforms_scaling_and_shifts(features):
+@pytest.mark.parametrize("estimator", ["debiased", "biased"])
+def test_cka_is_invariant_to_orthogonal_transforms_scaling_and_shifts(features, estimator):
     x, _ = features
     orthogonal, _ = np.linalg.qr(np.random.default_rng(1).normal(size=(6, 6)))
-    assert compare.linear_cka(x, 7.5 * x @ orthogonal + 3.0) == pytest.approx(1.0)
+    assert compare.linear_cka(x, x @ orthogonal, estimator) == pytest.approx(1.0, abs=1e-6)  # a rotation
+    assert compare.linear_cka(x, 7.5 * x, estimator) == pytest.approx(1.0, abs=1e-6)  # isotropic scaling
+    assert compare.linear_cka(x, 7.5 * x @ orthogonal + 3.0, estimator) == pytest.approx(1.0, abs=1e-6)
 
 
-def test_cka_is_not_invariant_to_anisotropic_scaling(features):
+@pytest.mark.parametrize("estimator", ["debiased", "biased"])
+def test_cka_is_not_invariant_to_anisotropic_scaling(features, estimator):
     x, _ = features
-    assert compare.linear_cka(x, x * np.array([1, 1, 1, 1, 1, 20.0])) < 0.9
+    assert compare.linear_cka(x, x * np.array([1, 1, 1, 1, 1, 20.0]), estimator) < 0.9
+
+
+def test_debiased_cka_of_independent_features_is_near_zero_where_the_biased_is_not():
+    rng = np.random.default_rng(2)
+    draws = [(rng.normal(size=(32, 8)), rng.normal(size=(32, 8))) for _ in range(20)]
+    debiased = [compare.linear_cka(x, y) for x, y in draws]
+    biased = [compare.linear_cka(x, y, "biased") for x, y in draws]
+    assert abs(np.mean(debiased)) < 0.05 and min(debiased) < 0  # unbiased: noise on either side of 0
+    assert np.mean(biased) > 0.1 and min(biased) > 0
+    assert compare.DEFAULT_CKA_ESTIMATOR == "debiased" and compare.linear_cka(*draws[0]) == debiased[0]
+
+
+def test_debiased_hsic_is_the_u_statistic_of_song_et_al():
+    """The closed form of gram_cka equals the definition: the mean of k_ij l_ij + k_ij l_qr - 2 k_ij l_iq over
+    distinct indices (i, j, q, r), Song et al. (2012), eq. 4 and Theorem 2."""
+    rng = np.random.default_rng(3)
+    x, y = rng.normal(size=(7, 3)) + 2.0, rng.normal(size=(7, 5)) - 1.0  # uncentered on purpose
+    k, l = x @ x.T, y @ y.T
+
+    def hsic(k, l):
+        terms = [k[i, j] * l[i, j] + k[i, j] * l[q, r] - 2 * k[i, j] * l[i, q]
+                 for i, j, q, r in itertools.permutations(range(len(k)), 4)]
+        return np.mean(terms)
+
+    assert compare.gram_cka(k, l) == pytest.approx(hsic(k, l) / np.sqrt(hsic(k, k) * hsic(l, l)), rel=1e-10)
+
+
+@pytest.mark.parametrize("estimator", ["debiased", "biased"])
+def test_cka_is_the_same_from_centered_and_uncentered_grams(estimator):
+    """The probe-responses files hold centered Gram matrices; both estimators give X X^T's value from them."""
+    rng = np.random.default_rng(4)
+    x, y = rng.normal(size=(16, 5)) + 3.0, 0.5 * rng.normal(size=(16, 9)) - 2.0
+    uncentered = compare.gram_cka(x @ x.T, y @ y.T, estimator)
+    grams = [compare.centered_gram(torch.tensor(features)) for features in (x, y)]
+    centered = compare.gram_cka(*grams, estimator)
+    assert centered == pytest.approx(uncentered, rel=1e-10)
+    assert uncentered == pytest.approx(compare.linear_cka(x, y, estimator))
+
+
+def test_gram_cka_rejects_an_unknown_estimator_too_few_examples_and_unequal_grams():
+    gram = compare.centered_gram(torch.randn(3, 2))
+    with pytest.raises(ValueError, match="unknown CKA estimator 'unbiased'"):
+        compare.gram_cka(gram, gram, "unbiased")
+    with pytest.raises(ValueError, match="at least 4 examples, got 3"):
+        compare.gram_cka(gram, gram)
+    assert compare.gram_cka(gram, gram, "biased") == pytest.approx(1.0)
+    with pytest.raises(ValueError, match="square and of one size"):
+        compare.gram_cka(gram, torch.eye(4))
 
 
 def test_cka_accepts_tensors_and_rejects_bad_shapes(features):
@@ -277,6 +330,7 @@ def test_representation_command_writes_cka_and_weight_change(checkpoints, tmp_pa
     assert result["weight_change"]["conv2"] == 0.0 and result["weight_change"]["conv3"] == pytest.approx(0.5)
     assert 0 < result["weight_change"]["conv1"] < 2  # only part of conv1's parameters moved, by 2 |w|
     assert result["cka"]["conv1"] < 0.99 and result["cka"]["conv2"] < 0.99  # conv2 sees conv1's new output
+    assert result["estimator"] == "debiased"
 
 
 def test_representation_of_a_constant_layer_is_null_in_standard_json(checkpoints, tmp_path):
@@ -336,11 +390,12 @@ def test_representation_command_names_an_unknown_layer(checkpoints, tmp_path, ca
     assert "unknown layer 'conv9'" in capsys.readouterr().err
 
 
-def test_representation_change_of_identical_models(tiny):
+@pytest.mark.parametrize("estimator", ["debiased", "biased"])
+def test_representation_change_of_identical_models(tiny, estimator):
     grams = compare.probe_pass(tiny, torch.rand(6, 3, 32, 32), ["conv2", "logits"], progress=False)["grams"]
-    change = compare.representation_change(tiny, tiny, grams, grams)
+    change = compare.representation_change(tiny, tiny, grams, grams, estimator)
     assert change["cka"] == {"conv2": pytest.approx(1.0), "logits": pytest.approx(1.0)}
-    assert change["weight_change"] == {"conv2": 0.0, "logits": 0.0}
+    assert change["weight_change"] == {"conv2": 0.0, "logits": 0.0} and change["estimator"] == estimator
 
 
 def test_probe_pass_batches_give_the_same_responses_and_grams(tiny):
@@ -352,10 +407,11 @@ def test_probe_pass_batches_give_the_same_responses_and_grams(tiny):
         np.testing.assert_allclose(whole[kind]["conv3"], batched[kind]["conv3"], rtol=1e-5, atol=1e-8)
 
 
-def test_cka_from_grams_equals_cka_from_features():
+@pytest.mark.parametrize("estimator", ["debiased", "biased"])
+def test_cka_from_grams_equals_cka_from_features(estimator):
     x, y = torch.randn(12, 40), torch.randn(12, 7)
-    assert compare.gram_cka(compare.centered_gram(x), compare.centered_gram(y, chunk=3)) == pytest.approx(
-        compare.linear_cka(x, y))
+    assert compare.gram_cka(compare.centered_gram(x), compare.centered_gram(y, chunk=3), estimator) == pytest.approx(
+        compare.linear_cka(x, y, estimator))
 
 
 def test_read_probe_and_representation_name_bad_files(tmp_path):
@@ -365,3 +421,27 @@ def test_read_probe_and_representation_name_bad_files(tmp_path):
     path.write_text(json.dumps({"epoch": 1, "cka": {"conv1": 0.9}}))
     with pytest.raises(ValueError, match="epoch_001.json is not a representation-change file: it has no weight_change"):
         artifacts.read_representation([path])
+
+
+def test_representation_files_record_the_estimator_and_old_files_read_as_biased(tmp_path):
+    new, old = tmp_path / "epoch_001.json", tmp_path / "epoch_002.json"
+    artifacts.write_representation(new, 1, {"cka": {"conv1": -0.01}, "weight_change": {"conv1": 0.5},
+                                            "estimator": "debiased"})
+    assert json.loads(new.read_text())["estimator"] == "debiased"
+    assert artifacts.read_representation([new]).estimator.tolist() == ["debiased"]
+    old.write_text(json.dumps({"epoch": 2, "cka": {"conv1": 0.3}, "weight_change": {"conv1": 0.6}}))  # before the field
+    assert artifacts.read_representation([old]).estimator.tolist() == ["biased"]
+    with pytest.raises(ValueError, match="does not say which CKA estimator"):
+        artifacts.write_representation(tmp_path / "x.json", 1, {"cka": {"conv1": 0.5}, "weight_change": {"conv1": 0.5}})
+
+
+def test_representation_files_of_different_estimators_are_not_combined(tmp_path):
+    paths = [tmp_path / f"epoch_00{epoch}.json" for epoch in range(3)]
+    for epoch, estimator in ((0, "debiased"), (1, "debiased")):
+        artifacts.write_representation(paths[epoch], epoch, {"cka": {"conv1": 1.0}, "weight_change": {"conv1": 0.0},
+                                                             "estimator": estimator})
+    paths[2].write_text(json.dumps({"epoch": 2, "cka": {"conv1": 0.3}, "weight_change": {"conv1": 0.6}}))
+    with pytest.raises(artifacts.ArtifactError, match="different CKA estimators") as error:
+        artifacts.read_representation(paths)
+    assert f"biased: {paths[2]}" in str(error.value) and f"debiased: {paths[0]}, {paths[1]}" in str(error.value)
+    assert len(artifacts.read_representation(paths[:2])) == 2

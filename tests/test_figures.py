@@ -69,6 +69,22 @@ def test_plot_change_leads_with_the_verdict_and_draws_every_layer():
     assert legend[:2] == ["blocks.4", "blocks.10"] and "new training stage" in legend
 
 
+@pytest.mark.parametrize("plot", ["change", "depth"])
+def test_cka_panels_name_the_debiased_estimator_and_show_values_below_zero(plot):
+    representation = representation_table().assign(estimator="debiased")
+    representation.loc[representation.epoch == 3, "cka"] = [-0.03, 0.02]  # unrelated: debiased CKA dips below 0
+    fig = (figures.plot_change({"blocks.4": change_table(0)}, representation) if plot == "change"
+           else figures.plot_depth({}, representation))
+    cka_panel = panel(fig, "Representation: debiased linear CKA to epoch 0")
+    assert cka_panel.get_ylabel() == "debiased CKA"
+    assert [line.get_ydata()[-1] for line in cka_panel.get_lines()[:2]] == pytest.approx([-0.03, 0.02])
+    assert cka_panel.get_ylim()[0] < -0.03 and cka_panel.get_ylim()[1] > 1  # nothing clipped
+    assert [list(line.get_ydata()) for line in cka_panel.get_lines()[2:]] == [[0, 0]]  # the dotted line at 0
+    mixed = pd.concat([representation, representation_table().assign(estimator="biased", epoch=4)])
+    with pytest.raises(ValueError, match="mixes CKA estimators"):
+        figures.plot_depth({}, mixed)
+
+
 def test_noise_band_spans_the_seed_noise_range_over_channels():
     table = change_table(0)
     band = panel(figures.plot_change({"blocks.4": table}), "Cross-activation").collections[0]
@@ -180,20 +196,24 @@ def test_plot_commands_write_readable_pngs(tmp_path):
     ("bad change", "is not a change table: no column exemplar_rho"),
     ("missing metrics", "epoch_042.json"),
     ("bad drift", "is not an attribution drift table: no column spearman"),
+    ("mixed estimators", "different CKA estimators"),
 ])
 def test_plot_change_reports_bad_input_in_one_line(tmp_path, capsys, problem, message):
-    tables, metrics, _ = write_inputs(tmp_path)
+    tables, metrics, representation = write_inputs(tmp_path)
     if problem == "missing change":
         tables = [str(tmp_path / "nowhere" / "change.csv")]
     elif problem == "bad change":
         pd.read_csv(tables[0]).drop(columns="exemplar_rho").to_csv(tables[0], index=False)
     elif problem == "missing metrics":
         metrics.append(str(tmp_path / "metrics" / "epoch_042.json"))
+    elif problem == "mixed estimators":  # epoch 3 re-measured after the estimator changed, the others not
+        last = tmp_path / "representation" / "epoch_003.json"
+        last.write_text(json.dumps({**json.loads(last.read_text()), "estimator": "debiased"}))
     drift = tmp_path / "drift.csv"
     drift_table().drop(columns="spearman" if problem == "bad drift" else []).to_csv(drift, index=False)
     out = tmp_path / "change.png"
-    assert main(["plot-change", "--change", *tables, "--metrics", *metrics, "--attribution-drift", str(drift),
-                 "-o", str(out)]) == 2
+    assert main(["plot-change", "--change", *tables, "--representation", *representation, "--metrics", *metrics,
+                 "--attribution-drift", str(drift), "-o", str(out)]) == 2
     error = capsys.readouterr().err
     assert error.startswith("driftlens: error:") and message in error
     assert not out.exists()

@@ -56,7 +56,8 @@ def fake_experiment(root, layers=LAYERS, epochs=EPOCHS, side=8, attribution=Fals
     for epoch in epochs:  # SCREENED never trains: its weights never move
         write_representation(exp_dir / "representation" / f"epoch_{epoch:03d}.json", epoch,
                              {"cka": {layer: 1.0 for layer in [*layers, SCREENED]},
-                              "weight_change": {**{layer: 0.1 * epoch for layer in layers}, SCREENED: 0.0}})
+                              "weight_change": {**{layer: 0.1 * epoch for layer in layers}, SCREENED: 0.0},
+                              "estimator": "debiased"})
     for name in FIGURES:
         picture(exp_dir / f"{name}.png", rows=2)
     for epoch in epochs:

@@ -432,9 +432,14 @@ def read_table(path, columns, kind: str, sep: str = ","):
     return table
 
 
-REPRESENTATION_COLUMNS = ["epoch", "layer", "cka", "weight_change"]
+REPRESENTATION_COLUMNS = ["epoch", "layer", "cka", "weight_change", "estimator"]
 """The columns of :func:`read_representation`'s table: per checkpoint and layer, linear CKA to epoch 0 on the
-probe images (NaN where a layer is constant on them) and the relative weight change."""
+probe images (NaN where a layer is constant on them), the relative weight change, and the CKA estimator
+(``debiased`` or ``biased``, :func:`driftlens.change.gram_cka`): one for the whole table."""
+
+LEGACY_CKA_ESTIMATOR = "biased"
+"""The CKA estimator of a representation file without an ``estimator`` field: written before it was recorded, when
+driftlens's CKA was the biased one."""
 
 
 def write_representation(path, epoch: int, change: dict) -> None:
@@ -443,40 +448,59 @@ def write_representation(path, epoch: int, change: dict) -> None:
     Args:
         path (str or Path): The JSON.
         epoch (int): The checkpoint's epoch.
-        change (dict): ``{"cka": {layer: float}, "weight_change": {layer: float}}``
+        change (dict): ``{"cka": {layer: float}, "weight_change": {layer: float}, "estimator": str}``
             (:func:`driftlens.change.representation_change`); a NaN CKA is written as null.
+
+    Raises:
+        ValueError: ``change`` does not say which CKA estimator measured it.
 
     Example:
         >>> import tempfile, os
         >>> path = os.path.join(tempfile.mkdtemp(), "epoch_001.json")
-        >>> write_representation(path, 1, {"cka": {"conv2": float("nan")}, "weight_change": {"conv2": 0.5}})
+        >>> write_representation(path, 1, {"cka": {"conv2": float("nan")}, "weight_change": {"conv2": 0.5},
+        ...                                "estimator": "debiased"})
         >>> read_representation([path]).values.tolist()
-        [[1, 'conv2', nan, 0.5]]
+        [[1, 'conv2', nan, 0.5, 'debiased']]
     """
+    if not isinstance(change.get("estimator"), str):
+        raise ValueError(f"the representation change for {path} does not say which CKA estimator measured it")
     cka = {layer: None if np.isnan(value) else float(value) for layer, value in change["cka"].items()}
-    save_json({"epoch": epoch, "cka": cka, "weight_change": change["weight_change"]}, path)
+    save_json({"epoch": epoch, "cka": cka, "weight_change": change["weight_change"], "estimator": change["estimator"]},
+              path)
 
 
 def read_representation(paths):
     """Read representation-change files into one long table (:data:`REPRESENTATION_COLUMNS`), sorted by epoch.
 
+    Every file must have been measured with the same CKA estimator, so that a partial re-run never mixes two scales;
+    a file without an ``estimator`` field predates it and counts as :data:`LEGACY_CKA_ESTIMATOR` (``biased``).
+
     Raises:
         MissingFileError: A missing file.
-        ArtifactError: A file that is not JSON or lacks ``epoch``, ``cka`` or ``weight_change``.
+        ArtifactError: A file that is not JSON or lacks ``epoch``, ``cka`` or ``weight_change``, or files of different
+            CKA estimators (the message names them).
 
     Example:
         >>> read_representation(["results/demo/representation/epoch_001.json"])  # doctest: +SKIP
     """
     import pandas as pd
 
-    rows = []
+    rows, files_of = [], {}
     for path in map(Path, paths):
         record = read_json(path)
         missing = [key for key in ("epoch", "cka", "weight_change") if not isinstance(record, dict) or key not in record]
         if missing:
             raise ArtifactError(f"{path} is not a representation-change file: it has no {', '.join(missing)}")
+        estimator = record.get("estimator", LEGACY_CKA_ESTIMATOR)
+        files_of.setdefault(estimator, []).append(str(path))
         rows += [{"epoch": record["epoch"], "layer": layer, "cka": np.nan if cka is None else cka,
-                  "weight_change": record["weight_change"].get(layer)} for layer, cka in record["cka"].items()]
+                  "weight_change": record["weight_change"].get(layer), "estimator": estimator}
+                 for layer, cka in record["cka"].items()]
+    if len(files_of) > 1:
+        groups = "; ".join(f"{estimator}: {', '.join(files)}" for estimator, files in sorted(files_of.items()))
+        raise ArtifactError(f"representation files measured with different CKA estimators cannot be combined "
+                            f"({groups}; a file without an estimator field is {LEGACY_CKA_ESTIMATOR}): delete the "
+                            "older ones and measure them again (driftlens representation)")
     table = pd.DataFrame(rows, columns=REPRESENTATION_COLUMNS)
     return table.sort_values("epoch", ignore_index=True)
 

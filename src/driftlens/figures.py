@@ -35,7 +35,8 @@ def plot_change(change, representation=None, metrics=None, attribution=None) -> 
     Row 1: the fraction of each layer's channels judged changed, and the mean cross-activation with
     its seed-noise reference (band: the noise range over channels, dotted: its mean). Row 2: natural
     exemplar agreement (rank correlation and top-k overlap of the units' probe responses). Row 3:
-    linear CKA of the probe-set activations to epoch 0 and relative weight change. Row 4: pixel
+    linear CKA of the probe-set activations to epoch 0 (the title names its estimator; a debiased value below 0
+    is drawn as it is, with a dotted line at 0) and relative weight change. Row 4: pixel
     metrics of the visualisations with their seed-pair noise (shown, not judged). Last: validation
     accuracy (when the metrics have it: a run trained elsewhere may not) and, when given, how far the
     attribution maps moved. Dashed vertical lines mark where a new training stage starts.
@@ -44,7 +45,8 @@ def plot_change(change, representation=None, metrics=None, attribution=None) -> 
         change (dict[str, pandas.DataFrame]): Layer to its ``change.csv`` table
             (:func:`driftlens.change.change_table`).
         representation (pandas.DataFrame, optional): Columns ``epoch``, ``layer``, ``cka``,
-            ``weight_change`` (:func:`driftlens.artifacts.read_representation`). Default: None
+            ``weight_change`` and optionally ``estimator`` (:func:`driftlens.artifacts.read_representation`).
+            Default: None
         metrics (pandas.DataFrame, optional): The training metrics, one row per epoch, with
             ``epoch``, ``val_acc`` and optionally ``stage``. Default: None
         attribution (pandas.DataFrame, optional): The attribution drift table, columns ``epoch, method,
@@ -78,8 +80,9 @@ def plot_change(change, representation=None, metrics=None, attribution=None) -> 
             _plot_channel_mean(ax, table, column, noise_column, colors[layer])
         ax.set(title=title, ylabel=ylabel)
     _name_perceptual_metric(panel_axes[-1], change)
-    _plot_representation(axes[4], representation, "cka", colors, "Representation: linear CKA to epoch 0 (probe set)",
-                         "CKA")
+    cka = _cka_name(representation)
+    _plot_representation(axes[4], representation, "cka", colors, f"Representation: {cka} to epoch 0 (probe set)",
+                         cka.replace("linear ", ""))
     _plot_representation(axes[5], representation, "weight_change", colors,
                          "Weights: relative change ‖W − W₀‖ / ‖W₀‖", "relative change")
     if has_accuracy:
@@ -130,13 +133,15 @@ def plot_depth(screens, representation=None, metrics=None) -> Figure:
 
     Panels: the fraction of each layer's channels the screen calls changed (band: 95 % Clopper-Pearson
     interval over its channels); the distribution of the rank shift over the layer's channels (line:
-    median; band: 10th to 90th percentile; dashed: the minimum effect); linear CKA to epoch 0; the
-    relative weight change. Dashed vertical lines mark where a new training stage starts.
+    median; band: 10th to 90th percentile; dashed: the minimum effect); linear CKA to epoch 0 (the title and
+    label name its estimator; a debiased value below 0 is drawn as it is, with a dotted line at 0); the relative
+    weight change. Dashed vertical lines mark where a new training stage starts.
 
     Args:
         screens (dict[str, pandas.DataFrame]): Layer to its screen (:data:`~driftlens.artifacts.SCREEN_COLUMNS`),
             in depth order.
-        representation (pandas.DataFrame, optional): ``epoch``, ``layer``, ``cka``, ``weight_change``. Default: None
+        representation (pandas.DataFrame, optional): ``epoch``, ``layer``, ``cka``, ``weight_change`` and optionally
+            ``estimator``. Default: None
         metrics (pandas.DataFrame, optional): Training metrics with ``epoch`` and ``stage``. Default: None
 
     Returns:
@@ -170,7 +175,9 @@ def plot_depth(screens, representation=None, metrics=None) -> Figure:
         axes[1].axhline(next(iter(screens.values()))["min_effect"].iloc[0], color="gray", linestyle="--", linewidth=1)
     colors.update({layer: f"C{(len(colors) + i) % 10}" for i, layer in
                    enumerate(sorted(set(_column(representation, "layer")) - set(colors)))})
-    _plot_representation(axes[2], representation, "cka", colors, "Representation: linear CKA to epoch 0", "CKA")
+    cka = _cka_name(representation)
+    _plot_representation(axes[2], representation, "cka", colors, f"Representation: {cka} to epoch 0",
+                         cka.replace("linear ", ""))
     _plot_representation(axes[3], representation, "weight_change", colors, "Weights: ‖W − W₀‖ / ‖W₀‖",
                          "relative change")
     for ax in axes:
@@ -332,6 +339,23 @@ def _plot_channel_mean(ax, table, column, noise_column, color):
     ax.plot(center.index, center.to_numpy(), color=color, linestyle=":", linewidth=1)
 
 
+def _cka_name(representation) -> str:
+    """``"debiased linear CKA"`` or ``"biased linear CKA"`` by the table's ``estimator`` column; ``"linear CKA"``
+    without one.
+
+    The debiased value is not bounded below by 0: the panels leave their y-limits to the data (nothing is clipped)
+    and draw a dotted line at 0 when a value falls below it.
+
+    Raises:
+        ValueError: A table of two estimators, whose values are not on one scale.
+    """
+    estimators = _column(representation, "estimator")
+    if len(estimators) > 1:
+        raise ValueError(f"the representation table mixes CKA estimators ({', '.join(sorted(estimators))}): measure "
+                         "every epoch with one")
+    return f"{estimators[0]} linear CKA" if estimators else "linear CKA"
+
+
 def _plot_representation(ax, representation, column, colors, title, ylabel):
     ax.set(title=title, ylabel=ylabel)
     if representation is None or representation.empty:
@@ -339,6 +363,8 @@ def _plot_representation(ax, representation, column, colors, title, ylabel):
         return
     for layer, rows in representation.sort_values("epoch").groupby("layer", sort=False):
         ax.plot(rows["epoch"], rows[column], color=colors[layer], marker="o", markersize=3)
+    if column == "cka" and (representation[column] < 0).any():  # debiased CKA: unrelated reads 0, noise either side
+        ax.axhline(0, color="gray", linestyle=":", linewidth=0.8)
 
 
 def _plot_columns(ax, table, labels, title, ylabel, **style):

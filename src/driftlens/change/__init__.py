@@ -26,8 +26,8 @@ _EXPORTS = {
     "planted": ["blend_channels", "perturb", "reinitialise_channels", "swap_channels"],
     "render_evidence": ["ALPHA", "change_table", "cross_activation_samples", "exemplar_agreement", "relative_response",
                         "verdict"],
-    "representation": ["centered_gram", "gram_cka", "linear_cka", "probe_pass", "representation_change",
-                       "weight_change"],
+    "representation": ["CKA_ESTIMATORS", "DEFAULT_CKA_ESTIMATOR", "centered_gram", "gram_cka", "linear_cka",
+                       "probe_pass", "representation_change", "weight_change"],
     "responses": ["layer_responses", "unit_responses"],
     "screen": ["MIN_EFFECT", "screen_table"],
 }

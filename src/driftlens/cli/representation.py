@@ -1,11 +1,12 @@
 """``driftlens representation``: one forward pass of a checkpoint over the probe set, compared with epoch 0.
 
 It writes every channel's response to the probe images and each layer's centered Gram matrix (the
-change screen's input, ``--responses``), and a JSON with each layer's linear CKA to epoch 0 and the
-relative change of its weights. Epoch 0's Gram matrices come from its own responses file
-(``--first-responses``), so each checkpoint's images pass through the network once; a checkpoint whose
-weights upstream of every layer are bit-identical to epoch 0's (every epoch of a head-only stage) has
-epoch 0's responses exactly, and takes them from that file without a forward pass.
+change screen's input, ``--responses``), and a JSON with each layer's linear CKA to epoch 0 (debiased, the
+estimator recorded in the file: :func:`driftlens.change.gram_cka`) and the relative change of its weights.
+Epoch 0's Gram matrices come from its own responses file (``--first-responses``), so each checkpoint's images
+pass through the network once; a checkpoint whose weights upstream of every layer are bit-identical to epoch 0's
+(every epoch of a head-only stage) has epoch 0's responses exactly, and takes them from that file without a
+forward pass.
 
 Example:
     driftlens representation --first results/demo/checkpoints/epoch_000.pt \\
