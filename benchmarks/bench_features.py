@@ -55,6 +55,9 @@ def parse_args(argv=None):
     parser.add_argument("--size", type=int, default=224, help="image side (default: 224)")
     parser.add_argument("--epochs", type=int, default=4, help="--shortcut: fine-tuning epochs (default: 4)")
     parser.add_argument("--threads", type=int, default=2, help="torch CPU threads (default: 2)")
+    parser.add_argument("--model-cache", default="benchmarks/out/shortcut_model.pt",
+                        help="--shortcut: the fine-tuned model is kept here and reused when its settings match")
+    parser.add_argument("--layers", default="blocks.14,blocks.15", help="--shortcut: layers (default: blocks.14,15)")
     parser.add_argument("--blocks", default="residual,plain", help="--plants: which blocks (default: residual,plain)")
     parser.add_argument("--settings", type=json.loads, default={},
                         help="feature settings other than the defaults, e.g. '{\"steps\": 600}'")
@@ -206,9 +209,7 @@ def shortcut(args):
     base = driftlens.models.load("efficientnet_lite0", weights="imagenet", num_classes=17).eval()
     print(f"backdoor: class {target} ({len(poisoned)} training images) all marked, plus {len(relabelled)} of other "
           f"classes marked and relabelled; mark {side} px checkerboard at a random place")
-    start = time.perf_counter()
-    tuned = fine_tune(base, train, train_labels, args.epochs)
-    print(f"fine-tuned {args.epochs} epochs of blocks.10 onwards in {time.perf_counter() - start:.0f} s")
+    tuned = cached_fine_tune(base, train, train_labels, args)
     test, test_labels = images[test_ids], labels[test_ids]
     other = test_labels != target
     clean = predictions(tuned, test[other])
@@ -218,9 +219,27 @@ def shortcut(args):
           f"called class {target}: marked {np.mean(attacked == target):.3f} ({int(np.sum(attacked == target))} of "
           f"{other.sum()}), unmarked {np.mean(clean == target):.3f}")
     probe, probe_labels, corners, marked_ids = shortcut_probe(test, test_labels, target, stamp, rng, args.probe)
-    for layer in ("blocks.14", "blocks.15"):
+    for layer in args.layers.split(","):
         shortcut_diff(base, tuned, train, probe, probe_labels, corners, marked_ids, layer, side, args.size,
                       FeatureSettings.from_dict(args.settings))
+
+
+def cached_fine_tune(base, train, labels, args):
+    """The backdoored model: read from ``--model-cache`` when it was made with these settings, else trained and kept."""
+    cache, key = Path(args.model_cache), {"epochs": args.epochs, "size": args.size, "images": len(train)}
+    if cache.is_file():
+        stored = torch.load(cache, weights_only=True)
+        if stored["key"] == key:
+            tuned = copy.deepcopy(base)
+            tuned.net.load_state_dict(stored["state"])
+            print(f"fine-tuned model read from {cache}")
+            return tuned.eval()
+    start = time.perf_counter()
+    tuned = fine_tune(base, train, labels, args.epochs)
+    print(f"fine-tuned {args.epochs} epochs of blocks.10 onwards in {time.perf_counter() - start:.0f} s")
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    torch.save({"key": key, "state": tuned.net.state_dict()}, cache)
+    return tuned
 
 
 def shortcut_probe(test, labels, target, stamp, rng, count):
@@ -248,9 +267,12 @@ def shortcut_diff(base, tuned, train, probe, labels, corners, marked_ids, layer,
     for rank, row in enumerate(strengthened.itertuples(), 1):
         rows = diff.exemplars[1][row.latent]
         verdicts = [_exemplar(int(i), int(r), int(c), labels, corners, marked_ids, cell, side) for i, r, c in rows]
-        print(f"  top {rank}: latent {row.latent} ({row._2}, share {row.share:.3f}): "
-              f"{sum(v[0] for v in verdicts)} of 8 exemplars marked, {sum(v[0] and v[1] for v in verdicts)} of them "
-              f"other classes, {sum(v[2] for v in verdicts)} fire inside the mark")
+        print(f"  top {rank}: latent {row.latent} ({row._2}, share {row.share:.3f}, relative norm "
+              f"{row.relative_norm:.2f}, cosine {row.cosine:.2f}): {sum(v[0] for v in verdicts)} of 8 exemplars "
+              f"marked, {sum(v[0] and v[1] for v in verdicts)} of them other classes; of the marked, "
+              f"{sum(v[2] for v in verdicts)} fire in a cell whose centre lies inside the mark, "
+              f"{sum(v[3] for v in verdicts)} in a cell that overlaps it")
+    marked_rank(diff, labels, corners, marked_ids, cell, side)
     screen = change.screen_table({0: p0.double().mean(dim=(1, 2)).numpy(), 1: p1.double().mean(dim=(1, 2)).numpy()})
     top = screen[screen.epoch == 1].sort_values("rank_shift", ascending=False).channel.head(5).tolist()
     responses = p1.double().mean(dim=(1, 2)).numpy()
@@ -260,13 +282,27 @@ def shortcut_diff(base, tuned, train, probe, labels, corners, marked_ids, layer,
               f"images marked")
 
 
+def marked_rank(diff, labels, corners, marked_ids, cell, side):
+    """The best mark latent of the layer: the most exemplars marked (other classes, in the mark), and its rank."""
+    scores = []
+    for position, row in enumerate(diff.table.itertuples()):
+        verdicts = [_exemplar(int(i), int(r), int(c), labels, corners, marked_ids, cell, side)
+                    for i, r, c in diff.exemplars[max(diff.exemplars)][row.latent]]
+        scores.append((sum(v[0] and v[1] and v[3] for v in verdicts), -position, row))
+    count, position, row = max(scores, key=lambda item: item[:2])
+    print(f"  the latent with most marked other-class exemplars firing on the mark: latent {row.latent} ({row._2}), "
+          f"{count} of 8, row {-position + 1} of {len(diff.table)} in the table (share {row.share:.4f}, relative norm "
+          f"{row.relative_norm:.2f}, cosine {row.cosine:.2f}, frequency {row.frequency:.4f})")
+
+
 def _exemplar(image, row, column, labels, corners, marked_ids, cell, side):
-    """(marked, of another class than the target, the firing cell's centre inside the mark)."""
+    """(marked, of another class than the target, the firing cell's centre inside the mark, the cell overlaps it)."""
     if image not in marked_ids:
-        return False, False, False
+        return False, False, False, False
     top, left = corners[image]
     y, x = (row + 0.5) * cell, (column + 0.5) * cell
-    return True, bool(labels[image] != 0), bool(top <= y < top + side and left <= x < left + side)
+    overlaps = row * cell < top + side and top < (row + 1) * cell and column * cell < left + side and left < (column + 1) * cell
+    return True, bool(labels[image] != 0), bool(top <= y < top + side and left <= x < left + side), overlaps
 
 
 def main(argv=None):
