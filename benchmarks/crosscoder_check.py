@@ -21,7 +21,8 @@ from driftlens.features.crosscoder import train_crosscoder
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", default="cuda", help="the device to check (default: cuda)")
-    parser.add_argument("--steps", type=int, default=FeatureSettings().steps, help="optimiser steps (default: the default)")
+    parser.add_argument("--steps", type=int, default=FeatureSettings().training_steps(2304),
+                        help="optimiser steps (default: the default for these 2,304 positions)")
     return parser.parse_args(argv)
 
 

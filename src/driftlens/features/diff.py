@@ -37,7 +37,9 @@ class FeatureSettings:
         min_firings (int): Each latent must fire on this many training positions on average, which caps the
             dictionary on small data: ``latents <= positions k / min_firings``; a latent that fires on fewer is
             classed rare, its directions too poorly determined to compare. Default: 20
-        steps (int): Optimiser steps. Default: 200
+        steps (int): Optimiser steps. Default: None, which is about five passes over the training positions at
+            ``batch_size`` 256, at least 200 and at most 1000 (:meth:`training_steps`); 200 steps left a third of
+            the latents dead on 32,768 positions of a fine-tuned Lite0's ``blocks.15``, 600 steps 11 %
         batch_size (int): Positions per step. Default: 256
         lr (float): Adam's learning rate. Default: 4e-3
         max_vectors (int): Most training positions (a fixed random subset). Default: 32768
@@ -54,7 +56,7 @@ class FeatureSettings:
     expansion: int = 2
     k_per_channel: float = 1 / 8
     min_firings: int = 20
-    steps: int = 200
+    steps: int | None = None
     batch_size: int = 256
     lr: float = 4e-3
     max_vectors: int = 32768
@@ -78,6 +80,16 @@ class FeatureSettings:
         """
         k = max(4, round(width * self.k_per_channel))
         return max(2 * k, min(self.expansion * width, positions * k // self.min_firings)), k
+
+    def training_steps(self, positions: int) -> int:
+        """The optimiser steps for ``positions`` training vectors: ``steps``, or by default ``positions / 50``
+        clamped to [200, 1000].
+
+        Example:
+            >>> FeatureSettings().training_steps(2304), FeatureSettings().training_steps(32768)
+            (200, 655)
+        """
+        return self.steps or min(1000, max(200, positions // 50))
 
     @classmethod
     def from_dict(cls, values: dict) -> "FeatureSettings":
@@ -146,7 +158,8 @@ def feature_diff(train: dict, probe: dict, noise: torch.Tensor | None = None, la
     scales = scale_factors(vectors)
     vectors = vectors * scales[:, None]
     latents, k = settings.size(vectors.shape[2], len(vectors))
-    fit = dict(latents=latents, k=k, steps=settings.steps, batch_size=settings.batch_size, lr=settings.lr)
+    fit = dict(latents=latents, k=k, steps=settings.training_steps(len(vectors)), batch_size=settings.batch_size,
+               lr=settings.lr)
     coder = train_crosscoder(vectors, seed=settings.seed, progress=progress, **fit)
     thresholds, noise_null = _noise_null(vectors[:, 0], noise if len(epochs) > 1 else None, settings, fit, progress)
     table = _latent_table(coder, vectors, epochs, thresholds, settings)
@@ -261,7 +274,8 @@ def _summary(coder, vectors, probe_vectors, epochs, table, thresholds, settings)
     counts = table["class"].value_counts()
     return {"epochs": epochs, "vectors": len(vectors), "probe_positions": len(held_out), "width": vectors.shape[2],
             "map_side": probe_vectors.shape[1],
-            "latents": len(table), "k": coder.k, "settings": asdict(settings), "thresholds": thresholds,
+            "latents": len(table), "k": coder.k, "steps": settings.training_steps(len(vectors)),
+            "settings": asdict(settings), "thresholds": thresholds,
             "variance_explained": dict(zip(map(str, epochs), explained)), "active_per_position": active,
             "pca_components": components, "pca_variance_explained": dict(zip(map(str, epochs), pca)),
             "dead_fraction": float(table["dead"].mean()),
