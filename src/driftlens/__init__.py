@@ -1,11 +1,13 @@
 """driftlens: see how a convolutional network's features change while it is fine-tuned.
 
-The library has four parts, each usable on its own:
+The library has six parts, each usable on its own:
 
 * :mod:`driftlens.models` - model zoo, layer names and activation capture.
-* :mod:`driftlens.optvis` - feature visualisation (lucid-style, Yosinski, Erhan).
+* :mod:`driftlens.optvis` - feature visualisation (lucid-style, MACO, Yosinski, Erhan).
 * :mod:`driftlens.attribution` - saliency, Grad-CAM and occlusion maps.
 * :mod:`driftlens.train` / :mod:`driftlens.data` - staged fine-tuning, one epoch per call.
+* :mod:`driftlens.change` - how far each channel moved: the change atlas, render evidence, CKA and weight change.
+* :mod:`driftlens.features` - what fine-tuning added and removed: a crosscoder's new, lost and rotated features.
 
 Example:
     >>> import driftlens

@@ -40,6 +40,14 @@ def diff_checkpoints(load_model, epochs, layers, train_batches, probe, labels=No
 
     Returns:
         dict[str, FeatureDiff]: Layer to its diff; each has ``skipped``: ``{epoch: the earlier epoch it equals}``.
+
+    Example:
+        >>> import driftlens
+        >>> net = driftlens.models.load("tiny", weights="random")
+        >>> diffs = diff_checkpoints({0: net, 2: net}.get, [0, 2], ["conv2"], lambda: [torch.rand(4, 3, 32, 32)],
+        ...                          torch.rand(2, 3, 32, 32), settings=FeatureSettings(steps=5), progress=False)
+        >>> diffs["conv2"].skipped, diffs["conv2"].summary["epochs"]
+        ({2: 0}, [0])
     """
     train, maps, skipped = ({layer: {} for layer in layers} for _ in range(3))
     noise, previous = {}, None
