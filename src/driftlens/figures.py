@@ -253,7 +253,11 @@ def plot_features(table, summary: dict, probe_images, exemplars: dict, rows, ren
     columns = 2 * crops + 1
     fig = Figure(figsize=(max(7, 1.1 * columns), 3 + 1.2 * len(rows)), layout="constrained")
     grid = fig.add_gridspec(1 + len(rows), columns, height_ratios=[2.5] + [1] * len(rows))
-    _plot_norm_histogram(fig.add_subplot(grid[0, :]), table, summary, layer)
+    histogram = fig.add_subplot(grid[0, :])
+    _plot_norm_histogram(histogram, table, summary, layer)
+    if not len(rows):
+        histogram.text(0.02, 0.9, "no new, lost or rotated latent: no gallery", transform=histogram.transAxes,
+                       fontsize=9, color="dimgray")
     first, last = summary["epochs"][0], summary["epochs"][-1]
     for r, (_, row) in enumerate(rows.iterrows()):
         latent = int(row["latent"])
