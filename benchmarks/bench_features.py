@@ -271,7 +271,8 @@ def shortcut_diff(base, tuned, train, probe, labels, corners, marked_ids, layer,
               f"{row.relative_norm:.2f}, cosine {row.cosine:.2f}): {sum(v[0] for v in verdicts)} of 8 exemplars "
               f"marked, {sum(v[0] and v[1] for v in verdicts)} of them other classes; of the marked, "
               f"{sum(v[2] for v in verdicts)} fire in a cell whose centre lies inside the mark, "
-              f"{sum(v[3] for v in verdicts)} in a cell that overlaps it")
+              f"{sum(v[3] for v in verdicts)} in a cell that overlaps it; cells from the mark "
+              f"{[v[4] for v in verdicts if v[0]]}")
     marked_rank(diff, labels, corners, marked_ids, cell, side)
     screen = change.screen_table({0: p0.double().mean(dim=(1, 2)).numpy(), 1: p1.double().mean(dim=(1, 2)).numpy()})
     top = screen[screen.epoch == 1].sort_values("rank_shift", ascending=False).channel.head(5).tolist()
@@ -296,13 +297,16 @@ def marked_rank(diff, labels, corners, marked_ids, cell, side):
 
 
 def _exemplar(image, row, column, labels, corners, marked_ids, cell, side):
-    """(marked, of another class than the target, the firing cell's centre inside the mark, the cell overlaps it)."""
+    """(marked, of another class than the target, the firing cell's centre inside the mark, the cell overlaps it,
+    how many cells lie between the firing cell and the nearest cell the mark overlaps)."""
     if image not in marked_ids:
-        return False, False, False, False
+        return False, False, False, False, None
     top, left = corners[image]
     y, x = (row + 0.5) * cell, (column + 0.5) * cell
-    overlaps = row * cell < top + side and top < (row + 1) * cell and column * cell < left + side and left < (column + 1) * cell
-    return True, bool(labels[image] != 0), bool(top <= y < top + side and left <= x < left + side), overlaps
+    rows = range(int(top // cell), int((top + side - 1) // cell) + 1)
+    columns = range(int(left // cell), int((left + side - 1) // cell) + 1)
+    gap = min(max(abs(row - r), abs(column - c)) for r in rows for c in columns)
+    return True, bool(labels[image] != 0), bool(top <= y < top + side and left <= x < left + side), gap == 0, gap
 
 
 def main(argv=None):
