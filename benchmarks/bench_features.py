@@ -39,11 +39,12 @@ from driftlens import change
 from driftlens.data.images import image_transform, load_image
 from driftlens.features import FeatureSettings, feature_diff
 from driftlens.features.activations import training_and_probe_vectors
+from driftlens.features.latents import EXCLUSIVE
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_change import BLOCKS, FLOWERS, REINIT, SWAPS  # noqa: E402  (the same plants as the atlas's benchmark)
 
-CHANGED = ("new", "lost", "transient", "rotated")
+CHANGED = (*EXCLUSIVE, "rotated")
 
 
 def parse_args(argv=None):
