@@ -206,13 +206,14 @@ def train_crosscoder(vectors: torch.Tensor, latents: int, k: int, steps: int = 1
     for step in progress_bar(range(steps), desc="crosscoder", unit="step", disable=not progress):
         batch = vectors[torch.randint(len(vectors), (min(batch_size, len(vectors)),), generator=generator)
                         .to(vectors.device)]
-        code = coder.encode(batch)
+        activations = coder.pre_activations(batch)  # computed once: the code and the dead latents' loss share it
+        code = activations * batch_top_k(coder.scores(activations), k)
         residual = batch - coder.decode(code)
         last_fired[(code > 0).any(dim=0)] = step
         loss = residual.square().sum(dim=(1, 2)).mean() / variance
         dead = step - last_fired >= dead_after
         if dead.any():
-            loss = loss + AUX_SCALE * _dead_latent_loss(coder, batch, residual.detach(), dead)
+            loss = loss + AUX_SCALE * _dead_latent_loss(coder, activations, residual.detach(), dead)
         optimiser.zero_grad(set_to_none=True)
         loss.backward()
         optimiser.step()
@@ -221,9 +222,9 @@ def train_crosscoder(vectors: torch.Tensor, latents: int, k: int, steps: int = 1
     return coder.eval()
 
 
-def _dead_latent_loss(coder, batch, residual, dead) -> torch.Tensor:
+def _dead_latent_loss(coder, activations, residual, dead) -> torch.Tensor:
     """How well the dead latents' own top-2k per position reconstruct the residual, relative to its size."""
-    activations = coder.pre_activations(batch) * dead
+    activations = activations * dead
     kept = torch.topk(activations, min(2 * coder.k, int(dead.sum())), dim=1)
     code = torch.zeros_like(activations).scatter(1, kept.indices, kept.values)
     estimate = torch.einsum("bl,lmd->bmd", code, coder.decoder)
