@@ -55,6 +55,12 @@ def _load(path):
     return dataclasses.asdict(read_checkpoint(path))
 
 
+def _freeze_instead(config, modules):
+    """Stage 1 freezes ``modules`` instead of training from a layer."""
+    del config["stages"][1]["train_from"]
+    config["stages"][1]["freeze"] = modules
+
+
 @pytest.mark.parametrize("change, message", [
     (lambda c: c.update(colour="red"), r"config: Additional properties are not allowed \('colour' was unexpected\)"),
     (lambda c: c.pop("splits"), "config: 'splits' is a required property"),
@@ -66,6 +72,9 @@ def _load(path):
     (lambda c: c["stages"][1].update(weight_decay=-1), r"stages\[1\].weight_decay: -1 is less than the minimum of 0"),
     (lambda c: c["stages"][0].update(optimizer="rmsprop"), r"stages\[0\].optimizer: 'rmsprop' is not one of \['sgd', 'adam'\]"),
     (lambda c: c["stages"][1].update(cutoff=3), r"stages\[1\]: cutoff and train_from exclude each other"),
+    (lambda c: c["stages"][1].update(freeze=["conv1"]), r"stages\[1\]: train_from and freeze exclude each other"),
+    (lambda c: _freeze_instead(c, []), r"stages\[1\].freeze: \[\] should be non-empty"),
+    (lambda c: _freeze_instead(c, ["conv1", "conv1"]), r"stages\[1\].freeze: .* has non-unique elements"),
     (lambda c: c.update(stages=[]), r"stages: \[\] should be non-empty"),
 ])
 def test_bad_configs_name_the_key(config, change, message):
@@ -111,6 +120,35 @@ def test_the_head_always_trains_and_a_cutoff_past_it_is_refused(tiny):
     assert [p.data_ptr() for p in trained] == [tiny.net.fc.weight.data_ptr(), tiny.net.fc.bias.data_ptr()]
     with pytest.raises(ConfigError, match="cutoff 4 leaves nothing to train: tiny has 4 conv/linear layers"):
         frozen_parameters(tiny, Stage(epochs=1, lr=0.1, optimizer="sgd", cutoff=4))
+
+
+def test_freeze_freezes_exactly_the_listed_modules_in_any_order(tiny):
+    """A set that is not a prefix: conv3 frozen while conv2, registered before it, trains."""
+    frozen = frozen_parameters(tiny, Stage(epochs=1, lr=0.1, optimizer="sgd", freeze=["conv3", "conv1.0"]))
+
+    assert frozen == ["conv1.0.weight", "conv1.0.bias", "conv3.0.weight", "conv3.0.bias", "conv3.1.weight",
+                      "conv3.1.bias"]
+    trained = apply_stage(tiny, Stage(epochs=1, lr=0.1, optimizer="sgd", freeze=["conv3", "conv1.0"]))
+    assert len(trained) == len(list(tiny.net.parameters())) - len(frozen)
+    assert not tiny.net.conv3.training and tiny.net.conv2.training and tiny.net.conv1.training
+
+
+def test_freeze_refuses_the_head_and_modules_without_parameters(tiny):
+    with pytest.raises(ConfigError, match="freeze 'logits': fc holds the classifier head, which always trains"):
+        frozen_parameters(tiny, Stage(epochs=1, lr=0.1, optimizer="sgd", freeze=["conv1", "logits"]))
+    with pytest.raises(ConfigError, match="freeze 'pool': module pool has no parameters"):
+        frozen_parameters(tiny, Stage(epochs=1, lr=0.1, optimizer="sgd", freeze=["pool"]))
+    with pytest.raises(UnknownLayerError, match="conv9"):
+        frozen_parameters(tiny, Stage(epochs=1, lr=0.1, optimizer="sgd", freeze=["conv9"]))
+
+
+def test_a_freeze_list_survives_the_round_trip_through_plain_data():
+    cfg = TrainConfig.from_dict({"model": "tiny", "splits": "s.json", "image_size": 32,
+                                 "stages": [{"epochs": 1, "lr": 0.1, "freeze": ["conv1", "conv3"]}]})
+
+    assert cfg.stages[0].freeze == ("conv1", "conv3")
+    assert cfg.to_dict()["stages"][0]["freeze"] == ["conv1", "conv3"]
+    assert TrainConfig.from_dict(cfg.to_dict()) == cfg
 
 
 def test_train_from_a_bad_layer_is_named(tiny):

@@ -1,7 +1,7 @@
 """Staged fine-tuning, one epoch per call: checkpoint N-1 in, checkpoint N and its metrics out.
 
 A schedule is a list of stages; each freezes a prefix of the network (``cutoff`` or
-``train_from``), then trains for its epochs with its own optimizer. Epoch 0 is the start model
+``train_from``) or a listed set of modules (``freeze``), then trains for its epochs with its own optimizer. Epoch 0 is the start model
 with a fresh classifier for the dataset's classes. Every epoch reseeds from ``(seed, epoch)``, so
 re-running epoch N from checkpoint N-1 gives the same checkpoint N, bit for bit, on the same machine.
 
@@ -43,7 +43,10 @@ class Stage:
         cutoff (int, optional): Freeze the first ``cutoff`` weight layers (conv/linear, in
             registration order) and everything registered before the next one. Default: None
         train_from (str, optional): Freeze every parameter registered before this layer's first
-            parameter (layer name or alias). Default: None (with no ``cutoff`` either: train all)
+            parameter (layer name or alias). Default: None
+        freeze (tuple[str, ...], optional): Freeze exactly these modules (names, aliases or module paths) and
+            nothing else, for a frozen set that is not a prefix. Default: None (with neither ``cutoff`` nor
+            ``train_from`` either: train all)
         momentum (float, optional): SGD momentum. Default: 0.9
         weight_decay (float, optional): Weight decay. Default: 0.0
 
@@ -57,8 +60,13 @@ class Stage:
     optimizer: str = stage_defaults()["optimizer"]
     cutoff: int | None = None
     train_from: str | None = None
+    freeze: tuple[str, ...] | None = None
     momentum: float = stage_defaults()["momentum"]
     weight_decay: float = stage_defaults()["weight_decay"]
+
+    def __post_init__(self):
+        if self.freeze is not None:  # a list from YAML or JSON; a tuple keeps the stage hashable
+            object.__setattr__(self, "freeze", tuple(self.freeze))
 
 
 @dataclass(frozen=True)
@@ -125,7 +133,7 @@ class TrainConfig:
         """Plain data (JSON-ready) that :meth:`from_dict` turns back into this config.
 
         Returns:
-            dict: The fields, with ``stages`` as a list of dicts (unset ``cutoff``/``train_from`` left out).
+            dict: The fields, with ``stages`` as a list of dicts (unset ``cutoff``/``train_from``/``freeze`` left out).
 
         Example:
             >>> cfg = TrainConfig.from_dict({"model": "tiny", "splits": "s.json", "image_size": 32,
@@ -134,7 +142,8 @@ class TrainConfig:
             True
         """
         config = dataclasses.asdict(self)
-        config["stages"] = [{key: value for key, value in stage.items() if value is not None} for stage in config["stages"]]
+        config["stages"] = [{key: list(value) if isinstance(value, tuple) else value for key, value in stage.items()
+                             if value is not None} for stage in config["stages"]]
         return config
 
     @property
@@ -175,11 +184,12 @@ class TrainConfig:
 
 
 def frozen_parameters(model: models.ModelWrapper, stage: Stage) -> list[str]:
-    """Names (in ``model.net``) of the parameters a stage freezes: a prefix in registration order.
+    """Names (in ``model.net``) of the parameters a stage freezes.
 
     ``cutoff: N`` freezes everything registered before the first parameter of the (N+1)-th conv
-    or linear module; ``train_from: layer`` everything before that layer's first parameter. The
-    classifier head is never frozen.
+    or linear module; ``train_from: layer`` everything before that layer's first parameter;
+    ``freeze: [module, ...]`` the parameters of exactly those modules. The classifier head is
+    never frozen.
 
     Args:
         model (ModelWrapper): The network.
@@ -189,9 +199,9 @@ def frozen_parameters(model: models.ModelWrapper, stage: Stage) -> list[str]:
         list[str]: Parameter names, in registration order.
 
     Raises:
-        ConfigError: ``cutoff`` reaches past the last weight layer, or ``train_from`` names a
-            layer without parameters.
-        UnknownLayerError: ``train_from`` is not a layer of the model.
+        ConfigError: ``cutoff`` reaches past the last weight layer, ``train_from`` or a ``freeze``
+            entry names a module without parameters, or ``freeze`` names the classifier head.
+        UnknownLayerError: ``train_from`` or a ``freeze`` entry is not a layer of the model.
 
     Example:
         >>> tiny = models.load("tiny", weights="random")
@@ -199,11 +209,29 @@ def frozen_parameters(model: models.ModelWrapper, stage: Stage) -> list[str]:
         ['conv1.0.weight', 'conv1.0.bias', 'conv1.1.weight', 'conv1.1.bias']
         >>> len(frozen_parameters(tiny, Stage(epochs=1, lr=0.1, optimizer="sgd", train_from="conv3")))
         8
+        >>> frozen_parameters(tiny, Stage(epochs=1, lr=0.1, optimizer="sgd", freeze=["conv2.0"]))
+        ['conv2.0.weight', 'conv2.0.bias']
     """
     names = [name for name, _ in model.net.named_parameters()]
-    first = _first_trained_parameter(model, stage)
     head = model.resolve("logits") + "."
+    if stage.freeze is not None:
+        listed = _listed_parameters(model, stage.freeze, head)
+        return [name for name in names if name in listed]
+    first = _first_trained_parameter(model, stage)
     return [name for name in names[:names.index(first)] if not name.startswith(head)] if first else []
+
+
+def _listed_parameters(model: models.ModelWrapper, modules, head: str) -> set[str]:
+    listed = set()
+    for layer in modules:
+        path = model.resolve(layer)
+        if f"{path}.".startswith(head) or head.startswith(f"{path}."):
+            raise ConfigError(f"freeze {layer!r}: {path} holds the classifier head, which always trains")
+        parameters = [f"{path}.{name}" for name, _ in model.net.get_submodule(path).named_parameters()]
+        if not parameters:
+            raise ConfigError(f"freeze {layer!r}: module {path} has no parameters")
+        listed.update(parameters)
+    return listed
 
 
 def _first_trained_parameter(model: models.ModelWrapper, stage: Stage) -> str | None:
@@ -225,9 +253,9 @@ def _first_trained_parameter(model: models.ModelWrapper, stage: Stage) -> str | 
 
 
 def apply_stage(model: models.ModelWrapper, stage: Stage) -> list[nn.Parameter]:
-    """Freeze the stage's prefix and put the model in training mode, frozen modules in eval mode.
+    """Freeze what the stage freezes and put the model in training mode, frozen modules in eval mode.
 
-    Frozen parameters get ``requires_grad=False``, so the frozen prefix builds no autograd graph;
+    Frozen parameters get ``requires_grad=False``, so the frozen part builds no autograd graph;
     modules whose parameters are all frozen stay in eval mode, so their BatchNorm statistics do
     not drift and their dropout is off.
 

@@ -1,12 +1,16 @@
-"""GoogLeNet's branch names (lucid's and the seed's Keras names) and what `cutoff: 20` freezes in torchvision's
-GoogLeNet: the facts docs/googlenet.md states, checked on the network itself."""
+"""GoogLeNet's branch names (lucid's and the seed's Keras names), what `cutoff: 20` freezes in torchvision's
+GoogLeNet and what the paper experiment's `freeze` list freezes: the facts docs/googlenet.md states, checked on the
+network itself."""
+
+from pathlib import Path
 
 import pytest
 import torch
+import yaml
 
 from driftlens import models
 from driftlens.cli import main
-from driftlens.train import Stage, frozen_parameters
+from driftlens.train import Stage, TrainConfig, frozen_parameters
 
 
 @pytest.fixture(scope="module")
@@ -60,3 +64,31 @@ def test_cutoff_20_freezes_the_stem_blocks_3a_3b_and_five_convolutions_of_4a(goo
     parameters = dict(googlenet.net.named_parameters())
     assert sum(parameters[name].numel() for name in frozen) == 954_496
     assert sum(p.numel() for p in parameters.values()) == 6_624_904
+
+
+# The seed's `for layer in model.layers[:20]: layer.trainable = False`, with Keras ordering a functional model's
+# layers by their longest path to the output (docs/googlenet.md): these 20 layers, as torchvision parameters.
+SEEDS_FROZEN_PARAMETERS = [
+    "conv1.conv.weight", "conv1.bn.weight", "conv1.bn.bias",                                    # Conv2d_1a_7x7
+    "conv2.conv.weight", "conv2.bn.weight", "conv2.bn.bias",                                    # Conv2d_2b_1x1
+    "conv3.conv.weight", "conv3.bn.weight", "conv3.bn.bias",                                    # Conv2d_2c_3x3
+    "inception3a.branch1.conv.weight",                                            # Mixed_3b_Branch_0_a_1x1_conv
+    "inception3a.branch2.0.conv.weight", "inception3a.branch2.0.bn.weight", "inception3a.branch2.0.bn.bias",  # 1_a
+    "inception3a.branch3.0.conv.weight", "inception3a.branch3.0.bn.weight", "inception3a.branch3.0.bn.bias",  # 2_a
+]
+
+
+def test_the_paper_experiment_freezes_what_the_seeds_first_20_keras_layers_froze(googlenet):
+    config = yaml.safe_load((Path(__file__).parents[2] / "config.yaml").read_text())
+    stages = TrainConfig.from_dict({"model": "googlenet", "splits": "s.json", "image_size": 224,
+                                    "stages": config["experiments"]["flowers17"]["stages"]}).stages
+
+    assert len(stages) == 1
+    frozen = frozen_parameters(googlenet, stages[0])
+    assert frozen == SEEDS_FROZEN_PARAMETERS
+    # not a prefix: the 3x3 convolution of branch 2 trains between two frozen bottlenecks
+    names = [name for name, _ in googlenet.net.named_parameters()]
+    assert "inception3a.branch2.1.conv.weight" in names[names.index(frozen[0]):names.index(frozen[-1])]
+    assert "inception3a.branch1.bn.weight" not in frozen and "inception3a.branch4.1.conv.weight" not in frozen
+    parameters = dict(googlenet.net.named_parameters())
+    assert sum(parameters[name].numel() for name in frozen) == 158_752

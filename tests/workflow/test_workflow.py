@@ -95,6 +95,16 @@ def test_most_changed_channels_too_many_for_the_layer_are_named_by_the_dry_run(t
         in result.stderr + result.stdout
 
 
+def test_an_unknown_module_in_a_freeze_list_is_named_by_the_dry_run(tmp_path, snakemake, mini_config, write_config):
+    stage = mini_config["experiments"]["mini"]["stages"][1]
+    del stage["train_from"]
+    stage["freeze"] = ["conv1", "conv9"]
+    write_config(tmp_path, mini_config)
+    result = snakemake(tmp_path, "--dry-run", check=False)
+    assert result.returncode != 0
+    assert "experiments.mini.stages[1].freeze[1]: unknown layer 'conv9'" in result.stderr + result.stdout
+
+
 def test_second_run_has_nothing_to_do(mini_run, snakemake):
     result = snakemake(mini_run, "--cores", "2", "--dry-run")
     assert "Nothing to be done" in result.stdout + result.stderr

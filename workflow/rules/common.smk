@@ -150,7 +150,8 @@ def layers_look_right(exp):
     listed = exp["screen"]["layers"] if isinstance(exp["screen"]["layers"], list) else []
     shown = visualised_layers(exp)
     named = [*shown, *listed, exp["attribution"]["layer"] or shown[0],
-             *(stage["train_from"] for stage in exp.get("stages", []) if "train_from" in stage)]
+             *(stage["train_from"] for stage in exp.get("stages", []) if "train_from" in stage),
+             *(module for stage in exp.get("stages", []) for module in stage.get("freeze", []))]
     wanted = channels_wanted(vis["channels"]) - 1 if isinstance(vis["channels"], dict) else max(vis["channels"])
     return all(layer in table for layer in named) and all(wanted < table[layer] for layer in shown)
 
@@ -174,6 +175,8 @@ def check_layers(name):
     vis, model = exp["visualize"], exp["model"]
     other_layers = {f"{key}.stages[{i}].train_from": stage["train_from"]
                     for i, stage in enumerate(exp.get("stages", [])) if "train_from" in stage}
+    other_layers.update({f"{key}.stages[{i}].freeze[{j}]": module for i, stage in enumerate(exp.get("stages", []))
+                         for j, module in enumerate(stage.get("freeze", []))})
     if isinstance(exp["screen"]["layers"], list):
         other_layers.update({f"{key}.screen.layers[{i}]": layer for i, layer in enumerate(exp["screen"]["layers"])})
     if exp["attribution"]["layer"]:

@@ -95,6 +95,6 @@ def _key_path(path) -> str:
 
 
 def _message(error) -> str:
-    if error.validator == "not" and error.validator_value == {"required": ["cutoff", "train_from"]}:
-        return "cutoff and train_from exclude each other"
+    if error.validator == "not" and list(error.validator_value) == ["required"]:
+        return " and ".join(error.validator_value["required"]) + " exclude each other"
     return error.message
