@@ -33,11 +33,18 @@ from driftlens.optvis.transforms import crop_or_pad, gaussian_noise, random_crop
 
 
 def lucid(model, objectives, size, steps, seeds, seed=0, snapshot_steps=(), progress=True,
-          precision="auto") -> RenderResult:
+          precision="auto", start=None) -> RenderResult:
     """lucid's recipe: FFT + decorrelated colour + sigmoid, standard transforms, Adam 0.05.
 
     After the standard transforms, the centre ``size`` x ``size`` square is cropped (grey where the
     image shrank), so the network sees inputs of the rendered size at lucid's scale.
+
+    A warm start (``start``) continues from given images instead of noise: the Fourier coefficients
+    begin as the exact inverse of ``start`` (:meth:`FFTImage.from_images`), so step 0 shows those
+    images. Adam begins afresh (zero moments), as it would from noise: its first steps move every
+    coefficient by about the learning rate, which shakes the start a little before the new optimum
+    pulls it. Pixels at 0 or 1 are nudged inside by 1e-4 (the sigmoid's inverse is infinite there);
+    they sit where the sigmoid's gradient is about 1e-4, so saturated pixels move slowly.
 
     Args:
         model (ModelWrapper): The network.
@@ -49,6 +56,8 @@ def lucid(model, objectives, size, steps, seeds, seed=0, snapshot_steps=(), prog
         snapshot_steps (iterable[int], optional): Steps at which to keep the images. Default: ()
         progress (bool, optional): Show a progress bar. Default: True
         precision (str, optional): Of the model's passes (see :mod:`driftlens.precision`). Default: "auto"
+        start (np.ndarray, optional): ``(len(objectives), size, size, 3)`` images in [0, 1] to continue
+            from (a warm start); ``seeds`` are then unused. Default: None (start from seeded noise)
 
     Returns:
         RenderResult: See :func:`~driftlens.optvis.render.render`.
@@ -57,12 +66,23 @@ def lucid(model, objectives, size, steps, seeds, seed=0, snapshot_steps=(), prog
         >>> import driftlens
         >>> from driftlens.optvis.objectives import channel
         >>> model = driftlens.models.load("tiny", weights="random")
-        >>> lucid(model, [channel("conv3", 2)], 32, 4, seeds=[0], progress=False).images.shape
+        >>> cold = lucid(model, [channel("conv3", 2)], 32, 4, seeds=[0], progress=False)
+        >>> lucid(model, [channel("conv3", 2)], 32, 2, seeds=[0], progress=False, start=cold.images).images.shape
         (1, 32, 32, 3)
     """
     transforms = standard_transforms() + [crop_or_pad(size)]
-    return render(model, objectives, FFTImage(size, seeds), transforms, steps=steps, seed=seed,
+    param = FFTImage(size, seeds) if start is None else FFTImage.from_images(_start_images(start, objectives, size))
+    return render(model, objectives, param, transforms, steps=steps, seed=seed,
                   snapshot_steps=snapshot_steps, progress=progress, precision=precision)
+
+
+def _start_images(start, objectives, size) -> torch.Tensor:
+    """``start`` as a ``(B, 3, H, W)`` float32 tensor, checked against the batch."""
+    start = torch.as_tensor(start, dtype=torch.float32)
+    if start.shape != (len(objectives), size, size, 3):
+        raise ConfigError(f"warm start: expected images of shape {(len(objectives), size, size, 3)}, "
+                          f"got {tuple(start.shape)}")
+    return start.permute(0, 3, 1, 2)
 
 
 def maco(model, objectives, size, steps, seeds, seed=0, snapshot_steps=(), progress=True, precision="auto",
@@ -256,6 +276,12 @@ def erhan(model, objectives, size, steps, seeds, seed=0, snapshot_steps=(), prog
 
 METHODS = {"lucid": lucid, "maco": maco, "yosinski": yosinski, "erhan": erhan}
 
+WARM_START_METHODS = ("lucid",)
+"""Methods that can continue from given images (a warm start, validated in ``benchmarks/bench_warm_start.py``).
+``maco`` fixes the Fourier magnitude to natural images', so the phase alone cannot hold a start image's own
+magnitude; ``erhan`` grows its image from a small size, so it has no full-size start; ``yosinski``'s decay, blur
+and clipping were set for a start from noise, and a warm start is not validated for it."""
+
 
 def visualize(model, objectives, method: str = "lucid", size: int = 128, steps: int = 512, seed: int = 0,
               image_seeds=None, snapshot_steps=(), progress=True, precision: str = "auto", **options) -> RenderResult:
@@ -274,13 +300,15 @@ def visualize(model, objectives, method: str = "lucid", size: int = 128, steps: 
         progress (bool, optional): Show a progress bar. Default: True
         precision (str, optional): ``auto`` (bf16 autocast on a GPU with native bf16, else fp32),
             ``fp32`` or ``bf16`` (see :mod:`driftlens.precision`). Default: "auto"
-        **options: Further keyword arguments of the method (e.g. ``spectrum=`` for :func:`maco`).
+        **options: Further keyword arguments of the method (e.g. ``spectrum=`` for :func:`maco`, ``start=``
+            for a warm start of a method in :data:`WARM_START_METHODS`).
 
     Returns:
         RenderResult: ``images`` of shape ``(len(objectives), size, size, 3)``, losses, snapshots.
 
     Raises:
-        ValueError: Unknown method, no objectives, or a seed list of the wrong length.
+        ValueError: Unknown method, no objectives, a seed list of the wrong length, or a warm start for a
+            method that cannot take one.
 
     Example:
         >>> import driftlens
@@ -291,6 +319,11 @@ def visualize(model, objectives, method: str = "lucid", size: int = 128, steps: 
     """
     if method not in METHODS:
         raise ConfigError(f"unknown method {method!r}; available: {', '.join(METHODS)}")
+    if options.get("start") is None:
+        options.pop("start", None)
+    elif method not in WARM_START_METHODS:
+        raise ConfigError(f"method {method!r} cannot continue from given images; warm starts are for "
+                          f"{', '.join(WARM_START_METHODS)}")
     objectives = list(objectives)
     if not objectives:
         raise ConfigError("no objectives to visualise")

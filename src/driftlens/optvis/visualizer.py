@@ -61,7 +61,8 @@ def visualize_channels(model, layer: str, channels, method: str = "lucid", steps
 
 
 def visualize_units(model, units: dict, seeds, method: str = "lucid", steps: int = 512, size: int = 128,
-                    seed: int = 0, max_batch: int | None = None, progress=True, **options) -> dict:
+                    seed: int = 0, max_batch: int | None = None, progress=True, starts: dict | None = None,
+                    **options) -> dict:
     """Visualise the channels of several layers, each with several seeds, in one batched optimisation.
 
     Image ``(s, layer, k)`` maximises channel ``units[layer][k]`` from initialisation seed ``seeds[s]``;
@@ -80,13 +81,16 @@ def visualize_units(model, units: dict, seeds, method: str = "lucid", steps: int
         seed (int, optional): Seed of the random transforms. Default: 0
         max_batch (int, optional): Most images in one optimisation. Default: :func:`batch_limit`
         progress (bool, optional): Show a progress bar. Default: True
+        starts (dict[str, np.ndarray], optional): A warm start: layer to ``(len(seeds), len(channels), size,
+            size, 3)`` images (an earlier render row of the same units and seeds); image ``(s, layer, k)``
+            continues from ``starts[layer][s, k]``. Default: None (every image starts from its seed's noise)
         **options: Further keyword arguments of the method (e.g. ``spectrum=`` for maco).
 
     Returns:
         dict[str, np.ndarray]: Layer to ``(len(seeds), len(channels), size, size, 3)`` float32 in [0, 1].
 
     Raises:
-        ConfigError: No units, no seeds, or repeated seeds.
+        ConfigError: No units, no seeds, repeated seeds, or starts that do not match the units.
 
     Example:
         >>> import driftlens
@@ -105,14 +109,24 @@ def visualize_units(model, units: dict, seeds, method: str = "lucid", steps: int
     max_batch = max_batch or batch_limit(model, size)
     chunks = [images[start:start + max_batch] for start in range(0, len(images), max_batch)]
     rows = {layer: np.empty((len(seeds), len(channels), size, size, 3), np.float32) for layer, channels in units.items()}
+    if starts is not None:
+        _check_starts(starts, rows)
     with progress_bar(total=steps * len(chunks), desc="render", disable=not progress, leave=False) as bar:
         for chunk in chunks:
+            start = None if starts is None else np.stack([starts[layer][s, k] for s, layer, k in chunk])
             result = visualize(model, [channel(layer, units[layer][k]) for _, layer, k in chunk], method=method,
                                size=size, steps=steps, seed=seed, image_seeds=[seeds[s] for s, _, _ in chunk],
-                               progress=bar, **options)
+                               progress=bar, start=start, **options)
             for (s, layer, k), image in zip(chunk, result.images):
                 rows[layer][s, k] = image
     return rows
+
+
+def _check_starts(starts: dict, rows: dict) -> None:
+    for layer, row in rows.items():
+        if layer not in starts or starts[layer].shape != row.shape:
+            found = starts[layer].shape if layer in starts else "nothing"
+            raise ConfigError(f"warm start for {layer}: expected images of shape {row.shape}, got {found}")
 
 
 def batch_limit(model, size: int, cpu_limit: int = 64, memory_share: float = 0.5) -> int:
