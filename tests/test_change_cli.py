@@ -1,6 +1,7 @@
 """The workflow's change commands end to end on tiny checkpoints: render-checkpoint, representation, screen,
 change, grid --change/--screen and exemplars; and the --threads option."""
 
+import re
 import subprocess
 import sys
 
@@ -181,3 +182,46 @@ def test_threads_option_sets_torch_threads_in_the_command():
     bad = subprocess.run([sys.executable, "-m", "driftlens.cli", "layers", "tiny", "--threads", "0"],
                          capture_output=True, text=True)
     assert bad.returncode == 2 and "--threads must be at least 1" in bad.stderr
+
+
+def _lucid_rows(run, out, epoch, *extra):
+    """Render epoch ``epoch`` of ``run`` with lucid into ``out``; returns the rows' paths."""
+    units = [f"{layer}={run / layer / 'channels.txt'}" for layer in LAYERS]
+    rows = [str(out / f"{layer}_{epoch:03d}.npz") for layer in LAYERS]
+    assert main(["render-checkpoint", "--checkpoint", str(run / f"epoch_{epoch:03d}.pt"), "--units", *units,
+                 "--method", "lucid", "--steps", "16", "--size", "32", "--seeds", "0,1", "--no-progress",
+                 "--rows", *rows, "--pngs", *[r.replace(".npz", ".png") for r in rows], *extra]) == 0
+    return rows
+
+
+def test_a_warm_chain_continues_changed_layers_and_reuses_unchanged_ones_exactly(run, tmp_path):
+    store = ["--store", str(tmp_path / "store"), "--warm-steps", "8"]
+    first = _lucid_rows(run, tmp_path, 0, *store)
+    later = _lucid_rows(run, tmp_path, 1, *store, "--warm-start", *first)
+    (tmp_path / "cold").mkdir()
+    cold = _lucid_rows(run, tmp_path / "cold", 1)
+
+    unchanged, changed = (read_row(path) for path in later)  # conv2.0's upstream is the same; conv3.0's is not
+    assert np.array_equal(unchanged.images, read_row(first[0]).images)  # reused, not continued
+    assert not np.array_equal(changed.images, read_row(first[1]).images)
+    assert not np.allclose(changed.images, read_row(cold[1]).images, atol=1e-3)  # continued, not from noise
+    assert changed.settings["warm_steps"] == 8 and changed.settings["steps"] == 16
+
+
+@pytest.mark.parametrize("extra, message", [
+    (["--method", "erhan", "--warm-steps", "8"], "--warm-start: erhan renders cannot continue from earlier renders; "
+                                                 "warm starts are for lucid"),
+    ([], "--warm-start needs --warm-steps"),
+    (["--warm-steps", "8", "--seeds", "0,1,2"], r"holds layer conv2.0, channels \[0, 1, 2, 3\], seeds \[0, 1\] at 32 "
+                                                r"px; this job renders conv2.0, channels \[0, 1, 2, 3\], seeds \[0, 1, 2\]"),
+])
+def test_a_warm_start_that_cannot_continue_is_refused_before_the_model_loads(run, tmp_path, capsys, extra, message):
+    first = _lucid_rows(run, tmp_path, 0)
+    arguments = ["render-checkpoint", "--checkpoint", str(tmp_path / "no-such-checkpoint.pt"),
+                 "--units", *[f"{layer}={run / layer / 'channels.txt'}" for layer in LAYERS], "--method", "lucid",
+                 "--steps", "16", "--size", "32", "--seeds", "0,1", "--rows", "a.npz", "b.npz", "--pngs", "a.png",
+                 "b.png", "--warm-start", *first, *extra]
+    capsys.readouterr()
+    assert main(arguments) == 2
+    error = capsys.readouterr().err
+    assert re.search(message, error) and "rendering epoch" not in error

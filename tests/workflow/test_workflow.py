@@ -207,6 +207,31 @@ def test_a_layer_label_names_the_folder_and_the_layer_reaches_every_command(tmp_
     assert re.search(r"driftlens report .* --layers conv2,conv3 ", plan)
 
 
+def test_warm_started_renders_chain_each_epoch_to_the_previous_visualised_one(tmp_path, snakemake, mini_config,
+                                                                              write_config):
+    mini_config["experiments"]["mini"]["stages"][1]["epochs"] = 3
+    mini_config["experiments"]["mini"]["visualize"].update(warm_start=4, epochs=[0, 2, 4])
+    write_config(tmp_path, mini_config)
+    plan = snakemake(tmp_path, "-n", "-p", "--cores", "1").stdout
+    renders = {int(epoch): command for command, epoch in
+               re.findall(r"(driftlens render-checkpoint --checkpoint \S+epoch_(\d+).pt.*)", plan)}
+    assert sorted(renders) == [0, 2, 4] and all("--warm-steps 4" in command for command in renders.values())
+    assert "--warm-start" not in renders[0]  # the first visualised epoch starts from noise
+    for epoch, previous in ((2, 0), (4, 2)):
+        assert f"--warm-start results/mini/conv2/epoch_{previous:03d}.npz results/mini/conv3/epoch_{previous:03d}.npz " \
+               in renders[epoch]
+
+
+def test_a_warm_start_for_a_method_that_cannot_continue_is_named_by_the_dry_run(tmp_path, snakemake, mini_config,
+                                                                                write_config):
+    mini_config["experiments"]["mini"]["visualize"].update(warm_start=4, method="erhan")
+    write_config(tmp_path, mini_config)
+    result = snakemake(tmp_path, "--dry-run", check=False)
+    assert result.returncode != 0
+    assert "experiments.mini.visualize.warm_start: erhan renders cannot continue from earlier renders; warm starts " \
+           "are for lucid" in result.stderr + result.stdout
+
+
 def test_the_plain_command_shows_why_a_job_failed(tmp_path, snakemake, mini_config, write_config):
     """No profile: the one-line reason driftlens wrote to the job's log reaches the terminal too."""
     mini_config["datasets"] = {"flowers": {"kind": "flowers17", "source": str(tmp_path / "no-such-copy")}}

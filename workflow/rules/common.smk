@@ -48,7 +48,19 @@ def check_config():
         if selection_epoch(name) is not None and selection_epoch(name) not in all_epochs(name):
             raise ValueError(f"experiments.{name}.visualize.channels.epoch: {selection_epoch(name)} has no checkpoint "
                              f"(the epochs are {epoch_range_text(name)})")
+        check_warm_start(name)
         check_layers(name)
+
+
+def check_warm_start(name):
+    """A warm start only for a method that can continue from given images (torch is imported only to check one)."""
+    vis = experiment(name)["visualize"]
+    if vis["warm_start"]:
+        from driftlens.optvis.methods import WARM_START_METHODS
+
+        if vis["method"] not in WARM_START_METHODS:
+            raise ValueError(f"experiments.{name}.visualize.warm_start: {vis['method']} renders cannot continue from "
+                             f"earlier renders; warm starts are for {', '.join(WARM_START_METHODS)}")
 
 
 def check_datasets():
@@ -396,7 +408,17 @@ def render_params(name):
     vis = experiment(name)["visualize"]
     return (f"--method {vis['method']} --steps {vis['steps']} --size {vis['size']} --seed {vis['seed']}"
             f" --seeds {','.join(map(str, seeds(name)))} --precision {model_settings(name)['precision']}"
-            f" {option('--max-batch', vis['max_batch'])}")
+            f" {option('--max-batch', vis['max_batch'])} {option('--warm-steps', vis['warm_start'] or '')}")
+
+
+def warm_start_rows(name, epoch):
+    """The render rows a warm-started render of ``epoch`` continues from: the previous visualised epoch's, one per
+    layer; ``[]`` for the first visualised epoch, or when the experiment renders every epoch from noise."""
+    epochs = visual_epochs(name)
+    if not experiment(name)["visualize"]["warm_start"] or int(epoch) == epochs[0]:
+        return []
+    previous = epochs[epochs.index(int(epoch)) - 1]
+    return [artifact("render", name, layer=layer, epoch=previous) for layer in layers(name)]
 
 
 def spectrum_files(name):

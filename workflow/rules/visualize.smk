@@ -51,7 +51,8 @@ rule select_channels:
 # One render job per checkpoint: every layer, channel and seed in one batched optimisation. A rule per
 # experiment, because the layers (and so the outputs) are the experiment's; each is named render_{exp}. A layer
 # whose upstream weights equal those of a checkpoint already rendered (frozen, or a head-only epoch) is taken
-# from the experiment's render store instead of being rendered again.
+# from the experiment's render store instead of being rendered again. With visualize.warm_start, each visualised
+# epoch after the first continues from the previous one's renders: the render jobs form a chain.
 for _name in config["experiments"]:
 
     rule:
@@ -61,6 +62,7 @@ for _name in config["experiments"]:
             checkpoint=lambda w: checkpoint(w.exp, w.epoch),
             channels=lambda w: [artifact("channels", w.exp, layer=layer) for layer in layers(w.exp)],
             spectrum=lambda w: spectrum_files(w.exp),
+            starts=lambda w: warm_start_rows(w.exp, w.epoch),
         output:
             rows=[artifact("render", layer=layer) for layer in layers(_name)],
             pngs=[artifact("render_png", layer=layer) for layer in layers(_name)],
@@ -70,6 +72,7 @@ for _name in config["experiments"]:
             units=lambda w, input: layer_args(w.exp, layers(w.exp), input.channels),
             render=lambda w: render_params(w.exp),
             spectrum=lambda w, input: option("--spectrum", "".join(input.spectrum)),
+            starts=lambda w, input: option_list("--warm-start", " ".join(input.starts)),
             store=lambda w: artifact("render_store", w.exp),
         log:
             "logs/{exp}/render/epoch_{epoch}.log",
@@ -82,5 +85,5 @@ for _name in config["experiments"]:
             "../../envs/driftlens.yaml"
         shell:
             "driftlens render-checkpoint --checkpoint {input.checkpoint} --units {params.units} {params.render}"
-            " {params.spectrum} --rows {output.rows} --pngs {output.pngs} --store {params.store} --threads {threads}"
+            " {params.spectrum} {params.starts} --rows {output.rows} --pngs {output.pngs} --store {params.store} --threads {threads}"
             " --no-progress " + LOGGED
