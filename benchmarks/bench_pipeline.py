@@ -15,6 +15,7 @@ Usage:
     .venv/bin/python benchmarks/bench_pipeline.py --run --configfile small.yaml # with a config overlay
     .venv/bin/python benchmarks/bench_pipeline.py --exp demo                  # read an earlier run's files
     .venv/bin/python benchmarks/bench_pipeline.py --estimate flowers17        # what a run will cost (estimate.py)
+    .venv/bin/python benchmarks/bench_pipeline.py --estimate flowers17 --warm-steps 128   # cold and warm renders
     .venv/bin/python benchmarks/bench_pipeline.py --startup                   # a job's start-up, --help's time
 """
 
@@ -45,6 +46,8 @@ def parse_args(argv=None):
     parser.add_argument("--estimate", metavar="EXP", help="project an experiment's time per rule and in total on "
                                                          "--cores cores from rates measured here (estimate.py)")
     parser.add_argument("--gpu-rates", metavar="YAML", help="with --estimate: rates measured on a GPU, to project too")
+    parser.add_argument("--warm-steps", type=int, help="with --estimate: project warm-started renders with these steps "
+                                                       "too (default: the experiment's visualize.warm_start, if any)")
     parser.add_argument("--features-off", action="store_true",
                         help="with --run: the same run without the feature diff (features.enabled false), to measure "
                              "the wall time the feature jobs add, back to back")
@@ -196,7 +199,7 @@ def main(argv=None):
     if args.estimate:
         from estimate import print_estimate
 
-        print_estimate(args.estimate, args.cores, args.gpu_rates, args.configfile)
+        print_estimate(args.estimate, args.cores, args.gpu_rates, args.configfile, args.warm_steps)
         return
     config = yaml.safe_load(Path("config.yaml").read_text())
     experiment = config["experiments"][args.exp]

@@ -11,7 +11,10 @@ does not depend on the weights, and nothing is downloaded):
 - a job's start-up: a fresh interpreter importing torch and driftlens's models.
 
 Projected wall time on ``cores`` cores: the training chain runs one epoch after another; renders whose channels
-come from the change screen wait for training to end; other jobs fill the remaining cores.
+come from the change screen wait for training to end; other jobs fill the remaining cores. With warm-started
+renders (``visualize.warm_start``), the first rendered epoch takes the full steps and every later one the warm
+steps, but the render jobs run one after another, each once its checkpoint exists and the previous render is
+done: that render chain bounds the wall time too.
 Rates measured on a GPU can be given as a YAML file (``gpu_rates.yaml``: the same keys, with the date and device).
 """
 
@@ -53,11 +56,11 @@ def planned_jobs(exp: str, overlay: str | None = None) -> tuple[dict[str, int], 
     return counts, renders
 
 
-def reused_renders(experiment: dict, render_epochs) -> int:
-    """Render jobs whose renders are all reused: the epochs of a first, head-only stage (epoch 0 rendered them)."""
+def reused_renders(experiment: dict, render_epochs) -> set[int]:
+    """Epochs whose render jobs reuse every render: those of a first, head-only stage (epoch 0 rendered them)."""
     first = experiment["stages"][0]
     head_only = first.get("train_from") == "logits"
-    return sum(1 for epoch in render_epochs if head_only and 0 < epoch <= first["epochs"])
+    return {epoch for epoch in render_epochs if head_only and 0 < epoch <= first["epochs"]}
 
 
 def experiment_config(exp: str, overlay: str | None = None) -> tuple[dict, dict]:
@@ -198,49 +201,85 @@ RULE_KIND = {"train_epoch": "train", "start_model": "start", "representation": "
 """Which projected job each rule is (``render_{exp}`` is a render; every other rule is ``other``)."""
 
 
-def estimate(exp: str, cores: int, rates: dict | None = None, overlay: str | None = None) -> dict:
-    """The projected seconds per rule, the training chain and the whole run's wall time on ``cores`` cores."""
+def render_seconds(experiment: dict, render_epochs, per_job: dict, rates: dict, warm_steps: int) -> dict[int, float]:
+    """Projected seconds of each render job by epoch: a reused one costs a start-up and reading its inputs; the
+    first rendered epoch, and every epoch without warm starts (``warm_steps`` 0), the full steps; the rest the
+    warm steps."""
+    reused, first = reused_renders(experiment, render_epochs), min(render_epochs)
+    warm = rates["startup_s"] + warm_steps * rates["render_step_s"]
+    return {epoch: per_job["other"] if epoch in reused else per_job["render"] if epoch == first or not warm_steps
+            else warm for epoch in render_epochs}
+
+
+def render_chain_end(seconds_by_epoch: dict, ready) -> float:
+    """When the last of a chain of render jobs ends: each starts once ``ready(epoch)`` and the previous one ended."""
+    end = 0.0
+    for epoch in sorted(seconds_by_epoch):
+        end = max(end, ready(epoch)) + seconds_by_epoch[epoch]
+    return end
+
+
+def estimate(exp: str, cores: int, rates: dict | None = None, overlay: str | None = None,
+             warm_steps: int | None = None) -> dict:
+    """The projected seconds per rule, the training chain and the whole run's wall time on ``cores`` cores;
+    ``warm_steps`` (default: the experiment's ``visualize.warm_start``; 0 for cold renders) for warm starts."""
     experiment, dataset = experiment_config(exp, overlay)
     jobs, render_epochs = planned_jobs(exp, overlay)
     rates = rates or measure_rates(experiment)
+    if warm_steps is None:
+        warm_steps = experiment["visualize"]["warm_start"] or 0
     per_job = job_seconds(experiment, split_sizes(experiment, dataset), rates)
-    per_rule = {rule: count * per_job[RULE_KIND.get(rule, "render" if rule.startswith("render_") else "other")]
-                for rule, count in jobs.items() if rule != "all"}
-    reused = reused_renders(experiment, render_epochs)
-    if reused:  # a reused render costs a start-up and reading its inputs, not the optimisation
-        per_rule[f"render_{exp}"] -= reused * (per_job["render"] - per_job["other"])
+    per_rule = {rule: count * per_job[RULE_KIND.get(rule, "other")] for rule, count in jobs.items()
+                if rule != "all" and not rule.startswith("render_")}
+    by_epoch = render_seconds(experiment, render_epochs, per_job, rates, warm_steps)
+    per_rule[f"render_{exp}"] = sum(by_epoch.values())
     chain = per_rule.get("train_epoch", 0) + per_rule.get("start_model", 0)
-    renders = sum(seconds for rule, seconds in per_rule.items() if rule.startswith("render_"))
+    renders = per_rule[f"render_{exp}"]
     rest = sum(per_rule.values()) - chain - renders
     channels = experiment["visualize"]["channels"]
     after_training = renders if isinstance(channels, dict) and "most_changed" in channels else 0
     beside = sum(per_rule.values()) - chain - after_training
     wall = max(chain + after_training / cores + max(0, beside - chain * (cores - 1)) / cores,
                sum(per_rule.values()) / cores)
+    render_chain = 0.0
+    if warm_steps:
+        def ready(epoch):
+            return chain if after_training else per_job["start"] + epoch * per_job["train"]
+        render_chain = render_chain_end(by_epoch, ready)
+        wall = max(wall, render_chain + per_job["other"])  # then the figure that gathers the renders
     return {"rates": rates, "jobs": jobs, "per_rule": per_rule, "chain": chain, "renders": renders, "rest": rest,
-            "wall": wall, "reused": reused}
+            "wall": wall, "reused": len(reused_renders(experiment, render_epochs)), "warm_steps": warm_steps,
+            "render_chain": render_chain}
 
 
-def print_estimate(exp: str, cores: int, gpu_rates: str | None = None, overlay: str | None = None) -> None:
-    """Print the estimate on this machine's rates and, when a GPU's rates are given, on those."""
-    result = estimate(exp, cores, overlay=overlay)
-    _print(exp, cores, result, "this machine (1 torch thread per job)")
+def print_estimate(exp: str, cores: int, gpu_rates: str | None = None, overlay: str | None = None,
+                   warm_steps: int | None = None) -> None:
+    """Print the estimate on this machine's rates and, when a GPU's rates are given, on those: with cold renders
+    and, when the experiment warm-starts or ``warm_steps`` is given, with warm starts too (the same rates)."""
+    here = measure_rates(experiment_config(exp, overlay)[0])
+    warm = warm_steps or experiment_config(exp, overlay)[0]["visualize"]["warm_start"]
+    sources = [(here, "this machine (1 torch thread per job)")]
     if gpu_rates:
         record = yaml.safe_load(Path(gpu_rates).read_text())
-        rates = {key: record[key] for key in result["rates"]}
-        _print(exp, cores, estimate(exp, cores, rates, overlay), f"{record['device']}, measured {record['date']}")
+        sources.append(({key: record[key] for key in here}, f"{record['device']}, measured {record['date']}"))
+    for rates, where in sources:
+        for steps in ([0, warm] if warm else [0]):
+            _print(exp, cores, estimate(exp, cores, rates, overlay, steps), where)
 
 
 def _print(exp, cores, result, where):
     rates = result["rates"]
-    print(f"{exp} on {where}: render step {rates['render_step_s']:.3f} s (whole job batch), training image "
+    renders = f"warm-started renders ({result['warm_steps']} steps after the first epoch)" if result["warm_steps"] \
+        else "cold renders"
+    print(f"{exp}, {renders}, on {where}: render step {rates['render_step_s']:.3f} s (whole job batch), training image "
           f"{rates['train_image_s'] * 1000:.1f} ms, evaluation image {rates['eval_image_s'] * 1000:.1f} ms, "
           f"start-up {rates['startup_s']:.1f} s")
     for rule, seconds in sorted(result["per_rule"].items(), key=lambda item: -item[1]):
         print(f"  {rule:<22} {result['jobs'][rule]:>4} jobs  {_duration(seconds):>12}")
     print(f"  projected wall time on {cores} cores: {_duration(result['wall'])} (training chain "
           f"{_duration(result['chain'])}, renders {_duration(result['renders'])} of job time, "
-          f"{result['reused']} render jobs reused)")
+          f"{result['reused']} render jobs reused"
+          + (f"; the render chain ends at {_duration(result['render_chain'])}" if result["warm_steps"] else "") + ")")
 
 
 def _duration(seconds: float) -> str:

@@ -21,7 +21,7 @@ Example:
 import importlib
 
 _EXPORTS = {
-    "compare": ["compare_models", "screen_checkpoints"],
+    "compare": ["compare_models", "rendered_table", "screen_checkpoints"],
     "pixels": ["PerceptualDistance", "lpips_backbone_url", "pixel_scores", "ssim"],
     "planted": ["blend_channels", "perturb", "reinitialise_channels", "swap_channels"],
     "render_evidence": ["ALPHA", "change_table", "cross_activation_samples", "exemplar_agreement", "relative_response",

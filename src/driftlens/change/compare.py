@@ -15,7 +15,7 @@ from driftlens.progress import bar as progress_bar
 
 
 def compare_models(first, later, units: dict, probe, seeds=(0, 1, 2), render: bool = True, screen: dict | None = None,
-                   **render_options) -> dict:
+                   warm_steps: int | None = None, **render_options) -> dict:
     """Screen every channel of some layers, optionally render chosen ones, and return each layer's verdicts.
 
     The screen (:func:`~driftlens.change.screen.screen_table`) always covers every channel of a layer,
@@ -36,6 +36,8 @@ def compare_models(first, later, units: dict, probe, seeds=(0, 1, 2), render: bo
         render (bool, optional): Render the channels and add render evidence. Default: True
         screen (dict, optional): Options of :func:`~driftlens.change.screen.screen_table` (``min_effect``,
             ``alpha``, ``top_k``, ``resamples``). Default: None (its defaults)
+        warm_steps (int, optional): Render the later model by continuing from the first model's renders for
+            this many steps (a warm start, lucid only) instead of from noise. Default: None (from noise)
         **render_options: Passed to :func:`~driftlens.optvis.visualize_units` (method, steps, size, ...).
 
     Returns:
@@ -59,12 +61,37 @@ def compare_models(first, later, units: dict, probe, seeds=(0, 1, 2), render: bo
                 for layer in units}
     from driftlens.optvis import visualize_units
 
-    renders = [visualize_units(model, chosen, list(seeds), **render_options) for model in (first, later)]
-    return {layer: _rendered_table(first, later, layer, chosen[layer], probe, renders[0][layer], renders[1][layer],
+    renders = [visualize_units(first, chosen, list(seeds), **render_options)]
+    warm = {"steps": warm_steps, "starts": renders[0]} if warm_steps else {}
+    renders.append(visualize_units(later, chosen, list(seeds), **{**render_options, **warm}))
+    return {layer: rendered_table(first, later, layer, chosen[layer], probe, renders[0][layer], renders[1][layer],
                                    screens[layer]) for layer in units}
 
 
-def _rendered_table(first, later, layer, channels, probe, ours, theirs, screen):
+def rendered_table(first, later, layer: str, channels, probe, ours, theirs, screen=None):
+    """The change table (epochs 0 and 1) of rendered channels from the two models' renders.
+
+    Args:
+        first (ModelWrapper): The reference model (epoch 0).
+        later (ModelWrapper): The model compared with it.
+        layer (str): The layer.
+        channels (list[int]): Its rendered channels, in column order.
+        probe (np.ndarray): ``(N, H, W, 3)`` natural images in [0, 1].
+        ours (np.ndarray): ``(S, C, H, W, 3)`` the first model's renders of the channels.
+        theirs (np.ndarray): The later model's renders, of the same shape.
+        screen (pandas.DataFrame, optional): The layer's screen. Default: None (render evidence alone)
+
+    Returns:
+        pandas.DataFrame: See :func:`~driftlens.change.render_evidence.change_table`.
+
+    Example:
+        >>> import numpy as np, driftlens
+        >>> a = driftlens.models.load("tiny", weights="random")
+        >>> renders = np.random.default_rng(0).random((2, 1, 32, 32, 3), dtype=np.float32)
+        >>> table = rendered_table(a, a, "conv3", [4], np.random.rand(8, 32, 32, 3), renders, renders)
+        >>> table.query("epoch == 1").changed.tolist()
+        [False]
+    """
     start = {"own": unit_responses(first, ours, layer, channels), "probe": unit_responses(first, probe, layer, channels)}
     end = {"own": unit_responses(later, theirs, layer, channels), "cross": unit_responses(later, ours, layer, channels),
            "reverse": unit_responses(first, theirs, layer, channels),
