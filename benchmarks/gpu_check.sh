@@ -4,7 +4,9 @@
 #   1. the paper experiment's rates on this device (estimate.py --measure: render step, training and evaluation
 #      image, start-up), as data with the date and device (gpu_rates.yaml, for bench_pipeline.py --estimate);
 #   2. the render loop against the bare forward + backward floor, in fp32 and bf16 (bench_precision.py, speed);
-#   3. one flowers17 render job: GoogLeNet (random weights), its three layers x 5 channels x 3 seeds, 512 steps;
+#   3. one flowers17 render job: GoogLeNet (random weights), its three layers x 5 channels x 3 seeds, 512 steps,
+#      then the same job warm-started from its rows for the paper experiment's warm steps, and the paper target's
+#      estimate on this device's rates, cold against warm;
 #   4. the feature diff's crosscoder on the device: two trainings with one seed give the same dictionary, and its
 #      time against the CPU's (benchmarks/crosscoder_check.py);
 #   5. the demo end to end on the device in bf16 autocast (precision: auto), its wall time.
@@ -15,9 +17,9 @@ export PATH="$PWD/.venv/bin:$PATH" PYTHONUNBUFFERED=1
 OUT=${OUT:-benchmarks/out/gpu_check}
 mkdir -p "$OUT"
 if [ "${1:-}" = "--reduced" ]; then
-    device=cpu exp=demo steps=2 size=32 timing=2 demo=false
+    device=cpu exp=demo steps=2 warm=1 size=32 timing=2 demo=false
 else
-    device=cuda exp=flowers17 steps=512 size=128 timing=8 demo=true
+    device=cuda exp=flowers17 steps=512 warm=128 size=128 timing=8 demo=true
 fi
 seconds() { local start=$SECONDS; "$@" > "$OUT/$1.log" 2>&1 || { tail -n 20 "$OUT/$1.log"; exit 1; }; echo $((SECONDS - start)); }
 
@@ -45,6 +47,18 @@ done
 took=$(seconds driftlens render-checkpoint --checkpoint "$OUT/googlenet_random.pt" --units "${units[@]}" \
     --seeds 0,1,2 --steps "$steps" --size "$size" --device "$device" --rows "${rows[@]}" --pngs "${pngs[@]}" --no-progress)
 echo "flowers17 render job: ${took} s wall (45 images, $steps steps at $size px)"
+warm_rows=(); warm_pngs=()
+for layer in mixed3b Mixed_4c_Branch_3_b_1x1 mixed5b; do
+    warm_rows+=("$OUT/$layer.warm.npz"); warm_pngs+=("$OUT/$layer.warm.png")
+done
+took=$(seconds driftlens render-checkpoint --checkpoint "$OUT/googlenet_random.pt" --units "${units[@]}" \
+    --seeds 0,1,2 --steps "$steps" --size "$size" --device "$device" --warm-start "${rows[@]}" --warm-steps "$warm" \
+    --rows "${warm_rows[@]}" --pngs "${warm_pngs[@]}" --no-progress)
+echo "flowers17 warm-started render job: ${took} s wall (45 images, $warm steps at $size px)"
+if $demo; then
+    python benchmarks/bench_pipeline.py --estimate flowers17 --cores 16 --gpu-rates "$OUT/gpu_rates.yaml" \
+        --warm-steps "$warm" 2>&1 | tee "$OUT/estimate.txt" | grep -A 30 "measured"
+fi
 
 echo "== 4. the feature diff's crosscoder on $device"
 python benchmarks/crosscoder_check.py --device "$device" --steps "$steps" 2>&1 | tee "$OUT/crosscoder.txt"

@@ -22,6 +22,7 @@ def test_gpu_check_runs_reduced_on_the_cpu_and_stores_its_rates_as_dated_data(tm
                                                                                                  rates["date"])
     assert all(rates[key] > 0 for key in ("render_step_s", "train_image_s", "eval_image_s", "startup_s"))
     assert re.search(r"flowers17 render job: \d+ s wall \(45 images", result.stdout)
+    assert re.search(r"flowers17 warm-started render job: \d+ s wall \(45 images, 1 steps", result.stdout)
     assert all((tmp_path / f"{layer}.npz").is_file() for layer in ("mixed3b", "Mixed_4c_Branch_3_b_1x1", "mixed5b"))
 
 

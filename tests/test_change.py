@@ -7,6 +7,7 @@ from skimage.transform import resize
 
 import driftlens
 from driftlens import change
+from driftlens.change.screen import screen_measures
 from driftlens.artifacts import CHANGE_COLUMNS
 
 LAYER = "conv3.0"  # the tiny model's third convolution, before BN and ReLU: no dead units with random weights
@@ -83,7 +84,15 @@ def test_verdict_corrects_for_the_number_of_channels():
     assert not many[2][0].any() and not alone[2][0].any()  # epoch 0 is never tested
 
 
-def test_exemplar_agreement_of_reversed_rankings():
+def test_the_change_tables_exemplar_agreement_is_the_screens_with_ties_broken_by_image_order():
+    """Reversed rankings give rho -1 and no shared exemplars; tied responses (a constant top) keep the first images,
+    as the screen does, so the two tables agree."""
     responses = np.arange(10.0)[:, None].repeat(2, axis=1)
-    rho, jaccard = change.exemplar_agreement(responses, -responses, top_k=3)
-    assert rho == pytest.approx([-1.0, -1.0]) and jaccard.tolist() == [0.0, 0.0]
+    tied = np.concatenate([np.ones((6, 2)), np.zeros((4, 2))])
+    for later in (-responses, tied):
+        same = {"own": np.ones((2, 2)), "probe": responses, "cross": np.ones((2, 2)), "reverse": np.ones((2, 2))}
+        table = change.change_table({0: same, 1: {**same, "probe": later}}, [0, 1], top_k=3).query("epoch == 1")
+        measures = screen_measures(responses, later, top_k=3)
+        np.testing.assert_array_equal(table.exemplar_rho, measures["rho"])
+        np.testing.assert_array_equal(table.exemplar_jaccard, measures["topk_jaccard"])
+    assert table.exemplar_jaccard.tolist() == [0.0, 0.0]  # ties: images 0-2 of the tied top, against 7-9

@@ -24,11 +24,11 @@ _EXPORTS = {
     "compare": ["compare_models", "rendered_table", "screen_checkpoints"],
     "pixels": ["PerceptualDistance", "lpips_backbone_url", "pixel_scores", "ssim"],
     "planted": ["blend_channels", "perturb", "reinitialise_channels", "swap_channels"],
-    "render_evidence": ["ALPHA", "change_table", "cross_activation_samples", "exemplar_agreement", "relative_response",
+    "render_evidence": ["ALPHA", "change_table", "cross_activation_samples", "relative_response",
                         "verdict"],
     "representation": ["CKA_ESTIMATORS", "DEFAULT_CKA_ESTIMATOR", "centered_gram", "gram_cka", "linear_cka",
                        "probe_pass", "representation_change", "weight_change"],
-    "responses": ["layer_responses", "unit_responses"],
+    "responses": ["batch_activations", "layer_responses", "unit_responses"],
     "screen": ["MIN_EFFECT", "screen_table"],
 }
 """Each submodule's public names, importable from the package: a submodule is imported on first use, so a job that

@@ -31,7 +31,7 @@ import pandas as pd
 from scipy import stats
 
 from driftlens.artifacts import CHANGE_COLUMNS
-from driftlens.change.screen import ALPHA
+from driftlens.change.screen import ALPHA, TOP_K, screen_measures
 from driftlens.errors import ConfigError
 
 
@@ -96,31 +96,6 @@ def _mean_of_defined(a, b):
     return pd.DataFrame({"a": a.ravel(), "b": b.ravel()}).mean(axis=1).to_numpy().reshape(a.shape)
 
 
-def exemplar_agreement(first_probe, later_probe, top_k: int = 5) -> tuple[np.ndarray, np.ndarray]:
-    """Spearman's rho and top-k Jaccard overlap of each channel's probe responses at two epochs.
-
-    Args:
-        first_probe (np.ndarray): ``(N, C)`` responses to the probe images at epoch 0.
-        later_probe (np.ndarray): ``(N, C)`` at a later epoch.
-        top_k (int, optional): Size of the top sets (at most ``N``). Default: 5
-
-    Returns:
-        tuple[np.ndarray, np.ndarray]: ``(rho, jaccard)``, each ``(C,)``.
-
-    Example:
-        >>> a = np.arange(8.0)[:, None]
-        >>> exemplar_agreement(a, a)[0].tolist(), exemplar_agreement(a, -a, top_k=2)[1].tolist()
-        ([1.0], [0.0])
-    """
-    top_k = min(top_k, len(first_probe))
-    rho = np.array([stats.spearmanr(a, b).statistic for a, b in zip(first_probe.T, later_probe.T)])
-    jaccard = []
-    for a, b in zip(first_probe.T, later_probe.T):
-        top_a, top_b = set(np.argsort(-a)[:top_k]), set(np.argsort(-b)[:top_k])
-        jaccard.append(len(top_a & top_b) / len(top_a | top_b))
-    return rho, np.array(jaccard)
-
-
 def verdict(cross_by_epoch: dict, noise_by_epoch: dict, alpha: float = ALPHA) -> tuple[dict, dict, dict]:
     """p-values, BH-corrected q-values and verdicts per epoch and channel (the rule in the module docstring).
 
@@ -161,7 +136,7 @@ def _one_sided_p(samples, null) -> float:
     return float(stats.mannwhitneyu(samples, null, alternative="less").pvalue)
 
 
-def change_table(responses_by_epoch: dict, channels, pixel_scores=None, screen=None, top_k: int = 5,
+def change_table(responses_by_epoch: dict, channels, pixel_scores=None, screen=None, top_k: int = TOP_K,
                  alpha: float = ALPHA) -> pd.DataFrame:
     """The change table of one layer's rendered channels: one row per (epoch, channel) with :data:`CHANGE_COLUMNS`.
 
@@ -178,7 +153,7 @@ def change_table(responses_by_epoch: dict, channels, pixel_scores=None, screen=N
             (``ssim_to_first``, ``ssim_noise``, ...). Default: None (NaN columns)
         screen (pandas.DataFrame, optional): The layer's screen (:data:`~driftlens.artifacts.SCREEN_COLUMNS`),
             covering these channels and epochs. Default: None (render evidence alone)
-        top_k (int, optional): Size of the exemplar top sets. Default: 5
+        top_k (int, optional): Size of the exemplar top sets. Default: :data:`~driftlens.change.screen.TOP_K`
         alpha (float, optional): False-discovery rate of the render verdict. Default: :data:`ALPHA`
 
     Returns:
@@ -199,7 +174,8 @@ def change_table(responses_by_epoch: dict, channels, pixel_scores=None, screen=N
     rows = []
     for epoch in epochs:
         cross, noise = samples[epoch]
-        rho, jaccard = exemplar_agreement(first["probe"], responses_by_epoch[epoch]["probe"], top_k)
+        agreement = screen_measures(first["probe"], responses_by_epoch[epoch]["probe"], top_k)  # the screen's own
+        rho, jaccard = agreement["rho"], agreement["topk_jaccard"]
         cross, noise = pd.DataFrame(cross), pd.DataFrame(noise)  # NaN-skipping means and minima
         columns = {"epoch": epoch, "channel": list(channels), "cross_activation": cross.mean().to_numpy(),
                    "cross_activation_noise": noise.mean().to_numpy(),

@@ -16,8 +16,8 @@ import math
 import torch
 
 from driftlens import models
+from driftlens.change.responses import batch_activations
 from driftlens.errors import ArtifactError, ConfigError
-from driftlens.progress import bar as progress_bar
 
 CKA_ESTIMATORS = ("debiased", "biased")
 """The estimators of linear CKA (:func:`gram_cka`): from the unbiased HSIC (Song et al., 2012) or the biased one."""
@@ -216,14 +216,10 @@ def probe_pass(model, images, layers, batch_size: int = 32, progress: bool = Tru
         ((4, 16), (4, 4))
     """
     means, features = {layer: [] for layer in layers}, {layer: [] for layer in layers}
-    with models.eval_mode(model), models.capture(model, layers) as activations:
-        starts = range(0, len(images), batch_size)
-        for start in progress_bar(starts, desc="probe", unit="batch", disable=not progress):
-            batch = images[start:start + batch_size].to(model.device)
-            model(batch.contiguous(memory_format=torch.channels_last))  # the fast layout for convolutions
-            for layer in layers:
-                means[layer].append(models.channel_means(activations[layer]).double().cpu())
-                features[layer].append(activations[layer].flatten(1).float().cpu())
+    for activations in batch_activations(model, images, layers, batch_size, progress):
+        for layer in layers:
+            means[layer].append(models.channel_means(activations[layer]).double().cpu())
+            features[layer].append(activations[layer].flatten(1).float().cpu())
     return {"responses": {layer: torch.cat(parts).numpy() for layer, parts in means.items()},
             "grams": {layer: centered_gram(torch.cat(parts)).numpy() for layer, parts in features.items()}}
 

@@ -11,6 +11,35 @@ import numpy as np
 import torch
 
 from driftlens.models import capture, channel_means, eval_mode
+from driftlens.progress import bar as progress_bar
+
+
+def batch_activations(model, images: torch.Tensor, layers, batch_size: int = 32, progress: bool = False):
+    """The one forward loop over an image set: yields each batch's activations of ``layers``.
+
+    The model runs on its device, in eval mode, on channels-last batches (the fast layout for convolutions);
+    the yielded dict is refilled at every batch, so read it before asking for the next.
+
+    Args:
+        model (ModelWrapper): The network.
+        images (torch.Tensor): ``(N, 3, H, W)`` in [0, 1].
+        layers (list[str]): Layer names or aliases.
+        batch_size (int, optional): Images per forward pass. Default: 32
+        progress (bool, optional): Show a progress bar over batches. Default: False
+
+    Yields:
+        dict[str, torch.Tensor]: Layer to the batch's activations.
+
+    Example:
+        >>> import driftlens
+        >>> model = driftlens.models.load("tiny", weights="random")
+        >>> [tuple(a["conv3"].shape) for a in batch_activations(model, torch.rand(5, 3, 32, 32), ["conv3"], 4)]
+        [(4, 16, 8, 8), (1, 16, 8, 8)]
+    """
+    with eval_mode(model), capture(model, list(layers)) as outputs:
+        for start in progress_bar(range(0, len(images), batch_size), desc="probe", unit="batch", disable=not progress):
+            model(images[start:start + batch_size].to(model.device).contiguous(memory_format=torch.channels_last))
+            yield outputs
 
 
 def unit_responses(model, images, layer: str, channels, batch_size: int = 32) -> np.ndarray:
@@ -67,9 +96,7 @@ def layer_responses(model, images, units: dict, batch_size: int = 32) -> dict:
     """
     tensor = torch.from_numpy(np.asarray(images, dtype=np.float32)).permute(0, 3, 1, 2)
     means = {layer: [] for layer in units}
-    with eval_mode(model), capture(model, list(units)) as outputs:
-        for start in range(0, len(tensor), batch_size):
-            model(tensor[start:start + batch_size].to(model.device))
-            for layer, channels in units.items():
-                means[layer].append(channel_means(outputs[layer])[:, channels].double().cpu())
+    for outputs in batch_activations(model, tensor, list(units), batch_size):
+        for layer, channels in units.items():
+            means[layer].append(channel_means(outputs[layer])[:, channels].double().cpu())
     return {layer: torch.cat(parts).numpy() for layer, parts in means.items()}
