@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pandas as pd
 import pytest
 from PIL import Image
 
@@ -225,3 +226,19 @@ def test_a_warm_start_that_cannot_continue_is_refused_before_the_model_loads(run
     assert main(arguments) == 2
     error = capsys.readouterr().err
     assert re.search(message, error) and "rendering epoch" not in error
+
+
+def test_the_change_table_of_warm_started_renders_leaves_the_pixel_measures_empty(run, tmp_path):
+    """Warm renders descend from epoch 0's, so their likeness to it is no evidence; cross-activation still is."""
+    store = ["--store", str(tmp_path / "store"), "--warm-steps", "8"]
+    first = _lucid_rows(run, tmp_path, 0, *store)
+    later = _lucid_rows(run, tmp_path, 1, *store, "--warm-start", *first)
+    out = tmp_path / "change.csv"
+    assert main(["change", "--layer", "conv3.0", "--rows", first[1], later[1], "--checkpoints",
+                 str(run / "epoch_000.pt"), str(run / "epoch_001.pt"), "--responses",
+                 *[str(run / f"responses_{e:03d}.npz") for e in (0, 1)], "--screen", str(run / "conv3.0" / "screen.csv"),
+                 "--device", "cpu", "-o", str(out)]) == 0
+    table = read_change_table(out, layer="conv3.0")
+    pixels = ["ssim_to_first", "ssim_noise", "perceptual_to_first", "perceptual_noise"]
+    assert table[pixels].isna().all().all() and pd.isna(table.attrs["perceptual_metric"])
+    assert table.query("epoch == 1").cross_activation.notna().sum() >= 2 and table.screen_changed.any()

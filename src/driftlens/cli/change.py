@@ -2,7 +2,8 @@
 
 Render evidence (cross-activation with its seed-noise reference, pixel measures) is measured here from
 the renders and the checkpoints; the screen's verdict comes from ``screen.csv``; the table combines both
-(:func:`driftlens.change.change_table`).
+(:func:`driftlens.change.change_table`). Warm-started renders (``visualize.warm_start``) descend from epoch
+0's, so their pixel likeness to epoch 0 says nothing about change: for them the pixel columns stay empty.
 
 Example:
     driftlens change --layer blocks.12 --rows results/demo/blocks.12/epoch_*.npz \\
@@ -10,6 +11,7 @@ Example:
         --screen results/demo/blocks.12/screen.csv -o results/demo/blocks.12/change.csv
 """
 
+import sys
 
 from driftlens.cli._options import add_device, device_of
 
@@ -49,10 +51,16 @@ def run(args):
     first = min(rows)
     measured = {epoch: unit_responses(nets[first], nets[epoch], rows[first], rows[epoch], probe[epoch])
                 for epoch in rows}
-    perceptual = change.PerceptualDistance(backend=args.perceptual, device=device)
-    scores = {epoch: change.pixel_scores(row.images, rows[first].images, perceptual) for epoch, row in rows.items()}
+    if rows[first].settings.get("warm_steps"):
+        print("pixel measures left empty: warm-started renders descend from epoch 0's (docs/warm-start.md)",
+              file=sys.stderr)
+        scores, metric = None, ""
+    else:
+        perceptual = change.PerceptualDistance(backend=args.perceptual, device=device)
+        scores = {epoch: change.pixel_scores(row.images, rows[first].images, perceptual) for epoch, row in rows.items()}
+        metric = perceptual.name
     table = change.change_table(measured, rows[first].channels, scores, read_screen_table(args.screen, args.layer))
-    write_change_table(args.output, table, args.layer, perceptual.name)
+    write_change_table(args.output, table, args.layer, metric)
 
 
 def unit_responses(first, model, first_row, row, probe) -> dict:
