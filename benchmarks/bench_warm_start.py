@@ -3,7 +3,9 @@
 A warm-started render of epoch *e* continues from epoch *e - 1*'s render for fewer steps. Its danger is
 hysteresis (staying near an old optimum after the feature moved) and a bias of the render evidence towards
 "unchanged" (renders descending from epoch 0's look alike by construction). Three parts, each against cold
-renders (from noise, at the full steps) measured in the same run:
+renders (from noise, at the full steps) measured in the same run. Warm renders follow the pipeline's restart rule
+(``driftlens.optvis.warm``: a channel whose start lost most of its score restarts from noise; ``--restart-below 0``
+switches it off, to see the warm start alone):
 
 - ``--chain``: a real fine-tune's trained layers (``flowers17_lite0``'s checkpoints; blocks.12 and blocks.15, 16
   channels each, evenly spaced). Epoch 0 cold, then a warm chain over the rendered epochs 4, 6, 8 (epochs 1-3
@@ -35,6 +37,7 @@ from bench_change import BLENDS, FRACTIONS, REINIT, SWAPS, probe_photos  # noqa:
 from driftlens import change  # noqa: E402
 from driftlens.change.pixels import ssim  # noqa: E402
 from driftlens.optvis import visualize_units  # noqa: E402
+from driftlens.optvis.warm import RESTART_BELOW, continue_units  # noqa: E402
 
 CHAIN_EPOCHS = (4, 6, 8)
 
@@ -50,6 +53,8 @@ def parse_args(argv=None):
     parser.add_argument("--warm-steps", type=int, default=64, help="warm render steps (default: 64)")
     parser.add_argument("--size", type=int, default=128, help="render size (default: 128)")
     parser.add_argument("--channels", type=int, default=16, help="--chain: channels per layer (default: 16)")
+    parser.add_argument("--restart-below", type=float, default=RESTART_BELOW,
+                        help=f"the restart rule's share (default: {RESTART_BELOW}; 0 never restarts)")
     parser.add_argument("--threads", type=int, default=2, help="torch CPU threads (default: 2)")
     return parser.parse_args(argv)
 
@@ -60,11 +65,17 @@ def reached(model, rows: dict, units: dict) -> np.ndarray:
                            for layer, channels in units.items()])
 
 
-def render(model, units, args, seeds=(0,), starts=None):
-    """Rows of ``units`` (cold at ``args.steps``, or warm from ``starts`` at ``args.warm_steps``) and the seconds."""
+def render(model, units, args, seeds=(0,), starts=None, previous=None):
+    """Rows of ``units`` and the seconds: cold at ``args.steps``; or continued from ``starts`` (rendered on
+    ``previous``) at ``args.warm_steps`` with the restart rule (``continue_units``), which it reports."""
     began = time.perf_counter()
-    steps = args.steps if starts is None else args.warm_steps
-    rows = visualize_units(model, units, list(seeds), steps=steps, size=args.size, progress=False, starts=starts)
+    if starts is None:
+        rows = visualize_units(model, units, list(seeds), steps=args.steps, size=args.size, progress=False)
+    else:
+        rows, restarted = continue_units(previous, model, units, list(seeds), starts, args.steps, args.warm_steps,
+                                         restart_below=args.restart_below, size=args.size, progress=False)
+        print(f"    restarted from noise: {sum(map(len, restarted.values()))} of {sum(map(len, units.values()))} "
+              f"channels {restarted}")
     return rows, time.perf_counter() - began
 
 
@@ -86,9 +97,10 @@ def chain_study(args):
     print(f"chain: {args.checkpoints}, layers {list(units)}, {args.channels} channels each, cold {args.steps} steps, "
           f"warm {args.warm_steps}, {args.size} px")
     first, cold_seconds = render(models[0], units, args)
-    warm, warm_seconds = first, []
+    warm, warm_seconds, previous = first, [], models[0]
     for epoch in CHAIN_EPOCHS:
-        warm, seconds = render(models[epoch], units, args, starts=warm)
+        warm, seconds = render(models[epoch], units, args, starts=warm, previous=previous)
+        previous = models[epoch]
         warm_seconds.append(seconds)
         cold_rows, seconds = render(models[epoch], units, args)
         cold = reached(models[epoch], cold_rows, units)
@@ -106,15 +118,18 @@ def planted_study(args):
         swapped = change.swap_channels(swapped, layer, a, b)
     cases = {"swap": (swapped, [c for pair in SWAPS for c in pair]),
              "reinit": (change.reinitialise_channels(model, layer, REINIT, seed=1), REINIT)}
-    print(f"planted ({layer}, cold {args.steps} steps, warm {args.warm_steps}, {args.size} px, seeds 0, 1):")
+    untouched = [0, 1, 2, 4, 5, 6, 8, 9]
+    print(f"planted ({layer}, cold {args.steps} steps, warm {args.warm_steps}, {args.size} px, seeds 0, 1; rendered "
+          f"with untouched channels {untouched}, which must not restart):")
     for name, (planted, channels) in cases.items():
-        units = {layer: channels}
+        units = {layer: channels + untouched}
         start, _ = render(model, units, args, seeds=(0, 1))
         cold = reached(planted, render(planted, units, args, seeds=(0, 1))[0], units)
-        warm = reached(planted, render(planted, units, args, seeds=(0, 1), starts=start)[0], units)
+        warm = reached(planted, render(planted, units, args, seeds=(0, 1), starts=start, previous=model)[0], units)
         stale = reached(planted, start, units)
-        print(f"  {name} {channels}: warm/cold {np.round(warm / cold, 3).tolist()}; "
-              f"control, unplanted render/cold {np.round(stale / cold, 3).tolist()}")
+        print(f"  {name} {channels}: warm/cold {np.round(warm / cold, 3)[:len(channels)].tolist()}, untouched "
+              f"{np.round(warm / cold, 3)[len(channels):].tolist()}; control, unplanted render/cold "
+              f"{np.round(stale / cold, 3)[:len(channels)].tolist()}")
 
 
 def evidence_study(args):
@@ -129,7 +144,7 @@ def evidence_study(args):
         planted = change.perturb(change.blend_channels(model, layer, BLENDS, fraction), 1e-3, seed=13, relative=True)
         line = []
         for name, starts in (("cold", None), ("warm", first)):
-            later = render(planted, units, args, seeds=seeds, starts=starts)[0]
+            later = render(planted, units, args, seeds=seeds, starts=starts, previous=model)[0]
             table = change.rendered_table(model, planted, layer, channels, probe, first[layer], later[layer])
             at_one = table.query("epoch == 1")
             line.append(f"{name}: cross-activation {at_one.cross_activation.mean():.2f} (seed noise "

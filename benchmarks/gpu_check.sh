@@ -53,6 +53,7 @@ for layer in mixed3b Mixed_4c_Branch_3_b_1x1 mixed5b; do
 done
 took=$(seconds driftlens render-checkpoint --checkpoint "$OUT/googlenet_random.pt" --units "${units[@]}" \
     --seeds 0,1,2 --steps "$steps" --size "$size" --device "$device" --warm-start "${rows[@]}" --warm-steps "$warm" \
+    --warm-start-checkpoint "$OUT/googlenet_random.pt" \
     --rows "${warm_rows[@]}" --pngs "${warm_pngs[@]}" --no-progress)
 echo "flowers17 warm-started render job: ${took} s wall (45 images, $warm steps at $size px)"
 if $demo; then

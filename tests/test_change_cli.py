@@ -198,7 +198,8 @@ def _lucid_rows(run, out, epoch, *extra):
 def test_a_warm_chain_continues_changed_layers_and_reuses_unchanged_ones_exactly(run, tmp_path):
     store = ["--store", str(tmp_path / "store"), "--warm-steps", "8"]
     first = _lucid_rows(run, tmp_path, 0, *store)
-    later = _lucid_rows(run, tmp_path, 1, *store, "--warm-start", *first)
+    later = _lucid_rows(run, tmp_path, 1, *store, "--warm-start", *first, "--warm-start-checkpoint",
+                        str(run / "epoch_000.pt"))
     (tmp_path / "cold").mkdir()
     cold = _lucid_rows(run, tmp_path / "cold", 1)
 
@@ -212,8 +213,9 @@ def test_a_warm_chain_continues_changed_layers_and_reuses_unchanged_ones_exactly
 @pytest.mark.parametrize("extra, message", [
     (["--method", "erhan", "--warm-steps", "8"], "--warm-start: erhan renders cannot continue from earlier renders; "
                                                  "warm starts are for lucid"),
-    ([], "--warm-start needs --warm-steps"),
-    (["--warm-steps", "8", "--seeds", "0,1,2"], r"holds layer conv2.0, channels \[0, 1, 2, 3\], seeds \[0, 1\] at 32 "
+    (["--warm-start-checkpoint", "c.pt"], "--warm-start needs --warm-steps .* and --warm-start-checkpoint"),
+    (["--warm-steps", "8"], "--warm-start needs --warm-steps .* and --warm-start-checkpoint"),
+    (["--warm-steps", "8", "--warm-start-checkpoint", "c.pt", "--seeds", "0,1,2"], r"holds layer conv2.0, channels \[0, 1, 2, 3\], seeds \[0, 1\] at 32 "
                                                 r"px; this job renders conv2.0, channels \[0, 1, 2, 3\], seeds \[0, 1, 2\]"),
 ])
 def test_a_warm_start_that_cannot_continue_is_refused_before_the_model_loads(run, tmp_path, capsys, extra, message):
@@ -232,7 +234,8 @@ def test_the_change_table_of_warm_started_renders_leaves_the_pixel_measures_empt
     """Warm renders descend from epoch 0's, so their likeness to it is no evidence; cross-activation still is."""
     store = ["--store", str(tmp_path / "store"), "--warm-steps", "8"]
     first = _lucid_rows(run, tmp_path, 0, *store)
-    later = _lucid_rows(run, tmp_path, 1, *store, "--warm-start", *first)
+    later = _lucid_rows(run, tmp_path, 1, *store, "--warm-start", *first, "--warm-start-checkpoint",
+                        str(run / "epoch_000.pt"))
     out = tmp_path / "change.csv"
     assert main(["change", "--layer", "conv3.0", "--rows", first[1], later[1], "--checkpoints",
                  str(run / "epoch_000.pt"), str(run / "epoch_001.pt"), "--responses",

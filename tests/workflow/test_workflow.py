@@ -219,7 +219,7 @@ def test_warm_started_renders_chain_each_epoch_to_the_previous_visualised_one(tm
     assert "--warm-start" not in renders[0]  # the first visualised epoch starts from noise
     for epoch, previous in ((2, 0), (4, 2)):
         assert f"--warm-start results/mini/conv2/epoch_{previous:03d}.npz results/mini/conv3/epoch_{previous:03d}.npz " \
-               in renders[epoch]
+               f"--warm-start-checkpoint results/mini/checkpoints/epoch_{previous:03d}.pt" in renders[epoch]
 
 
 def test_a_warm_start_for_a_method_that_cannot_continue_is_named_by_the_dry_run(tmp_path, snakemake, mini_config,

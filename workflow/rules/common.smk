@@ -411,14 +411,25 @@ def render_params(name):
             f" {option('--max-batch', vis['max_batch'])} {option('--warm-steps', vis['warm_start'] or '')}")
 
 
-def warm_start_rows(name, epoch):
-    """The render rows a warm-started render of ``epoch`` continues from: the previous visualised epoch's, one per
-    layer; ``[]`` for the first visualised epoch, or when the experiment renders every epoch from noise."""
+def warm_start_epoch(name, epoch):
+    """The visualised epoch a warm-started render of ``epoch`` continues from; None for the first visualised epoch,
+    or when the experiment renders every epoch from noise."""
     epochs = visual_epochs(name)
     if not experiment(name)["visualize"]["warm_start"] or int(epoch) == epochs[0]:
-        return []
-    previous = epochs[epochs.index(int(epoch)) - 1]
-    return [artifact("render", name, layer=layer, epoch=previous) for layer in layers(name)]
+        return None
+    return epochs[epochs.index(int(epoch)) - 1]
+
+
+def warm_start_rows(name, epoch):
+    """The render rows a warm-started render of ``epoch`` continues from, one per layer (or ``[]``)."""
+    previous = warm_start_epoch(name, epoch)
+    return [] if previous is None else [artifact("render", name, layer=layer, epoch=previous) for layer in layers(name)]
+
+
+def warm_start_checkpoint(name, epoch):
+    """The checkpoint those rows were rendered on (``[]`` when there are none)."""
+    previous = warm_start_epoch(name, epoch)
+    return [] if previous is None else [checkpoint(name, previous)]
 
 
 def spectrum_files(name):

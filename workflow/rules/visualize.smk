@@ -63,6 +63,7 @@ for _name in config["experiments"]:
             channels=lambda w: [artifact("channels", w.exp, layer=layer) for layer in layers(w.exp)],
             spectrum=lambda w: spectrum_files(w.exp),
             starts=lambda w: warm_start_rows(w.exp, w.epoch),
+            start_checkpoint=lambda w: warm_start_checkpoint(w.exp, w.epoch),
         output:
             rows=[artifact("render", layer=layer) for layer in layers(_name)],
             pngs=[artifact("render_png", layer=layer) for layer in layers(_name)],
@@ -73,6 +74,7 @@ for _name in config["experiments"]:
             render=lambda w: render_params(w.exp),
             spectrum=lambda w, input: option("--spectrum", "".join(input.spectrum)),
             starts=lambda w, input: option_list("--warm-start", " ".join(input.starts)),
+            start_checkpoint=lambda w, input: option("--warm-start-checkpoint", "".join(input.start_checkpoint)),
             store=lambda w: artifact("render_store", w.exp),
         log:
             "logs/{exp}/render/epoch_{epoch}.log",
@@ -85,5 +87,5 @@ for _name in config["experiments"]:
             "../../envs/driftlens.yaml"
         shell:
             "driftlens render-checkpoint --checkpoint {input.checkpoint} --units {params.units} {params.render}"
-            " {params.spectrum} {params.starts} --rows {output.rows} --pngs {output.pngs} --store {params.store} --threads {threads}"
+            " {params.spectrum} {params.starts} {params.start_checkpoint} --rows {output.rows} --pngs {output.pngs} --store {params.store} --threads {threads}"
             " --no-progress " + LOGGED

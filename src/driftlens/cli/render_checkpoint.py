@@ -4,9 +4,11 @@ A workflow step: one job per rendered checkpoint writes one render row per layer
 seeds and its metadata inside, and a ``.png`` of the first seed). With ``--store``, a layer whose
 upstream weights and settings were rendered before (:mod:`driftlens.optvis.store`) is not rendered
 again: its stored arrays are written unchanged. With ``--warm-start``, the layers that are rendered continue
-from an earlier epoch's rows (one per layer) for ``--warm-steps`` steps instead of starting from noise; a
-warm-started experiment gives every job of its chain ``--warm-steps`` (the first job too), so that a layer whose
-upstream weights did not change is still reused exactly, never continued.
+from an earlier epoch's rows (one per layer, rendered on ``--warm-start-checkpoint``) for ``--warm-steps``
+steps instead of starting from noise; a channel whose start lost most of its score on this checkpoint restarts
+from noise with the full steps (:mod:`driftlens.optvis.warm`). A warm-started experiment gives every job of its
+chain ``--warm-steps`` (the first job too), so that a layer whose upstream weights did not change is still
+reused exactly, never continued.
 
 Example:
     driftlens render-checkpoint --checkpoint results/demo/checkpoints/epoch_003.pt \\
@@ -40,6 +42,8 @@ def add_parser(subparsers):
                         help="steps of a render that continues from --warm-start rows; part of a warm chain's settings")
     parser.add_argument("--warm-start", nargs="+", metavar="NPZ",
                         help="one earlier render row per layer, in order, to continue from (lucid only)")
+    parser.add_argument("--warm-start-checkpoint", metavar="PT", help="the checkpoint the --warm-start rows were "
+                                                                      "rendered on (for the restart rule)")
     add_device(parser)
     add_precision(parser)
     parser.add_argument("--rows", nargs="+", required=True, metavar="NPZ", help="one render row per layer, in order")
@@ -88,8 +92,9 @@ def _warm_starts(units, args) -> dict | None:
     if args.method not in WARM_START_METHODS:
         raise ConfigError(f"--warm-start: {args.method} renders cannot continue from earlier renders; warm starts "
                           f"are for {', '.join(WARM_START_METHODS)}")
-    if args.warm_steps is None:
-        raise ConfigError("--warm-start needs --warm-steps, the steps of the continued renders")
+    if args.warm_steps is None or args.warm_start_checkpoint is None:
+        raise ConfigError("--warm-start needs --warm-steps (the steps of the continued renders) and "
+                          "--warm-start-checkpoint (the checkpoint its rows were rendered on)")
     if len(args.warm_start) != len(units):
         raise ConfigError(f"{len(units)} layers but {len(args.warm_start)} --warm-start rows")
     starts = {}
@@ -105,13 +110,22 @@ def _warm_starts(units, args) -> dict | None:
 
 
 def _render(model, units, args, starts=None) -> dict:
+    from driftlens import models
     from driftlens.optvis import visualize_units
+    from driftlens.optvis.warm import continue_units
 
-    steps = args.steps if starts is None else args.warm_steps
-    return visualize_units(model, units, args.seeds, method=args.method, steps=steps, size=args.size,
-                           seed=args.seed, max_batch=args.max_batch, progress=not args.no_progress,
-                           starts=None if starts is None else {layer: starts[layer].images for layer in units},
-                           **method_options(args))
+    options = {"method": args.method, "size": args.size, "seed": args.seed, "max_batch": args.max_batch,
+               "progress": not args.no_progress, **method_options(args)}
+    if starts is None:
+        return visualize_units(model, units, args.seeds, steps=args.steps, **options)
+    previous = models.from_checkpoint(args.warm_start_checkpoint).to(model.device)
+    images, restarted = continue_units(previous, model, units, args.seeds, {layer: starts[layer].images for layer in units},
+                                       args.steps, args.warm_steps, **options)
+    for layer, channels in restarted.items():
+        print(f"{layer}: {len(units[layer]) - len(channels)} channels continued for {args.warm_steps} steps, "
+              f"{len(channels)} restarted from noise for {args.steps} (their start lost most of its score): "
+              f"{channels}", file=sys.stderr)
+    return images
 
 
 def _stored_or_rendered(model, units, args, settings, starts=None) -> dict:
