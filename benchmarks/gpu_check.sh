@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The GPU check, when a GPU is lent (about 5 minutes on one): the figures the README needs, printed and kept in
+# The GPU check, when a GPU is lent (about 5 minutes on one): the figures the README and docs/ quote, printed and kept in
 # $OUT (default benchmarks/out/gpu_check).
 #   1. the paper experiment's rates on this device (estimate.py --measure: render step, training and evaluation
 #      image, start-up), as data with the date and device (gpu_rates.yaml, for bench_pipeline.py --estimate);

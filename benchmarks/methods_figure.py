@@ -1,4 +1,4 @@
-"""The README's picture: every method on the same unit of EfficientNet-Lite0, and one accentuation.
+"""The picture in docs/visualisation.md: every method on the same unit of EfficientNet-Lite0, and one accentuation.
 
     python benchmarks/methods_figure.py -o docs/methods.png
 """
