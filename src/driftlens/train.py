@@ -26,6 +26,7 @@ from torch.utils.data import DataLoader
 from driftlens import models
 from driftlens.data import SplitDataset, read_splits
 from driftlens.checkpoint import Checkpoint, read_checkpoint, save_checkpoint
+from driftlens.devices import resolve_device
 from driftlens.errors import ConfigError, DivergedError
 from driftlens.precision import autocast
 from driftlens.progress import bar as progress_bar
@@ -441,24 +442,6 @@ def train_epoch(cfg: TrainConfig, previous, out, metrics, epoch: int, device=Non
     _finish_epoch(cfg, model, optimizer, stage_index, epoch, classes, out, metrics, trained, progress)
 
 
-def resolve_device(device=None) -> torch.device:
-    """``None`` or ``auto``: CUDA when available, else the CPU; otherwise ``torch.device(device)``.
-
-    Args:
-        device (str or torch.device, optional): What was asked for. Default: None
-
-    Returns:
-        torch.device: The device to train on.
-
-    Example:
-        >>> resolve_device("cpu")
-        device(type='cpu')
-    """
-    if device in (None, "auto"):
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
-
-
 def place(model: models.ModelWrapper, device=None) -> models.ModelWrapper:
     """Move ``model`` to ``device`` in the channels-last memory layout, the fast one for convolutions.
 
@@ -469,7 +452,7 @@ def place(model: models.ModelWrapper, device=None) -> models.ModelWrapper:
 
     Args:
         model (ModelWrapper): The network; changed in place.
-        device (str or torch.device, optional): See :func:`resolve_device`. Default: None
+        device (str or torch.device, optional): See :func:`driftlens.devices.resolve_device`. Default: None
 
     Returns:
         ModelWrapper: ``model``.

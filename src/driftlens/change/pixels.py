@@ -18,6 +18,7 @@ import torch
 from skimage.metrics import structural_similarity
 
 from driftlens import models
+from driftlens.devices import resolve_device
 from driftlens.errors import ArtifactError, ConfigError
 from driftlens.models.weights import WeightsUnavailableError, cache_file_for
 
@@ -78,7 +79,7 @@ class PerceptualDistance:
     def __init__(self, backend: str = "auto", device=None, batch_size: int = 16):
         if backend not in ("auto", "lpips", "lite0"):
             raise ConfigError(f"unknown perceptual backend {backend!r}; use auto, lpips or lite0")
-        self.device = str(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+        self.device = str(resolve_device(device))
         self.batch_size = batch_size
         self._lpips = _lpips_alex(self.device) if backend != "lite0" else None
         if backend == "lpips" and self._lpips is None:

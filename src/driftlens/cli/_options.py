@@ -18,7 +18,8 @@ def add_device(parser) -> None:
         >>> parser.parse_args(["--device", "cpu"]).device
         'cpu'
     """
-    parser.add_argument("--device", help="torch device: cpu, cuda, cuda:1, ... (default: cuda if available, else cpu)")
+    parser.add_argument("--device", help="torch device: auto, cpu, cuda, cuda:1, ... (default: auto, cuda if available, "
+                                         "else cpu)")
 
 
 def add_precision(parser) -> None:
@@ -38,16 +39,17 @@ def add_precision(parser) -> None:
 
 
 def device_of(args) -> str:
-    """The device that ``--device`` names, or cuda when a GPU is visible (SLURM's ``--gpus`` sets which), else cpu.
+    """The device that ``--device`` names (see :func:`driftlens.devices.resolve_device`; ``auto`` or none: cuda when
+    a GPU is visible, else cpu).
 
     Example:
         >>> import argparse
         >>> device_of(argparse.Namespace(device="cpu"))
         'cpu'
     """
-    import torch
+    from driftlens.devices import resolve_device
 
-    return args.device or ("cuda" if torch.cuda.is_available() else "cpu")
+    return str(resolve_device(args.device))
 
 
 def add_progress(parser) -> None:

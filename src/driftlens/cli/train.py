@@ -4,10 +4,10 @@ import json
 import sys
 from pathlib import Path
 
-from driftlens.cli._options import add_progress, non_negative_int
+from driftlens.cli._options import add_device, add_progress, device_of, non_negative_int
 from driftlens.errors import ConfigError
 from driftlens.precision import resolved
-from driftlens.train import TrainConfig, resolve_device, start_checkpoint, train_epoch
+from driftlens.train import TrainConfig, start_checkpoint, train_epoch
 
 
 def add_parser(subparsers):
@@ -19,7 +19,7 @@ def add_parser(subparsers):
     parser.add_argument("--out", required=True, help="checkpoint to write, e.g. results/x/checkpoints/epoch_001.pt")
     parser.add_argument("--metrics", required=True, help="metrics JSON to write, e.g. results/x/metrics/epoch_001.json")
     parser.add_argument("--previous", help="checkpoint of epoch N-1 (required for N > 0)")
-    parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1, ... (default: auto)")
+    add_device(parser)
     add_progress(parser)
     parser.set_defaults(func=run)
 
@@ -27,7 +27,7 @@ def add_parser(subparsers):
 def run(args):
     cfg = TrainConfig.from_dict(_read_config(args))
     progress = not args.no_progress
-    device = resolve_device(args.device)
+    device = device_of(args)
     print(f"training on {device} in {resolved(cfg.precision, device)}", file=sys.stderr)
     if args.epoch == 0:
         if args.previous:
