@@ -82,3 +82,17 @@ def test_the_accentuate_command_needs_images_or_a_probe_set(tmp_path, capsys):
                  "-o", str(tmp_path / "a.png")]) == 2
     assert "give image files or --probe" in capsys.readouterr().err
     assert not (tmp_path / "a.png").exists()
+
+
+def test_a_channels_file_accentuates_its_first_channel(tmp_path):
+    """The workflow hands over the layer's channels file; the command reads it with the library's reader."""
+    write_probe(tmp_path / "probe.npz", np.random.default_rng(0).random((3, 3, 16, 16)), np.zeros(3, int), ["a"])
+    (tmp_path / "channels.txt").write_text("5,2,9\n")
+    common = ["accentuate", "--model", "tiny", "--weights", "random", "--probe", str(tmp_path / "probe.npz"),
+              "--count", "2", "--layer", "conv3", "--steps", "2", "--size", "16", "--no-progress"]
+    for name, which in (("file", ["--channels-file", str(tmp_path / "channels.txt")]), ("five", ["--channel", "5"]),
+                        ("two", ["--channel", "2"])):
+        assert main([*common, *which, "--raw", str(tmp_path / f"{name}.npz"), "-o", str(tmp_path / f"{name}.png")]) == 0
+    accentuated = {name: np.load(tmp_path / f"{name}.npz")["accentuated"] for name in ("file", "five", "two")}
+    assert np.array_equal(accentuated["file"], accentuated["five"])
+    assert not np.array_equal(accentuated["file"], accentuated["two"])

@@ -30,5 +30,5 @@ rule accentuation:
         "../../envs/driftlens.yaml"
     shell:
         "driftlens accentuate --checkpoints {input.checkpoints} --probe {input.probe}"
-        " --layer {params.layer} --channel $(cut -d, -f1 {input.channels})"
+        " --layer {params.layer} --channels-file {input.channels}"
         " --size {params.size} --seed {params.seed} --no-progress -o {output} --threads {threads} " + LOGGED

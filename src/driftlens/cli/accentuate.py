@@ -11,7 +11,7 @@ import numpy as np
 import torch
 
 from driftlens import models
-from driftlens.artifacts import read_probe
+from driftlens.artifacts import read_channels, read_probe
 from driftlens.cli._imaging import read_images
 from driftlens.cli._options import add_model_arguments, add_progress, device_of, model_from_args
 from driftlens.errors import ConfigError
@@ -36,7 +36,10 @@ def add_parser(subparsers):
     parser.add_argument("--checkpoints", nargs="+",
                         help="several training checkpoints: one accentuated row each, labelled by file name")
     parser.add_argument("--layer", required=True, help="layer name or alias (logits: a class)")
-    parser.add_argument("--channel", type=int, required=True, help="channel (or class) to accentuate")
+    which = parser.add_mutually_exclusive_group(required=True)
+    which.add_argument("--channel", type=int, help="channel (or class) to accentuate")
+    which.add_argument("--channels-file", metavar="TXT",
+                       help="or the first channel of a channels file (as select-channels writes it)")
     parser.add_argument("--size", type=int, help="image side in pixels (default: the model's input size)")
     parser.add_argument("--steps", type=int, default=64, help="optimisation steps (default: 64)")
     parser.add_argument("--penalty", type=float, default=10.0,
@@ -56,6 +59,8 @@ def run(args):
         >>> main(["accentuate", "--model", "tiny", "--weights", "random", "--layer", "conv3", "--channel", "1",
         ...       "x.png", "-o", "out.png"])  # doctest: +SKIP
     """
+    if args.channels_file:
+        args.channel = read_channels(args.channels_file)[0]
     named = list(load_models(args))
     images = input_images(args, args.size or named[0][1].input_size)
     rows, labels = [images.permute(0, 2, 3, 1).numpy()], ["original"]
