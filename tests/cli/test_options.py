@@ -22,3 +22,11 @@ def test_every_torch_command_takes_device_auto(command):
                                              ("cpu", "cpu")])
 def test_device_auto_and_none_choose_cuda_when_available(asked, expected):
     assert device_of(argparse.Namespace(device=asked)) == expected
+
+
+def test_a_layer_path_argument_without_its_layer_is_named(capsys):
+    from driftlens.cli import main
+
+    assert main(["render-checkpoint", "--checkpoint", "c.pt", "--units", "conv3", "--seeds", "0,1", "--rows", "r.npz",
+                 "--pngs", "r.png"]) == 2
+    assert "--units takes LAYER=PATH items, got 'conv3'" in capsys.readouterr().err

@@ -207,3 +207,29 @@ def model_from_args(args):
     else:
         raise ConfigError("give --model (with --weights) or --checkpoint")
     return model.to(device_of(args)).eval()
+
+
+def layer_and_path(item: str, option: str, fallback=None) -> tuple[str, str]:
+    """A ``LAYER=PATH`` argument as ``(layer, path)``, the one parser of such arguments.
+
+    Args:
+        item (str): The argument.
+        option (str): The option it came with, for the error.
+        fallback (callable, optional): ``fallback(path) -> layer`` for a bare path. Default: None (a bare path is
+            an error)
+
+    Raises:
+        ConfigError: Not ``LAYER=PATH`` (and no fallback for a bare path).
+
+    Example:
+        >>> layer_and_path("blocks.12=results/demo/blocks.12/screen.csv", "--screen")
+        ('blocks.12', 'results/demo/blocks.12/screen.csv')
+        >>> layer_and_path("a/conv2/screen.csv", "--screen", fallback=lambda path: path.split("/")[-2])
+        ('conv2', 'a/conv2/screen.csv')
+    """
+    layer, sign, path = item.partition("=")
+    if sign and layer and path:
+        return layer, path
+    if not sign and fallback is not None:
+        return fallback(item), item
+    raise ConfigError(f"{option} takes LAYER=PATH items, got {item!r}")

@@ -11,6 +11,8 @@ Example:
 
 from pathlib import Path
 
+from driftlens.cli._options import layer_and_path
+
 # The library modules are imported in the run functions: every `driftlens` call builds all parsers.
 
 
@@ -74,6 +76,6 @@ def run_depth(args):
 
 
 def _layer_and_path(item) -> tuple[str, str]:
-    layer, _, path = item.rpartition("=")
-    return layer or Path(path).parent.name, path
+    """``LAYER=PATH``, or a bare path in its layer's folder (``results/demo/blocks.12/screen.csv``)."""
+    return layer_and_path(item, "--screen/--change", fallback=lambda path: Path(path).parent.name)
 

@@ -19,7 +19,8 @@ Example:
 
 import sys
 
-from driftlens.cli._options import add_device, add_precision, add_progress, comma_list, device_of, positive_int
+from driftlens.cli._options import (add_device, add_precision, add_progress, comma_list, device_of, layer_and_path,
+                                    positive_int)
 from driftlens.cli.render import method_options
 from driftlens.optvis import METHODS
 from driftlens.errors import ConfigError
@@ -62,7 +63,7 @@ def run(args):
     from driftlens.io import save_image
     from driftlens.precision import resolved
 
-    units = {layer: read_channels(path) for layer, path in map(_pair, args.units)}
+    units = {layer: read_channels(path) for layer, path in (layer_and_path(item, "--units") for item in args.units)}
     if not len(units) == len(args.rows) == len(args.pngs):
         raise ConfigError(f"{len(units)} layers but {len(args.rows)} --rows and {len(args.pngs)} --pngs")
     seeds = args.seeds
@@ -162,9 +163,3 @@ def _from_store(model, store, keys, units, args, layers, starts=None) -> tuple[d
         images.update(rendered)
     return images, len(missing)
 
-
-def _pair(text):
-    layer, sep, path = text.partition("=")
-    if not sep:
-        raise ConfigError(f"--units: expected LAYER=FILE, got {text!r}")
-    return layer, path

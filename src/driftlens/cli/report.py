@@ -14,7 +14,7 @@ Example:
 
 from pathlib import Path
 
-from driftlens.cli._options import comma_list
+from driftlens.cli._options import comma_list, layer_and_path
 from driftlens.errors import ConfigError
 
 
@@ -106,8 +106,4 @@ def _per_layer(paths, layers, count: int, option: str) -> list:
 
 def _by_layer(items, option: str) -> dict:
     """``LAYER=PATH`` items as ``{layer: path}``."""
-    pairs = [item.partition("=") for item in items]
-    bad = [item for item, (layer, sign, path) in zip(items, pairs) if not (layer and sign and path)]
-    if bad:
-        raise ConfigError(f"{option} takes LAYER=PATH items, got {', '.join(bad)}")
-    return {layer: path for layer, _, path in pairs}
+    return dict(layer_and_path(item, option) for item in items)
