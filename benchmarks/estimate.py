@@ -189,7 +189,7 @@ def _startup() -> float:
 
 def job_seconds(experiment: dict, sizes: dict, rates: dict) -> dict[str, float]:
     """Projected seconds of one job of each kind (start-up included)."""
-    start, probe = rates["startup_s"], min(experiment["compare"]["probe_images"], sizes["val"])
+    start, probe = rates["startup_s"], min(experiment["probe_images"], sizes["val"])
     epoch = sizes["train"] * rates["train_image_s"] + (sizes["val"] + sizes["test"]) * rates["eval_image_s"]
     return {"train": start + epoch, "start": start + (sizes["val"] + sizes["test"]) * rates["eval_image_s"],
             "render": start + experiment["visualize"]["steps"] * rates["render_step_s"],

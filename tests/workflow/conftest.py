@@ -38,7 +38,7 @@ def _mini_config():
             "stages": [{"epochs": 1, "lr": 0.05}, {"epochs": 1, "train_from": "conv3", "lr": 0.01,
                                                    "optimizer": "adam"}],
             "visualize": {"layers": ["conv2", "conv3"], "channels": [0, 1, 2], "steps": 8, "size": 32},
-            "compare": {"probe_images": 8},
+            "probe_images": 8,
         }},
     }
 

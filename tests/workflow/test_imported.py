@@ -40,7 +40,7 @@ def _config(**experiment):
             "dataset": "textures", "model": "tiny", "image_size": 32, "checkpoints": "run/model_*.pth",
             "visualize": {"layers": ["conv2", "conv3"], "channels": {"most_changed": 1, "least_changed": 1},
                           "steps": 8, "size": 32},
-            "compare": {"probe_images": 16}, **experiment}},
+            "probe_images": 16, **experiment}},
     }
 
 

@@ -242,3 +242,14 @@ def test_the_plain_command_shows_why_a_job_failed(tmp_path, snakemake, mini_conf
     reason = (tmp_path / "logs" / "data" / "flowers.log").read_text().strip().splitlines()[-1]
     assert reason.startswith("driftlens: error:") and "no-such-copy" in reason
     assert reason in result.stdout + result.stderr
+
+
+def test_the_deprecated_compare_probe_images_key_still_sets_the_probe_set_with_a_message(tmp_path, snakemake,
+                                                                                           mini_config, write_config):
+    mini_config["experiments"]["mini"].pop("probe_images")
+    mini_config["experiments"]["mini"]["compare"] = {"probe_images": 12}
+    write_config(tmp_path, mini_config)
+    result = snakemake(tmp_path, "-n", "-p", "--cores", "1")
+    assert "experiments.mini.compare.probe_images is deprecated and will be removed; write " \
+           "experiments.mini.probe_images: 12" in result.stderr + result.stdout
+    assert re.search(r"driftlens probe .*--count 12 ", result.stdout), result.stdout[-2000:]

@@ -5,6 +5,7 @@ import itertools
 import json
 import re
 import shlex
+import sys
 from pathlib import Path
 
 from driftlens.schemas import training_keys, validate_train_config
@@ -27,6 +28,7 @@ def experiment(name):
 
 def check_config():
     """Cross-key checks that a JSON schema cannot express; each error names the key."""
+    read_deprecated_keys()
     check_datasets()
     for name in config["targets"]:
         experiment(name)
@@ -61,6 +63,17 @@ def check_warm_start(name):
         if vis["method"] not in WARM_START_METHODS:
             raise ValueError(f"experiments.{name}.visualize.warm_start: {vis['method']} renders cannot continue from "
                              f"earlier renders; warm starts are for {', '.join(WARM_START_METHODS)}")
+
+
+def read_deprecated_keys():
+    """Keys renamed in this release still work for one release, with a message: ``compare.probe_images`` is
+    ``probe_images`` (the section named the workflow's change steps after the user's ``driftlens compare``)."""
+    for name, exp in config["experiments"].items():
+        old = exp.pop("compare", {})
+        if "probe_images" in old:
+            print(f"driftlens: experiments.{name}.compare.probe_images is deprecated and will be removed; write "
+                  f"experiments.{name}.probe_images: {old['probe_images']}", file=sys.stderr)
+            exp["probe_images"] = old["probe_images"]
 
 
 def check_datasets():

@@ -9,7 +9,7 @@ rule probe_images:
     params:
         source=lambda w, input: f"--splits {input.splits}" if "splits" in input.keys() else
                                 option("--folder", experiment(w.exp)["probe"]),
-        images=lambda w: experiment(w.exp)["compare"]["probe_images"],
+        images=lambda w: experiment(w.exp)["probe_images"],
         size=lambda w: model_settings(w.exp)["image_size"],
     log:
         "logs/{exp}/probe.log",
