@@ -253,3 +253,15 @@ def test_the_deprecated_compare_probe_images_key_still_sets_the_probe_set_with_a
     assert "experiments.mini.compare.probe_images is deprecated and will be removed; write " \
            "experiments.mini.probe_images: 12" in result.stderr + result.stdout
     assert re.search(r"driftlens probe .*--count 12 ", result.stdout), result.stdout[-2000:]
+
+
+def test_the_screen_gets_only_the_options_the_config_sets(tmp_path, snakemake, mini_config, write_config):
+    """Its defaults live in driftlens.change.defaults alone: the workflow passes none of them."""
+    write_config(tmp_path, mini_config)
+    plain = re.findall(r"driftlens screen .*", snakemake(tmp_path, "-n", "-p", "--cores", "1").stdout)
+    mini_config["experiments"]["mini"]["screen"] = {"alpha": 0.01}
+    write_config(tmp_path, mini_config)
+    chosen = re.findall(r"driftlens screen .*", snakemake(tmp_path, "-n", "-p", "--cores", "1").stdout)
+    assert plain and not any(option in command for command in plain
+                             for option in ("--min-effect", "--alpha", "--top-k", "--bootstrap"))
+    assert chosen and all("--alpha 0.01" in command and "--min-effect" not in command for command in chosen)

@@ -385,9 +385,10 @@ def screen_layer_names(name):
 
 
 def screen_params(name):
+    """The screen options the config sets; the command fills in the rest from driftlens.change.defaults."""
     screen = experiment(name)["screen"]
-    return (f"--min-effect {screen['min_effect']} --alpha {screen['alpha']} --top-k {screen['top_k']}"
-            f" --bootstrap {screen['bootstrap']}")
+    return " ".join(option(f"--{key.replace('_', '-')}", screen.get(key))
+                    for key in ("min_effect", "alpha", "top_k", "bootstrap"))
 
 
 def seeds(name):

@@ -51,21 +51,10 @@ import numpy as np
 import pandas as pd
 
 from driftlens.artifacts import SCREEN_COLUMNS
-
-ALPHA = 0.05
-"""False-discovery rate of the screen's verdict over a layer's channels at one epoch."""
-
-MIN_EFFECT = 0.04
-"""Default minimum effect: a rank shift (``sqrt(1 - rho)``) of 0.04, 4 % of the way to an unrelated ranking."""
+from driftlens.change.defaults import ALPHA, BOOTSTRAP, MIN_EFFECT, TOP_K  # noqa: F401 (the screen's defaults)
 
 SILENT_ACTIVITY = 0.01
 """A channel whose responses spread less than 1 % of the layer's median spread (at epoch 0) is silent."""
-
-TOP_K = 5
-"""Default size of the top-exemplar sets."""
-
-BOOTSTRAP = 200
-"""Default number of bootstrap resamples of the probe images."""
 
 _MEASURES = ("rank_shift", "rho", "topk_jaccard", "exemplar_response")
 

@@ -14,6 +14,7 @@ Example:
         --probe flowers/val --features --features-images flowers/train
 """
 
+from driftlens.change import defaults
 from driftlens.cli._options import (add_device, add_progress, comma_list, device_of, positive_float, positive_int,
                                     probability)
 
@@ -28,8 +29,9 @@ def add_parser(subparsers):
     parser.add_argument("--probe", required=True, metavar="DIR", help="a folder of images (class sub-folders allowed)")
     parser.add_argument("--max-images", type=positive_int, default=256, help="most probe images (default: 256)")
     parser.add_argument("--size", type=positive_int, help="probe image side (default: the model's input size)")
-    parser.add_argument("--min-effect", type=positive_float, help="minimum rank shift (default: 0.04)")
-    parser.add_argument("--alpha", type=probability, help="false-discovery rate, in (0, 1) (default: 0.05)")
+    parser.add_argument("--min-effect", type=positive_float,
+                        help=f"minimum rank shift (default: {defaults.MIN_EFFECT})")
+    parser.add_argument("--alpha", type=probability, help=f"false-discovery rate, in (0, 1) (default: {defaults.ALPHA})")
     parser.add_argument("--features", action="store_true",
                         help="also the feature diff of each layer: a crosscoder over the checkpoints (features.csv, "
                              "features.json, crosscoder.npz, features.png per layer)")

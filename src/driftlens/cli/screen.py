@@ -8,6 +8,7 @@ Example:
         --volcano results/demo/blocks.14/volcano.png -o results/demo/blocks.14/screen.csv
 """
 
+from driftlens.change import defaults
 from driftlens.cli._options import positive_float, positive_int, probability
 
 
@@ -19,10 +20,13 @@ def add_parser(subparsers):
                         help="probe responses of every checkpoint (driftlens representation --responses); the "
                              "lowest epoch is the reference")
     parser.add_argument("--min-effect", type=positive_float, default=None,
-                        help="minimum rank shift that counts as change (default: driftlens.change.screen.MIN_EFFECT)")
-    parser.add_argument("--alpha", type=probability, default=None, help="false-discovery rate (default: 0.05)")
-    parser.add_argument("--top-k", type=positive_int, default=None, help="size of the top-exemplar sets (default: 5)")
-    parser.add_argument("--bootstrap", type=positive_int, default=None, help="bootstrap resamples (default: 200)")
+                        help=f"minimum rank shift that counts as change (default: {defaults.MIN_EFFECT})")
+    parser.add_argument("--alpha", type=probability, default=None,
+                        help=f"false-discovery rate (default: {defaults.ALPHA})")
+    parser.add_argument("--top-k", type=positive_int, default=None,
+                        help=f"size of the top-exemplar sets (default: {defaults.TOP_K})")
+    parser.add_argument("--bootstrap", type=positive_int, default=None,
+                        help=f"bootstrap resamples (default: {defaults.BOOTSTRAP})")
     parser.add_argument("--volcano", metavar="PNG", help="also draw the screen's volcano plot (effect size against q)")
     parser.add_argument("-o", "--output", required=True, help="the CSV, e.g. results/demo/blocks.14/screen.csv")
     parser.set_defaults(func=run)
