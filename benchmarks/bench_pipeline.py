@@ -147,7 +147,7 @@ def print_startup(repeats=9) -> None:
     import tempfile
 
     from driftlens import models
-    from driftlens.checkpoint import Checkpoint, save_checkpoint
+    from driftlens.checkpoints import Checkpoint, save_checkpoint
 
     driftlens = str(Path(sys.executable).with_name("driftlens"))
     print(f"driftlens --help: {median_seconds([driftlens, '--help'], repeats):.2f} s wall")

@@ -18,7 +18,7 @@ from driftlens import change as compare
 from driftlens.cli import main
 from driftlens.io import save_npz
 from driftlens.models import WeightsUnavailableError
-from driftlens.checkpoint import Checkpoint, save_checkpoint
+from driftlens.checkpoints import Checkpoint, save_checkpoint
 from driftlens.artifacts import write_probe
 
 

@@ -12,7 +12,7 @@ from PIL import Image
 from driftlens import models
 from driftlens.cli import main
 from driftlens.data import prepare
-from driftlens.checkpoint import read_checkpoint
+from driftlens.checkpoints import read_checkpoint
 from driftlens.errors import ConfigError, DivergedError
 from driftlens.models import UnknownLayerError
 from driftlens.train import (Stage, TrainConfig, apply_stage, frozen_parameters, run_epoch, start_checkpoint,

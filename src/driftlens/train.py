@@ -25,7 +25,7 @@ from torch.utils.data import DataLoader
 
 from driftlens import models
 from driftlens.data import SplitDataset, read_splits
-from driftlens.checkpoint import Checkpoint, read_checkpoint, save_checkpoint
+from driftlens.checkpoints import Checkpoint, read_checkpoint, save_checkpoint
 from driftlens.devices import resolve_device
 from driftlens.errors import ConfigError, DivergedError
 from driftlens.precision import autocast

@@ -6,9 +6,9 @@ from PIL import Image
 
 import driftlens
 from driftlens.artifacts import read_attribution_maps, write_attribution_maps
-from driftlens.checkpoint import read_checkpoint
+from driftlens.checkpoints import read_checkpoint
 from driftlens.cli import main
-from driftlens.checkpoint import Checkpoint, save_checkpoint
+from driftlens.checkpoints import Checkpoint, save_checkpoint
 from driftlens.artifacts import read_probe, write_probe
 
 

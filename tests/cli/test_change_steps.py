@@ -14,7 +14,7 @@ import driftlens
 from driftlens import change
 from driftlens.artifacts import (CHANGE_COLUMNS, read_change_table, read_probe, read_probe_responses, read_row,
                                  read_screen_table, write_probe)
-from driftlens.checkpoint import Checkpoint, save_checkpoint
+from driftlens.checkpoints import Checkpoint, save_checkpoint
 from driftlens.cli import main
 
 LAYERS = ["conv2.0", "conv3.0"]

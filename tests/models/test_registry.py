@@ -7,7 +7,7 @@ from PIL import Image
 from skimage import data
 
 from driftlens import models
-from driftlens.checkpoint import Checkpoint, save_checkpoint
+from driftlens.checkpoints import Checkpoint, save_checkpoint
 from driftlens.errors import ArtifactError, MissingFileError
 from driftlens.models import registry
 

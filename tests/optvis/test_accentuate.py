@@ -6,7 +6,7 @@ import torch
 from PIL import Image
 
 import driftlens
-from driftlens.checkpoint import Checkpoint, save_checkpoint
+from driftlens.checkpoints import Checkpoint, save_checkpoint
 from driftlens.cli import main
 from driftlens.optvis import accentuate, objectives as obj, visualize
 from driftlens.artifacts import write_probe

@@ -6,7 +6,7 @@ import torch
 
 import driftlens
 from driftlens.artifacts import read_row
-from driftlens.checkpoint import Checkpoint, save_checkpoint
+from driftlens.checkpoints import Checkpoint, save_checkpoint
 from driftlens.cli import main
 from driftlens.optvis.store import RenderStore, render_key
 

@@ -10,7 +10,7 @@ from PIL import Image
 
 from driftlens import models
 from driftlens.artifacts import read_metrics, read_screen_table
-from driftlens.checkpoint import load_weights_file, read_checkpoint
+from driftlens.checkpoints import load_weights_file, read_checkpoint
 
 STORED_EPOCHS = (2, 4, 6)  # what each file stores: the first is the reference, epoch 0 of the artifacts
 EPOCHS = [0, 4, 6]

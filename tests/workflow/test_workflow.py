@@ -6,7 +6,7 @@ from PIL import Image
 
 from driftlens.artifacts import (CHANGE_COLUMNS, read_change_table, read_metrics, read_probe_responses, read_row,
                                  read_screen_table)
-from driftlens.checkpoint import read_checkpoint
+from driftlens.checkpoints import read_checkpoint
 
 EPOCHS = [0, 1, 2]
 LAYERS = ["conv2", "conv3"]

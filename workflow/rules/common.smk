@@ -127,8 +127,8 @@ def imported(name):
 
 @functools.lru_cache(maxsize=None)
 def series(name):
-    """``{epoch: file or "imagenet"}`` of an imported experiment (the rule is :mod:`driftlens.series`)."""
-    from driftlens.series import checkpoint_series, find_checkpoints
+    """``{epoch: file or "imagenet"}`` of an imported experiment (the rule is :mod:`driftlens.checkpoints.series`)."""
+    from driftlens.checkpoints.series import checkpoint_series, find_checkpoints
 
     exp = experiment(name)
     return checkpoint_series(find_checkpoints(exp["checkpoints"]), exp["reference"])
@@ -136,7 +136,7 @@ def series(name):
 
 def imported_file(name, epoch):
     """``[the file]`` of an imported experiment's epoch (an input Snakemake tracks), or ``[]`` for ``imagenet``."""
-    from driftlens.series import PRETRAINED
+    from driftlens.checkpoints.series import PRETRAINED
 
     source = series(name).get(int(epoch))
     if source is None:

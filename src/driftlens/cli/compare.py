@@ -65,7 +65,7 @@ def check_arguments(args) -> list[str]:
 
     from driftlens.data.folder import probe_folder_images
     from driftlens.errors import ConfigError
-    from driftlens.series import find_checkpoints
+    from driftlens.checkpoints.series import find_checkpoints
 
     if bool(args.files) == bool(args.checkpoints):
         raise ConfigError("give the checkpoints as files or as --checkpoints GLOB, not both and not neither")
@@ -92,7 +92,7 @@ def run(args):
     from driftlens.change import screen_checkpoints
     from driftlens.data import folder_probe_images
     from driftlens.figures import plot_volcano, save_figure
-    from driftlens.series import checkpoint_series
+    from driftlens.checkpoints.series import checkpoint_series
 
     by_epoch = checkpoint_series(files)
     device = device_of(args)

@@ -1,5 +1,5 @@
 """``driftlens import-checkpoint``: one checkpoint of a run trained elsewhere as a driftlens checkpoint and metrics
-file (:mod:`driftlens.importing`): the workflow's first job for each file of an experiment with ``checkpoints:``.
+file (:mod:`driftlens.checkpoints.importing`): the workflow's first job for each file of an experiment with ``checkpoints:``.
 
 Example:
     driftlens import-checkpoint --model timm:resnet18 --weights runs/flowers/checkpoint-3.pth.tar --epoch 4 \\
@@ -27,7 +27,7 @@ def add_parser(subparsers):
 
 def run(args):
     """Read the file weights-only, evaluate it on the probe set when labelled, and write checkpoint and metrics."""
-    from driftlens.importing import import_checkpoint
+    from driftlens.checkpoints.importing import import_checkpoint
 
     metrics = import_checkpoint(args.model, args.weights, args.epoch, args.probe, args.out, args.metrics, args.key,
                                 args.device, args.precision)

@@ -9,7 +9,7 @@ from typing import Callable
 import torch
 from driftlens.models.efficientnet_lite import EfficientNetLite0, load_imagenet_lite0
 from driftlens.models.tiny import TinyCNN
-from driftlens.checkpoint import Checkpoint, load_weights_file, read_checkpoint, state_dict_of
+from driftlens.checkpoints import Checkpoint, load_weights_file, read_checkpoint, state_dict_of
 from driftlens.errors import ArtifactError, ConfigError
 from driftlens.io import save_json
 from driftlens.models.tokens import prefix_tokens
@@ -267,8 +267,8 @@ found too (:func:`fit_keys`)."""
 def from_file(name: str, path, key: str | None = None) -> ModelWrapper:
     """A network from a checkpoint written by any tool: driftlens, timm, Lightning, torchvision's references, plain.
 
-    The file is read weights-only (:func:`driftlens.checkpoint.load_weights_file`; ``.safetensors`` too), its
-    state dict found (:func:`driftlens.checkpoint.state_dict_of`), wrapper prefixes removed (:func:`fit_keys`),
+    The file is read weights-only (:func:`driftlens.checkpoints.reading.load_weights_file`; ``.safetensors`` too), its
+    state dict found (:func:`driftlens.checkpoints.reading.state_dict_of`), wrapper prefixes removed (:func:`fit_keys`),
     and a classifier of another size (the new task's classes) is built at the file's size.
 
     Args:
@@ -403,11 +403,11 @@ def write_layer_tables(path=LAYER_TABLES) -> None:
 
 
 def from_checkpoint(checkpoint) -> ModelWrapper:
-    """Rebuild the model saved in a driftlens training checkpoint (see :mod:`driftlens.checkpoint`).
+    """Rebuild the model saved in a driftlens training checkpoint (see :mod:`driftlens.checkpoints.format`).
 
     Args:
         checkpoint (str, Path or Checkpoint): ``results/{exp}/checkpoints/epoch_NNN.pt``, or a
-            checkpoint already read with :func:`~driftlens.checkpoint.read_checkpoint`.
+            checkpoint already read with :func:`~driftlens.checkpoints.format.read_checkpoint`.
 
     Returns:
         ModelWrapper: In eval mode, on the CPU, with the checkpoint's classifier size; ``epoch`` holds

@@ -8,7 +8,7 @@ from urllib.parse import urlparse
 
 import torch
 
-from driftlens.checkpoint import Checkpoint, is_checkpoint, load_tensors
+from driftlens.checkpoints import Checkpoint, is_checkpoint, load_tensors
 from driftlens.errors import WeightsUnavailableError
 
 
@@ -161,7 +161,7 @@ def load_timm(name: str):
 def read_state_dict(path) -> dict:
     """Read a state dict from a file: a plain state dict or a driftlens checkpoint (its model's state).
 
-    The file is read once, with ``weights_only=True`` (see :func:`driftlens.checkpoint.load_tensors`).
+    The file is read once, with ``weights_only=True`` (see :func:`driftlens.checkpoints.reading.load_tensors`).
 
     Raises:
         MissingFileError: The file does not exist.

@@ -1,5 +1,5 @@
-"""A run trained elsewhere: its files, their epoch labels and the reference (driftlens.series), its probe folder,
-and each file imported as a driftlens checkpoint (driftlens.importing)."""
+"""A run trained elsewhere: its files, their epoch labels and the reference (driftlens.checkpoints.series), its probe folder,
+and each file imported as a driftlens checkpoint (driftlens.checkpoints.importing)."""
 
 import argparse
 
@@ -10,11 +10,11 @@ from PIL import Image
 
 from driftlens import models
 from driftlens.artifacts import read_metrics, write_probe
-from driftlens.checkpoint import read_checkpoint
+from driftlens.checkpoints import read_checkpoint
 from driftlens.data import folder_probe_images
 from driftlens.errors import ArtifactError, ConfigError
-from driftlens.importing import import_checkpoint
-from driftlens.series import checkpoint_series, find_checkpoints, stored_epoch
+from driftlens.checkpoints.importing import import_checkpoint
+from driftlens.checkpoints.series import checkpoint_series, find_checkpoints, stored_epoch
 
 
 def _save(path, epoch=None, **extra):

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from driftlens import models
-from driftlens.checkpoint import Checkpoint, read_checkpoint, save_checkpoint
+from driftlens.checkpoints import Checkpoint, read_checkpoint, save_checkpoint
 from driftlens.cli import main
 from driftlens.errors import ArtifactError, MissingFileError
 
