@@ -14,7 +14,8 @@ from driftlens.models import capture, channel_means, eval_mode
 from driftlens.progress import bar as progress_bar
 
 
-def batch_activations(model, images: torch.Tensor, layers, batch_size: int = 32, progress: bool = False):
+def batch_activations(model, images, layers, batch_size: int = 32, progress: bool = False, total: int | None = None,
+                      desc: str = "probe"):
     """The one forward loop over an image set: yields each batch's activations of ``layers``.
 
     The model runs on its device, in eval mode, on channels-last batches (the fast layout for convolutions);
@@ -22,10 +23,13 @@ def batch_activations(model, images: torch.Tensor, layers, batch_size: int = 32,
 
     Args:
         model (ModelWrapper): The network.
-        images (torch.Tensor): ``(N, 3, H, W)`` in [0, 1].
+        images (torch.Tensor or iterable): ``(N, 3, H, W)`` in [0, 1], cut into batches of ``batch_size``; or
+            an iterable of such batches (a data loader).
         layers (list[str]): Layer names or aliases.
-        batch_size (int, optional): Images per forward pass. Default: 32
+        batch_size (int, optional): Images per forward pass of a tensor. Default: 32
         progress (bool, optional): Show a progress bar over batches. Default: False
+        total (int, optional): How many batches an iterable holds, for the bar. Default: None
+        desc (str, optional): The bar's label. Default: "probe"
 
     Yields:
         dict[str, torch.Tensor]: Layer to the batch's activations.
@@ -36,9 +40,13 @@ def batch_activations(model, images: torch.Tensor, layers, batch_size: int = 32,
         >>> [tuple(a["conv3"].shape) for a in batch_activations(model, torch.rand(5, 3, 32, 32), ["conv3"], 4)]
         [(4, 16, 8, 8), (1, 16, 8, 8)]
     """
+    batches = images
+    if torch.is_tensor(images):
+        starts = range(0, len(images), batch_size)
+        batches, total = (images[start:start + batch_size] for start in starts), len(starts)
     with eval_mode(model), capture(model, list(layers)) as outputs:
-        for start in progress_bar(range(0, len(images), batch_size), desc="probe", unit="batch", disable=not progress):
-            model(images[start:start + batch_size].to(model.device).contiguous(memory_format=torch.channels_last))
+        for batch in progress_bar(batches, total=total, desc=desc, unit="batch", disable=not progress):
+            model(batch.to(model.device).contiguous(memory_format=torch.channels_last))
             yield outputs
 
 

@@ -15,8 +15,7 @@ Example:
 import numpy as np
 import torch
 
-from driftlens import models
-from driftlens.progress import bar as progress_bar
+from driftlens.change.responses import batch_activations
 
 
 @torch.inference_mode()
@@ -40,11 +39,9 @@ def layer_maps(model, batches, layers, progress: bool = True, total: int | None 
         (2, 16, 16, 16)
     """
     parts = {layer: [] for layer in layers}
-    with models.eval_mode(model), models.capture(model, layers) as outputs:
-        for batch in progress_bar(batches, total=total, desc="activations", unit="batch", disable=not progress):
-            model(batch.to(model.device).contiguous(memory_format=torch.channels_last))
-            for layer in layers:
-                parts[layer].append(outputs[layer].float().permute(0, 2, 3, 1).cpu().numpy())
+    for outputs in batch_activations(model, batches, layers, progress=progress, total=total, desc="activations"):
+        for layer in layers:
+            parts[layer].append(outputs[layer].float().permute(0, 2, 3, 1).cpu().numpy())
     return {layer: np.concatenate(chunks) for layer, chunks in parts.items()}
 
 
