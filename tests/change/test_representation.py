@@ -1,148 +1,21 @@
-"""Tests for driftlens.compare, the artifacts it reads and the `representation` command."""
+"""The representation measures (driftlens.change.representation): linear CKA (debiased and biased), weight change,
+the probe pass and the `representation` command."""
 
 import itertools
 import json
-import sys
-import types
 
 import numpy as np
 import pytest
 import skimage.data
 import torch
-import torchvision
 from skimage.transform import resize
 
 import driftlens
 from driftlens import artifacts
-from driftlens import change as compare
+from driftlens import change
 from driftlens.cli import main
-from driftlens.io import save_npz
-from driftlens.models import WeightsUnavailableError
 from driftlens.checkpoints import Checkpoint, save_checkpoint
 from driftlens.artifacts import write_probe
-
-
-@pytest.fixture(scope="module")
-def cat():
-    """A real photograph, 64 x 64, float in [0, 1]."""
-    return resize(skimage.data.chelsea(), (64, 64), anti_aliasing=True).astype(np.float32)
-
-
-@pytest.fixture(scope="module")
-def small_cat(cat):
-    """The same photograph at 32 x 32, for tests that only need some real picture."""
-    return resize(cat, (32, 32), anti_aliasing=True).astype(np.float32)
-
-
-@pytest.fixture(scope="module")
-def lite0_distance():
-    return compare.PerceptualDistance(backend="lite0", device="cpu")
-
-
-def noisy(image, sigma, seed=0):
-    noise = np.random.default_rng(seed).normal(scale=sigma, size=image.shape)
-    return np.clip(image + noise, 0, 1).astype(np.float32)
-
-
-# --- SSIM --------------------------------------------------------------------------------------------
-
-def test_ssim_is_one_for_identical_and_falls_with_noise(cat):
-    scores = [compare.ssim(cat, noisy(cat, sigma)) for sigma in (0.0, 0.05, 0.1, 0.2)]
-    assert scores[0] == pytest.approx(1.0)
-    assert all(later < earlier for earlier, later in zip(scores, scores[1:]))
-
-
-def test_ssim_rejects_different_shapes(cat):
-    with pytest.raises(ValueError, match="shapes"):
-        compare.ssim(cat, cat[:32])
-
-
-# --- perceptual distance -----------------------------------------------------------------------------
-
-def test_perceptual_distance_is_zero_for_identical_and_grows_with_noise(cat, lite0_distance):
-    levels = (0.0, 0.05, 0.1, 0.2, 0.4)
-    distances = lite0_distance(np.stack([cat] * len(levels)), np.stack([noisy(cat, s) for s in levels]))
-    assert lite0_distance.name == "lite0-feature-distance"
-    assert distances.shape == (len(levels),)
-    assert distances[0] == pytest.approx(0.0, abs=1e-6)
-    assert np.all(np.diff(distances) > 0)
-
-
-def test_perceptual_distance_does_not_depend_on_batching_or_order(small_cat, lite0_distance):
-    cat = small_cat
-    a = np.stack([cat, noisy(cat, 0.1), cat])
-    b = np.stack([noisy(cat, 0.1, seed=1), cat, cat[:, ::-1]])
-    distances = lite0_distance(a, b)
-    one_at_a_time = compare.PerceptualDistance(backend="lite0", device="cpu", batch_size=1)
-    np.testing.assert_allclose(one_at_a_time(a, b), distances, rtol=1e-4, atol=1e-6)
-    np.testing.assert_allclose(lite0_distance(a[::-1], b[::-1]), distances[::-1], rtol=1e-4, atol=1e-6)
-
-
-def test_perceptual_distance_rejects_bad_shapes(cat, lite0_distance):
-    with pytest.raises(ValueError, match="shapes"):
-        lite0_distance(cat[None], cat[None, :32])
-    with pytest.raises(ValueError, match=r"\(N, H, W, 3\)"):
-        lite0_distance(cat, cat)
-    with pytest.raises(ValueError, match="backend"):
-        compare.PerceptualDistance(backend="vgg")
-
-
-def test_auto_falls_back_to_lite0_without_lpips(monkeypatch):
-    monkeypatch.setattr(compare.pixels, "_lpips_alex", lambda device: None)
-    assert compare.PerceptualDistance(device="cpu").name == "lite0-feature-distance"
-    with pytest.raises(WeightsUnavailableError, match="AlexNet"):
-        compare.PerceptualDistance(backend="lpips", device="cpu")
-
-
-def test_auto_uses_lpips_when_available(monkeypatch, cat):
-    def fake_lpips(a, b, normalize):
-        assert normalize and a.shape[1] == 3  # [0, 1] input, channels first
-        return (a - b).abs().mean(dim=(1, 2, 3)).view(-1, 1, 1, 1)
-
-    monkeypatch.setattr(compare.pixels, "_lpips_alex", lambda device: fake_lpips)
-    distance = compare.PerceptualDistance(device="cpu")
-    other = noisy(cat, 0.1)
-    assert distance.name == "lpips-alex"
-    assert distance(cat[None], other[None])[0] == pytest.approx(np.abs(cat - other).mean(), rel=1e-5)
-
-
-def test_lpips_is_only_built_when_its_trunk_weights_are_cached(monkeypatch, tmp_path):
-    built = []
-    fake = types.SimpleNamespace(LPIPS=lambda **kwargs: built.append(kwargs) or torch.nn.Identity())
-    monkeypatch.setitem(sys.modules, "lpips", fake)
-    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
-    build = compare.pixels._lpips_alex.__wrapped__
-    assert build("cpu") is None and not built  # no download is ever attempted
-    weights = driftlens.models.weights.cache_file_for(compare.lpips_backbone_url())
-    weights.parent.mkdir(parents=True)
-    weights.touch()
-    assert isinstance(build("cpu"), torch.nn.Identity) and built[0]["net"] == "alex"
-    monkeypatch.setitem(sys.modules, "lpips", None)  # not installed
-    assert build("cpu") is None
-
-
-def test_real_lpips_runs_on_the_backbone_in_the_cache(monkeypatch, tmp_path, small_cat):
-    pytest.importorskip("lpips")
-    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
-    target = driftlens.models.weights.cache_file_for(compare.lpips_backbone_url())
-    target.parent.mkdir(parents=True)
-    other = noisy(small_cat, 0.2)
-
-    def lpips_with_backbone(seed):
-        torch.manual_seed(seed)
-        torch.save(torchvision.models.alexnet(weights=None).state_dict(), target)
-        compare.pixels._lpips_alex.cache_clear()
-        try:
-            distance = compare.PerceptualDistance(device="cpu")
-        finally:
-            compare.pixels._lpips_alex.cache_clear()
-        return distance.name, distance(np.stack([small_cat, small_cat]), np.stack([small_cat, other]))
-
-    name, values = lpips_with_backbone(0)
-    assert name == "lpips-alex"
-    assert values[0] == pytest.approx(0, abs=1e-6) and values[1] > 0
-    assert lpips_with_backbone(1)[1][1] != pytest.approx(values[1], rel=1e-3)  # the cached trunk is the one used
-
 
 # --- linear CKA -------------------------------------------------------------------------------------
 
@@ -154,34 +27,34 @@ def features():
 
 def test_cka_is_one_for_identical_and_symmetric(features):
     x, y = features
-    assert compare.linear_cka(x, x) == pytest.approx(1.0)
-    assert compare.linear_cka(x, y) == pytest.approx(compare.linear_cka(y, x))
-    assert compare.linear_cka(x, y) < 0.5  # unrelated features
+    assert change.linear_cka(x, x) == pytest.approx(1.0)
+    assert change.linear_cka(x, y) == pytest.approx(change.linear_cka(y, x))
+    assert change.linear_cka(x, y) < 0.5  # unrelated features
 
 
 @pytest.mark.parametrize("estimator", ["debiased", "biased"])
 def test_cka_is_invariant_to_orthogonal_transforms_scaling_and_shifts(features, estimator):
     x, _ = features
     orthogonal, _ = np.linalg.qr(np.random.default_rng(1).normal(size=(6, 6)))
-    assert compare.linear_cka(x, x @ orthogonal, estimator) == pytest.approx(1.0, abs=1e-6)  # a rotation
-    assert compare.linear_cka(x, 7.5 * x, estimator) == pytest.approx(1.0, abs=1e-6)  # isotropic scaling
-    assert compare.linear_cka(x, 7.5 * x @ orthogonal + 3.0, estimator) == pytest.approx(1.0, abs=1e-6)
+    assert change.linear_cka(x, x @ orthogonal, estimator) == pytest.approx(1.0, abs=1e-6)  # a rotation
+    assert change.linear_cka(x, 7.5 * x, estimator) == pytest.approx(1.0, abs=1e-6)  # isotropic scaling
+    assert change.linear_cka(x, 7.5 * x @ orthogonal + 3.0, estimator) == pytest.approx(1.0, abs=1e-6)
 
 
 @pytest.mark.parametrize("estimator", ["debiased", "biased"])
 def test_cka_is_not_invariant_to_anisotropic_scaling(features, estimator):
     x, _ = features
-    assert compare.linear_cka(x, x * np.array([1, 1, 1, 1, 1, 20.0]), estimator) < 0.9
+    assert change.linear_cka(x, x * np.array([1, 1, 1, 1, 1, 20.0]), estimator) < 0.9
 
 
 def test_debiased_cka_of_independent_features_is_near_zero_where_the_biased_is_not():
     rng = np.random.default_rng(2)
     draws = [(rng.normal(size=(32, 8)), rng.normal(size=(32, 8))) for _ in range(20)]
-    debiased = [compare.linear_cka(x, y) for x, y in draws]
-    biased = [compare.linear_cka(x, y, "biased") for x, y in draws]
+    debiased = [change.linear_cka(x, y) for x, y in draws]
+    biased = [change.linear_cka(x, y, "biased") for x, y in draws]
     assert abs(np.mean(debiased)) < 0.05 and min(debiased) < 0  # unbiased: noise on either side of 0
     assert np.mean(biased) > 0.1 and min(biased) > 0
-    assert compare.DEFAULT_CKA_ESTIMATOR == "debiased" and compare.linear_cka(*draws[0]) == debiased[0]
+    assert change.DEFAULT_CKA_ESTIMATOR == "debiased" and change.linear_cka(*draws[0]) == debiased[0]
 
 
 def test_debiased_hsic_is_the_u_statistic_of_song_et_al():
@@ -196,7 +69,7 @@ def test_debiased_hsic_is_the_u_statistic_of_song_et_al():
                  for i, j, q, r in itertools.permutations(range(len(k)), 4)]
         return np.mean(terms)
 
-    assert compare.gram_cka(k, l) == pytest.approx(hsic(k, l) / np.sqrt(hsic(k, k) * hsic(l, l)), rel=1e-10)
+    assert change.gram_cka(k, l) == pytest.approx(hsic(k, l) / np.sqrt(hsic(k, k) * hsic(l, l)), rel=1e-10)
 
 
 @pytest.mark.parametrize("estimator", ["debiased", "biased"])
@@ -204,38 +77,38 @@ def test_cka_is_the_same_from_centered_and_uncentered_grams(estimator):
     """The probe-responses files hold centered Gram matrices; both estimators give X X^T's value from them."""
     rng = np.random.default_rng(4)
     x, y = rng.normal(size=(16, 5)) + 3.0, 0.5 * rng.normal(size=(16, 9)) - 2.0
-    uncentered = compare.gram_cka(x @ x.T, y @ y.T, estimator)
-    grams = [compare.centered_gram(torch.tensor(features)) for features in (x, y)]
-    centered = compare.gram_cka(*grams, estimator)
+    uncentered = change.gram_cka(x @ x.T, y @ y.T, estimator)
+    grams = [change.centered_gram(torch.tensor(features)) for features in (x, y)]
+    centered = change.gram_cka(*grams, estimator)
     assert centered == pytest.approx(uncentered, rel=1e-10)
-    assert uncentered == pytest.approx(compare.linear_cka(x, y, estimator))
+    assert uncentered == pytest.approx(change.linear_cka(x, y, estimator))
 
 
 def test_gram_cka_rejects_an_unknown_estimator_too_few_examples_and_unequal_grams():
-    gram = compare.centered_gram(torch.randn(3, 2))
+    gram = change.centered_gram(torch.randn(3, 2))
     with pytest.raises(ValueError, match="unknown CKA estimator 'unbiased'"):
-        compare.gram_cka(gram, gram, "unbiased")
+        change.gram_cka(gram, gram, "unbiased")
     with pytest.raises(ValueError, match="at least 4 examples, got 3"):
-        compare.gram_cka(gram, gram)
-    assert compare.gram_cka(gram, gram, "biased") == pytest.approx(1.0)
+        change.gram_cka(gram, gram)
+    assert change.gram_cka(gram, gram, "biased") == pytest.approx(1.0)
     with pytest.raises(ValueError, match="square and of one size"):
-        compare.gram_cka(gram, torch.eye(4))
+        change.gram_cka(gram, torch.eye(4))
 
 
 def test_cka_accepts_tensors_and_rejects_bad_shapes(features):
     x, y = features
-    assert compare.linear_cka(torch.tensor(x), torch.tensor(y)) == pytest.approx(compare.linear_cka(x, y))
+    assert change.linear_cka(torch.tensor(x), torch.tensor(y)) == pytest.approx(change.linear_cka(x, y))
     with pytest.raises(ValueError, match="same examples"):
-        compare.linear_cka(x, y[:10])
+        change.linear_cka(x, y[:10])
     with pytest.raises(ValueError, match="examples, features"):
-        compare.linear_cka(x[:, 0], y[:, 0])
+        change.linear_cka(x[:, 0], y[:, 0])
 
 
 # --- weight change -----------------------------------------------------------------------------------
 
 def test_weight_change_is_zero_for_identical_weights(tiny):
     state = tiny.net.state_dict()
-    assert compare.weight_change(state, state, ["conv1", "conv3", "fc"]) == {"conv1": 0.0, "conv3": 0.0, "fc": 0.0}
+    assert change.weight_change(state, state, ["conv1", "conv3", "fc"]) == {"conv1": 0.0, "conv3": 0.0, "fc": 0.0}
 
 
 def test_weight_change_on_a_hand_made_example():
@@ -244,56 +117,18 @@ def test_weight_change_on_a_hand_made_example():
     b = {"block.0.weight": torch.tensor([[3.0, 1.0]]), "block.0.bias": torch.tensor([4.0]),
          "block.0.num_batches_tracked": torch.tensor(50), "block1.weight": torch.tensor([0.0])}
     # ||W_a|| = 5 (3, 0, 4), ||W_b - W_a|| = 1; `block1` is not under `block`; counters are not weights.
-    assert compare.weight_change(a, b, ["block", "block1"]) == {"block": pytest.approx(0.2), "block1": 1.0}
+    assert change.weight_change(a, b, ["block", "block1"]) == {"block": pytest.approx(0.2), "block1": 1.0}
 
 
 def test_weight_change_names_bad_layers_and_tensors():
     a = {"fc.weight": torch.ones(2, 3)}
     with pytest.raises(ValueError, match="'conv'"):
-        compare.weight_change(a, a, ["conv"])
+        change.weight_change(a, a, ["conv"])
     with pytest.raises(ValueError, match="'fc.weight' is missing"):
-        compare.weight_change(a, {}, ["fc"])
+        change.weight_change(a, {}, ["fc"])
     with pytest.raises(ValueError, match=r"'fc.weight' has shape \(5, 3\)"):
-        compare.weight_change(a, {"fc.weight": torch.ones(5, 3)}, ["fc"])
+        change.weight_change(a, {"fc.weight": torch.ones(5, 3)}, ["fc"])
 
-
-# --- pixel scores and artifacts ----------------------------------------------------------------------
-
-def test_pixel_scores_compare_seed_by_seed_and_seed_pairs(small_cat, lite0_distance):
-    first = np.stack([np.stack([noisy(small_cat, 0.05, seed=10 * s + c) for c in range(2)]) for s in range(3)])
-    later = first.copy()
-    later[:, 1] = noisy(first[:, 1], 0.3, seed=5)  # channel 1 changes at every seed; channel 0 does not
-    scores = compare.pixel_scores(later, first, lite0_distance)
-    assert scores["ssim_to_first"][0] == pytest.approx(1.0) and scores["ssim_to_first"][1] < 0.5
-    assert scores["perceptual_to_first"][0] == pytest.approx(0.0, abs=1e-6) and scores["perceptual_to_first"][1] > 0
-    noise = compare.pixel_scores(first, first, lite0_distance)
-    assert 0 < noise["ssim_noise"][0] < 1 and noise["perceptual_noise"][0] > 0  # seeds differ from each other
-    with pytest.raises(ValueError, match="cannot be compared"):
-        compare.pixel_scores(later[:2], first, lite0_distance)
-
-
-def test_render_row_round_trip_and_wrong_files_are_named(tmp_path):
-    row = artifacts.RenderedRow(np.zeros((2, 3, 8, 8, 3), np.float32), [1, 2, 5], [0, 1], "conv3", 4, {"steps": 8})
-    path = tmp_path / "epoch_004.npz"
-    artifacts.write_row(path, row)
-    again = artifacts.read_row(path, layer="conv3", epoch=4)
-    assert (again.channels, again.seeds, again.epoch, again.settings) == ([1, 2, 5], [0, 1], 4, {"steps": 8})
-    with pytest.raises(artifacts.ArtifactError, match=r"epoch_004.npz is the render row of another epoch"):
-        artifacts.read_row(path, epoch=5)
-    with pytest.raises(artifacts.ArtifactError, match="another layer"):
-        artifacts.read_row(path, layer="conv2")
-    save_npz(tmp_path / "plain.npz", images=np.zeros(3))
-    with pytest.raises(artifacts.ArtifactError, match="plain.npz is not a driftlens artifact"):
-        artifacts.read_row(tmp_path / "plain.npz")
-    artifacts.write_probe_responses(tmp_path / "r.npz", 4, {"conv3": np.zeros((2, 3))}, {"conv3": np.zeros((2, 2))})
-    with pytest.raises(artifacts.ArtifactError, match="r.npz is not a render row: it holds probe responses"):
-        artifacts.read_row(tmp_path / "r.npz")
-    (tmp_path / "broken.npz").write_bytes(b"PK\x03\x04 truncated")
-    with pytest.raises(artifacts.ArtifactError, match="broken.npz is truncated or not an .npz file"):
-        artifacts.read_row(tmp_path / "broken.npz")
-
-
-# --- representation command --------------------------------------------------------------------------
 
 @pytest.fixture
 def checkpoints(tmp_path):
@@ -392,16 +227,16 @@ def test_representation_command_names_an_unknown_layer(checkpoints, tmp_path, ca
 
 @pytest.mark.parametrize("estimator", ["debiased", "biased"])
 def test_representation_change_of_identical_models(tiny, estimator):
-    grams = compare.probe_pass(tiny, torch.rand(6, 3, 32, 32), ["conv2", "logits"], progress=False)["grams"]
-    change = compare.representation_change(tiny, tiny, grams, grams, estimator)
+    grams = change.probe_pass(tiny, torch.rand(6, 3, 32, 32), ["conv2", "logits"], progress=False)["grams"]
+    change = change.representation_change(tiny, tiny, grams, grams, estimator)
     assert change["cka"] == {"conv2": pytest.approx(1.0), "logits": pytest.approx(1.0)}
     assert change["weight_change"] == {"conv2": 0.0, "logits": 0.0} and change["estimator"] == estimator
 
 
 def test_probe_pass_batches_give_the_same_responses_and_grams(tiny):
     images = torch.rand(5, 3, 32, 32)
-    whole = compare.probe_pass(tiny, images, ["conv3"], batch_size=5, progress=False)
-    batched = compare.probe_pass(tiny, images, ["conv3"], batch_size=2, progress=False)
+    whole = change.probe_pass(tiny, images, ["conv3"], batch_size=5, progress=False)
+    batched = change.probe_pass(tiny, images, ["conv3"], batch_size=2, progress=False)
     assert whole["responses"]["conv3"].shape == (5, 16) and whole["grams"]["conv3"].shape == (5, 5)
     for kind in ("responses", "grams"):
         np.testing.assert_allclose(whole[kind]["conv3"], batched[kind]["conv3"], rtol=1e-5, atol=1e-8)
@@ -410,8 +245,8 @@ def test_probe_pass_batches_give_the_same_responses_and_grams(tiny):
 @pytest.mark.parametrize("estimator", ["debiased", "biased"])
 def test_cka_from_grams_equals_cka_from_features(estimator):
     x, y = torch.randn(12, 40), torch.randn(12, 7)
-    assert compare.gram_cka(compare.centered_gram(x), compare.centered_gram(y, chunk=3), estimator) == pytest.approx(
-        compare.linear_cka(x, y, estimator))
+    assert change.gram_cka(change.centered_gram(x), change.centered_gram(y, chunk=3), estimator) == pytest.approx(
+        change.linear_cka(x, y, estimator))
 
 
 def test_read_probe_and_representation_name_bad_files(tmp_path):
