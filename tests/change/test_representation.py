@@ -228,9 +228,9 @@ def test_representation_command_names_an_unknown_layer(checkpoints, tmp_path, ca
 @pytest.mark.parametrize("estimator", ["debiased", "biased"])
 def test_representation_change_of_identical_models(tiny, estimator):
     grams = change.probe_pass(tiny, torch.rand(6, 3, 32, 32), ["conv2", "logits"], progress=False)["grams"]
-    change = change.representation_change(tiny, tiny, grams, grams, estimator)
-    assert change["cka"] == {"conv2": pytest.approx(1.0), "logits": pytest.approx(1.0)}
-    assert change["weight_change"] == {"conv2": 0.0, "logits": 0.0} and change["estimator"] == estimator
+    measured = change.representation_change(tiny, tiny, grams, grams, estimator)
+    assert measured["cka"] == {"conv2": pytest.approx(1.0), "logits": pytest.approx(1.0)}
+    assert measured["weight_change"] == {"conv2": 0.0, "logits": 0.0} and measured["estimator"] == estimator
 
 
 def test_probe_pass_batches_give_the_same_responses_and_grams(tiny):
