@@ -5,10 +5,11 @@ import itertools
 import json
 import re
 import shlex
-import sys
 from pathlib import Path
 
 from driftlens.schemas import training_keys, validate_train_config
+from driftlens.schemas.workflow import (check_workflow_config, checkpoint_epochs, epoch_text, imported_series,
+                                        selection_epoch as selection_epoch_of)
 
 
 wildcard_constraints:
@@ -27,97 +28,16 @@ def experiment(name):
 
 
 def check_config():
-    """Cross-key checks that a JSON schema cannot express; each error names the key."""
-    read_deprecated_keys()
-    check_datasets()
-    for name in config["targets"]:
-        experiment(name)
-    for name, exp in config["experiments"].items():
-        check_source(name)
-        if exp.get("dataset", exp["probe"]) not in config["datasets"] and not exp["probe"]:
-            raise ValueError(f"experiments.{name}.dataset: {exp['dataset']!r} is not a key of datasets "
-                             f"({', '.join(config['datasets'])})")
-        listed = exp["visualize"]["epochs"]
-        unknown = sorted(set(listed) - set(all_epochs(name))) if isinstance(listed, list) else []
-        if unknown:
-            raise ValueError(f"experiments.{name}.visualize.epochs: {unknown[0]} has no checkpoint (the epochs are "
-                             f"{epoch_range_text(name)})")
-        listed = exp["features"]["epochs"]
-        unknown = sorted(set(listed) - set(all_epochs(name))) if isinstance(listed, list) else []
-        if unknown:
-            raise ValueError(f"experiments.{name}.features.epochs: {unknown[0]} has no checkpoint (the epochs are "
-                             f"{epoch_range_text(name)})")
-        if selection_epoch(name) is not None and selection_epoch(name) not in all_epochs(name):
-            raise ValueError(f"experiments.{name}.visualize.channels.epoch: {selection_epoch(name)} has no checkpoint "
-                             f"(the epochs are {epoch_range_text(name)})")
-        check_warm_start(name)
-        check_layers(name)
-
-
-def check_warm_start(name):
-    """A warm start only for a method that can continue from given images (torch is imported only to check one)."""
-    vis = experiment(name)["visualize"]
-    if vis["warm_start"]:
-        from driftlens.optvis.methods import WARM_START_METHODS
-
-        if vis["method"] not in WARM_START_METHODS:
-            raise ValueError(f"experiments.{name}.visualize.warm_start: {vis['method']} renders cannot continue from "
-                             f"earlier renders; warm starts are for {', '.join(WARM_START_METHODS)}")
-
-
-def read_deprecated_keys():
-    """Keys renamed in this release still work for one release, with a message: ``compare.probe_images`` is
-    ``probe_images`` (the section named the workflow's change steps after the user's ``driftlens compare``)."""
-    for name, exp in config["experiments"].items():
-        old = exp.pop("compare", {})
-        if "probe_images" in old:
-            print(f"driftlens: experiments.{name}.compare.probe_images is deprecated and will be removed; write "
-                  f"experiments.{name}.probe_images: {old['probe_images']}", file=sys.stderr)
-            exp["probe_images"] = old["probe_images"]
-
-
-def check_datasets():
-    """An imagefolder data set names its image tree (``source``, used in place; ``resources/{name}/`` holds only
-    what the workflow writes), and only an imagefolder data set takes ``skip_corrupt``."""
-    for name, data in config["datasets"].items():
-        if data["kind"] == "imagefolder" and not data.get("source"):
-            raise ValueError(f"datasets.{name}.source: an imagefolder data set needs a source, the folder of its "
-                             f"images (one sub-folder per class)")
-        if data.get("skip_corrupt") and data["kind"] != "imagefolder":
-            raise ValueError(f"datasets.{name}.skip_corrupt: only imagefolder data sets take it, not "
-                             f"{data['kind']}")
-
-
-def check_source(name):
-    """An experiment is trained here (stages and a dataset) or imported (checkpoints, and a dataset or a probe
-    folder), never both; an imported experiment's files are found and labelled now, so a bad glob fails the dry run."""
-    exp, key = experiment(name), f"experiments.{name}"
-    if ("stages" in exp) == ("checkpoints" in exp):
-        raise ValueError(f"{key}: give stages (driftlens fine-tunes the model) or checkpoints (a run trained "
-                         f"elsewhere), exactly one of them")
-    if "stages" in exp:
-        needless = [option for option in ("reference", "key", "probe") if exp[option] is not None]
-        if needless:
-            raise ValueError(f"{key}.{needless[0]}: only an experiment with checkpoints takes it")
-        if "dataset" not in exp:
-            raise ValueError(f"{key}.dataset: an experiment with stages trains on a data set; name one")
-        return
-    if ("dataset" in exp) == (exp["probe"] is not None):
-        raise ValueError(f"{key}: give the probe images as dataset (its validation images) or as probe (a folder), "
-                         f"exactly one of them")
-    if exp["probe"] is not None and not Path(exp["probe"]).expanduser().is_dir():
-        raise ValueError(f"{key}.probe: {exp['probe']} is not a folder")
-    if exp["visualize"]["method"] == "maco" and "dataset" not in exp:
-        raise ValueError(f"{key}.visualize.method: maco needs a data set's spectrum; give a dataset or another method")
-    training_only = [option for option in ("batch_size", "augment", "seed", "num_workers") if option in exp]
-    if training_only:
-        raise ValueError(f"{key}.{training_only[0]}: a training setting; an experiment with checkpoints takes none")
+    """Cross-key checks that a JSON schema cannot express (driftlens.schemas.workflow), then each experiment's layers
+    against its model; each error names the key."""
     from driftlens.errors import ConfigError
 
     try:
-        series(name)
+        check_workflow_config(config)
     except ConfigError as err:
-        raise ValueError(f"{key}.checkpoints: {err}") from None
+        raise ValueError(str(err)) from None
+    for name in config["experiments"]:
+        check_layers(name)
 
 
 def imported(name):
@@ -128,10 +48,7 @@ def imported(name):
 @functools.lru_cache(maxsize=None)
 def series(name):
     """``{epoch: file or "imagenet"}`` of an imported experiment (the rule is :mod:`driftlens.checkpoints.series`)."""
-    from driftlens.checkpoints.series import checkpoint_series, find_checkpoints
-
-    exp = experiment(name)
-    return checkpoint_series(find_checkpoints(exp["checkpoints"]), exp["reference"])
+    return imported_series(experiment(name))
 
 
 def imported_file(name, epoch):
@@ -224,17 +141,16 @@ def check_layers(name):
 
 def last_epoch(name):
     """The last epoch: the end of the last stage, or an imported experiment's last checkpoint."""
-    return max(series(name)) if imported(name) else sum(stage["epochs"] for stage in experiment(name)["stages"])
+    return all_epochs(name)[-1]
 
 
 def all_epochs(name):
     """Every epoch that has a checkpoint: 0, 1, ... the last for a trained experiment; the series' for an imported one."""
-    return list(series(name)) if imported(name) else list(range(last_epoch(name) + 1))
+    return list(series(name)) if imported(name) else checkpoint_epochs(experiment(name))
 
 
 def epoch_range_text(name):
-    epochs = all_epochs(name)
-    return f"0 to {epochs[-1]}" if epochs == list(range(epochs[-1] + 1)) else ", ".join(map(str, epochs))
+    return epoch_text(all_epochs(name))
 
 
 def tag(epoch):
@@ -465,10 +381,7 @@ def channel_spec(name):
 
 def selection_epoch(name):
     """The screen epoch that most_changed channels are chosen from (default: the last), or None for other specs."""
-    channels = experiment(name)["visualize"]["channels"]
-    if not isinstance(channels, dict) or "most_changed" not in channels:
-        return None
-    return channels.get("epoch", last_epoch(name))
+    return selection_epoch_of(experiment(name))
 
 
 def channel_inputs(name, layer):
