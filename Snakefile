@@ -22,8 +22,9 @@ os.environ.setdefault("DRIFTLENS_SOURCE", workflow.basedir)
 
 try:
     validate(config, "workflow/schemas/config.schema.yaml", set_default=True)
-except WorkflowError as err:  # name the bad key first, not after a dump of the schema
-    raise WorkflowError(schema_error_message(err)) from None
+except WorkflowError as err:  # name the bad key (and the file it came from) first, not after a dump of the schema
+    overlays = [str(path) for path in getattr(workflow, "overwrite_configfiles", None) or []]
+    raise WorkflowError(schema_error_message(err, files=["config.yaml", *overlays])) from None
 
 
 include: "workflow/rules/common.smk"

@@ -142,6 +142,15 @@ def test_wrong_type_is_named(tmp_path, snakemake, mini_config, write_config):
     assert message in result.stderr + result.stdout
 
 
+def test_a_bad_key_in_a_configfile_overlay_names_the_overlay(tmp_path, snakemake, mini_config, write_config):
+    write_config(tmp_path, mini_config)
+    overlay = tmp_path / "overlay.yaml"
+    overlay.write_text("experiments:\n  mini:\n    visualize:\n      steps: many\n      visualise: 1\n")
+    result = snakemake(tmp_path, "--dry-run", "--configfile", str(tmp_path / "config.yaml"), str(overlay), check=False)
+    assert result.returncode != 0
+    assert f"{overlay}: experiments.mini.visualize" in result.stderr + result.stdout
+
+
 def test_unknown_dataset_is_named(tmp_path, snakemake, mini_config, write_config):
     config = mini_config
     config["experiments"]["mini"]["dataset"] = "textures2"
