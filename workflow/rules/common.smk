@@ -381,7 +381,7 @@ def channel_spec(name):
 
 def selection_epoch(name):
     """The screen epoch that most_changed channels are chosen from (default: the last), or None for other specs."""
-    return selection_epoch_of(experiment(name))
+    return selection_epoch_of(experiment(name), all_epochs(name))
 
 
 def channel_inputs(name, layer):

@@ -120,8 +120,9 @@ def _render(model, units, args, starts=None) -> dict:
     if starts is None:
         return visualize_units(model, units, args.seeds, steps=args.steps, **options)
     previous = models.from_checkpoint(args.warm_start_checkpoint).to(model.device)
-    images, restarted = continue_units(previous, model, units, args.seeds, {layer: starts[layer].images for layer in units},
-                                       args.steps, args.warm_steps, **options)
+    start_images = {layer: starts[layer].images for layer in units}
+    images, restarted = continue_units(previous, model, units, args.seeds, start_images, args.steps, args.warm_steps,
+                                       **options)
     for layer, channels in restarted.items():
         print(f"{layer}: {len(units[layer]) - len(channels)} channels continued for {args.warm_steps} steps, "
               f"{len(channels)} restarted from noise for {args.steps} (their start lost most of its score): "

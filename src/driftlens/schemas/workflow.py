@@ -95,13 +95,16 @@ def check_experiment(name: str, experiment: dict, datasets: dict) -> None:
     key = f"experiments.{name}"
     if experiment.get("dataset") is not None and experiment["dataset"] not in datasets:
         raise ConfigError(f"{key}.dataset: {experiment['dataset']!r} is not a key of datasets ({', '.join(datasets)})")
-    epochs = checkpoint_epochs(experiment)
+    try:
+        epochs = checkpoint_epochs(experiment)  # an imported experiment's files are found and labelled here, once
+    except ConfigError as err:
+        raise ConfigError(f"{key}.checkpoints: {err}") from None
     for where, listed in (("visualize.epochs", experiment["visualize"]["epochs"]),
                           ("features.epochs", experiment["features"]["epochs"])):
         unknown = sorted(set(listed) - set(epochs)) if isinstance(listed, list) else []
         if unknown:
             raise ConfigError(f"{key}.{where}: {unknown[0]} has no checkpoint (the epochs are {epoch_text(epochs)})")
-    chosen = selection_epoch(experiment)
+    chosen = selection_epoch(experiment, epochs)
     if chosen is not None and chosen not in epochs:
         raise ConfigError(f"{key}.visualize.channels.epoch: {chosen} has no checkpoint (the epochs are "
                           f"{epoch_text(epochs)})")
@@ -110,7 +113,7 @@ def check_experiment(name: str, experiment: dict, datasets: dict) -> None:
 
 def check_source(name: str, experiment: dict) -> None:
     """An experiment is trained here (stages and a dataset) or imported (checkpoints, and a dataset or a probe
-    folder), never both; an imported experiment's files are found and labelled now, so a bad glob fails the dry run.
+    folder), never both, with only the keys its kind takes (its files are found by :func:`check_experiment`).
 
     Example:
         >>> check_source("a", {"stages": [{"epochs": 1}], "reference": "imagenet", "key": None, "probe": None})
@@ -139,10 +142,6 @@ def check_source(name: str, experiment: dict) -> None:
     training_only = [option for option in ("batch_size", "augment", "seed", "num_workers") if option in experiment]
     if training_only:
         raise ConfigError(f"{key}.{training_only[0]}: a training setting; an experiment with checkpoints takes none")
-    try:
-        imported_series(experiment)
-    except ConfigError as err:
-        raise ConfigError(f"{key}.checkpoints: {err}") from None
 
 
 def check_warm_start(name: str, visualize: dict) -> None:
@@ -194,8 +193,9 @@ def epoch_text(epochs) -> str:
     return f"0 to {epochs[-1]}" if epochs == list(range(epochs[-1] + 1)) else ", ".join(map(str, epochs))
 
 
-def selection_epoch(experiment: dict) -> int | None:
-    """The screen epoch that most_changed channels are chosen from (default: the last), or None for other specs.
+def selection_epoch(experiment: dict, epochs=None) -> int | None:
+    """The screen epoch that most_changed channels are chosen from (default: the last of ``epochs``, which default
+    to :func:`checkpoint_epochs`), or None for other specs.
 
     Example:
         >>> selection_epoch({"stages": [{"epochs": 3}], "visualize": {"channels": {"most_changed": 2,
@@ -205,4 +205,6 @@ def selection_epoch(experiment: dict) -> int | None:
     channels = experiment["visualize"]["channels"]
     if not isinstance(channels, dict) or "most_changed" not in channels:
         return None
-    return channels.get("epoch", checkpoint_epochs(experiment)[-1])
+    if "epoch" in channels:
+        return channels["epoch"]
+    return (checkpoint_epochs(experiment) if epochs is None else epochs)[-1]
