@@ -94,8 +94,13 @@ def _weights(what: str, download, mirror):
     return what, path, _status(path, start, f"SHA-256 {sha256_of(path)}" if path.is_file() else "")
 
 
+FILE_CLOCK_SLACK_NS = 20_000_000
+"""File times come from the kernel's coarse clock (one tick, a few ms, behind ``time.time_ns``): a file written
+right after ``start`` can carry an earlier time. 20 ms covers a tick at any usual kernel rate."""
+
+
 def _status(path: Path, start: int, checksum: str) -> str:
     # Downloads are moved into place when complete, so a file written since ``start`` was fetched now.
-    new = path.exists() and path.stat().st_mtime_ns >= start
+    new = path.exists() and path.stat().st_mtime_ns >= start - FILE_CLOCK_SLACK_NS
     size = f"{path.stat().st_size / 1e6:.1f} MB" if path.is_file() else ""
     return ", ".join(part for part in ("downloaded" if new else "already there", size, checksum) if part)
