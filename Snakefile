@@ -9,6 +9,7 @@ from snakemake.exceptions import WorkflowError
 from snakemake.utils import min_version, validate
 
 from driftlens.errors import schema_error_message
+from driftlens.schemas.workflow import WORKFLOW_SCHEMA
 
 min_version("8.0")
 
@@ -21,7 +22,7 @@ os.environ.setdefault("DRIFTLENS_SOURCE", workflow.basedir)
 
 
 try:
-    validate(config, "workflow/schemas/config.schema.yaml", set_default=True)
+    validate(config, WORKFLOW_SCHEMA, set_default=True)
 except WorkflowError as err:  # name the bad key (and the file it came from) first, not after a dump of the schema
     overlays = [str(path) for path in getattr(workflow, "overwrite_configfiles", None) or []]
     raise WorkflowError(schema_error_message(err, files=["config.yaml", *overlays])) from None

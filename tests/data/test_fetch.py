@@ -1,6 +1,8 @@
 """``driftlens fetch``: an experiment's data set and weights from a local HTTP server into the caches the jobs read."""
 
+import copy
 import hashlib
+from pathlib import Path
 
 import pytest
 import torch
@@ -13,11 +15,16 @@ from driftlens.cli import fetch as fetch_command
 from driftlens.cli import main
 from driftlens.data import flowers17
 from driftlens.models.weights import cache_file_for
+from driftlens.schemas.workflow import WORKFLOW_SCHEMA
 
 CONFIG = {"targets": ["paper"],
           "datasets": {"flowers": {"kind": "flowers17"}, "local": {"kind": "flowers17", "source": "/data/flowers"}},
-          "experiments": {"paper": {"dataset": "flowers", "model": "googlenet", "weights": "imagenet"},
-                          "offline": {"dataset": "local", "model": "efficientnet_lite0"}}}
+          "experiments": {"paper": {"dataset": "flowers", "model": "googlenet", "weights": "imagenet",
+                                    "stages": [{"epochs": 1, "lr": 0.01}], "visualize": {"layers": ["mixed4c"], "channels": [0]}},
+                          "offline": {"dataset": "local", "model": "efficientnet_lite0", "stages": [{"epochs": 1, "lr": 0.01}],
+                                      "visualize": {"layers": ["blocks.12"], "channels": [0]}}}}
+SCHEMA = Path(__file__).resolve().parents[2] / WORKFLOW_SCHEMA
+
 
 
 def _hashed_copy(state_dict, folder, stem):
@@ -52,7 +59,8 @@ def mirror(serve, small_archive, tmp_path, monkeypatch):
 
 def test_fetch_puts_data_and_weights_where_the_jobs_read_them(mirror, small_archive, tmp_path, capsys):
     base, _, config, googlenet, weights = mirror
-    args = ["fetch", "paper", "--config", str(config), "--resources", str(tmp_path / "resources"), "--mirror", base]
+    args = ["fetch", "paper", "--config", str(config), "--schema", str(SCHEMA), "--resources",
+            str(tmp_path / "resources"), "--mirror", base]
 
     assert main(args) == 0
 
@@ -75,18 +83,20 @@ def test_fetch_refuses_a_corrupt_weights_file(mirror, tmp_path, capsys):
     base, _, config, _, weights = mirror
     weights.write_bytes(weights.read_bytes()[:1000])
 
-    assert main(["fetch", "paper", "--config", str(config), "--resources", str(tmp_path / "r"), "--mirror", base]) == 2
+    assert main(["fetch", "paper", "--config", str(config), "--schema", str(SCHEMA), "--resources", str(tmp_path / "r"), "--mirror", base]) == 2
 
     assert "checksum mismatch" in capsys.readouterr().err
     assert not cache_file_for(torchvision.models.GoogLeNet_Weights.IMAGENET1K_V1.url).exists()
 
 
 def test_fetch_with_local_data_and_packaged_weights_downloads_nothing(tmp_path, capsys, monkeypatch):
-    monkeypatch.setattr(fetch_command.importlib.util, "find_spec", lambda name: None)  # no lpips
+    find_spec = fetch_command.importlib.util.find_spec
+    monkeypatch.setattr(fetch_command.importlib.util, "find_spec",  # no lpips
+                        lambda name, *rest: None if name == "lpips" else find_spec(name, *rest))
     config = tmp_path / "config.yaml"
     config.write_text(yaml.safe_dump(CONFIG))
 
-    assert main(["fetch", "offline", "--config", str(config), "--resources", str(tmp_path / "r")]) == 0
+    assert main(["fetch", "offline", "--config", str(config), "--schema", str(SCHEMA), "--resources", str(tmp_path / "r")]) == 0
 
     out = capsys.readouterr().out
     assert "datasets.local.source" in out and "offline Lite0" in out and "downloaded" not in out
@@ -96,5 +106,30 @@ def test_fetch_with_local_data_and_packaged_weights_downloads_nothing(tmp_path, 
 def test_fetch_names_an_unknown_experiment(tmp_path, capsys):
     config = tmp_path / "config.yaml"
     config.write_text(yaml.safe_dump(CONFIG))
-    assert main(["fetch", "papr", "--config", str(config)]) == 2
+    assert main(["fetch", "papr", "--config", str(config), "--schema", str(SCHEMA)]) == 2
     assert "experiments.papr: no such experiment" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("message, change", [
+    ("datasets.flowers.skip_corrupt: only imagefolder data sets take it",
+     lambda config: config["datasets"]["flowers"].update(skip_corrupt=True)),
+    ("experiments.paper.visualize.layers: unknown layer 'mixed9z'",
+     lambda config: config["experiments"]["paper"]["visualize"].update(layers=["mixed9z"])),
+    ("config.yaml: experiments.paper.stages.0.lr: 'fast' is not of type 'number'",
+     lambda config: config["experiments"]["paper"]["stages"][0].update(lr="fast")),
+], ids=["cross-key", "layer", "schema"])
+def test_fetch_checks_the_whole_config_as_the_workflow_does_before_it_downloads(tmp_path, capsys, message, change):
+    config = copy.deepcopy(CONFIG)
+    change(config)
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
+    assert main(["fetch", "paper", "--config", str(tmp_path / "config.yaml"), "--schema", str(SCHEMA),
+                 "--resources", str(tmp_path / "r")]) == 2
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "r").exists()
+
+
+def test_fetch_outside_the_workflow_folder_says_where_the_schema_should_be(tmp_path, capsys, monkeypatch):
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(CONFIG))
+    monkeypatch.chdir(tmp_path)
+    assert main(["fetch", "paper"]) == 2
+    assert f"no workflow schema at {WORKFLOW_SCHEMA}: run this in the workflow's folder" in capsys.readouterr().err

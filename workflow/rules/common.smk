@@ -1,6 +1,5 @@
 # Helpers shared by the rules: experiment look-ups, epoch lists, command-line arguments.
 import functools
-import importlib.util
 import itertools
 import json
 import re
@@ -8,6 +7,7 @@ import shlex
 from pathlib import Path
 
 from driftlens.schemas import training_keys, validate_train_config
+from driftlens.schemas.layers import layer_labels
 from driftlens.schemas.workflow import (check_workflow_config, checkpoint_epochs, epoch_text, imported_series,
                                         selection_epoch as selection_epoch_of)
 
@@ -28,16 +28,14 @@ def experiment(name):
 
 
 def check_config():
-    """Cross-key checks that a JSON schema cannot express (driftlens.schemas.workflow), then each experiment's layers
-    against its model; each error names the key."""
+    """Cross-key checks that a JSON schema cannot express (driftlens.schemas.workflow), layers included; each error
+    names the key."""
     from driftlens.errors import ConfigError
 
     try:
         check_workflow_config(config)
     except ConfigError as err:
         raise ValueError(str(err)) from None
-    for name in config["experiments"]:
-        check_layers(name)
 
 
 def imported(name):
@@ -66,77 +64,6 @@ def experiments_pattern(imported_ones):
     """A wildcard pattern matching exactly the imported experiments' names, or exactly the trained ones'."""
     names = [name for name in config["experiments"] if imported(name) == imported_ones]
     return "|".join(map(re.escape, names)) or "(?!)"
-
-
-@functools.lru_cache(maxsize=None)
-def channel_counts(model, layers):
-    """{layer: channel count} from the model's architecture alone (no weights loaded), cached; an unknown
-    layer raises driftlens's UnknownLayerError, whose message is the one the command line gives."""
-    from driftlens.models import architecture
-
-    network = architecture(model)
-    for layer in layers:
-        network.resolve(layer)
-    return {layer: shape[0] for layer, shape in network.output_shapes(list(layers)).items()}
-
-
-def packaged_layer_table(model):
-    """{layer or alias: channels} of a zoo model from driftlens's packaged table, read without importing torch."""
-    package = Path(importlib.util.find_spec("driftlens").origin).parent
-    return json.loads((package / "models" / "layer_tables.json").read_text()).get(model, {})
-
-
-def layers_look_right(exp):
-    """True when the packaged table confirms every layer and channel of an experiment (the fast path)."""
-    table, vis = packaged_layer_table(exp["model"]), exp["visualize"]
-    listed = exp["screen"]["layers"] if isinstance(exp["screen"]["layers"], list) else []
-    shown = visualised_layers(exp)
-    named = [*shown, *listed, exp["attribution"]["layer"] or shown[0],
-             *(stage["train_from"] for stage in exp.get("stages", []) if "train_from" in stage),
-             *(module for stage in exp.get("stages", []) for module in stage.get("freeze", []))]
-    wanted = channels_wanted(vis["channels"]) - 1 if isinstance(vis["channels"], dict) else max(vis["channels"])
-    return all(layer in table for layer in named) and all(wanted < table[layer] for layer in shown)
-
-
-def channels_wanted(spec):
-    """How many channels a {top_k: K} or {most_changed: K, least_changed: M} spec chooses."""
-    return spec["top_k"] if "top_k" in spec else spec["most_changed"] + spec["least_changed"]
-
-
-def check_layers(name):
-    """Layer names and channels of an experiment against its model, at parse time, with the CLI's messages.
-    The packaged table confirms a good config in milliseconds; anything it does not confirm is checked on
-    the architecture itself (built without weights), which raises the command line's error."""
-    if layers_look_right(experiment(name)):
-        return
-    from driftlens.errors import DriftlensError
-    from driftlens.models import architecture
-    from driftlens.models.wrapper import check_channel, check_top_k
-
-    exp, key = experiment(name), f"experiments.{name}"
-    vis, model = exp["visualize"], exp["model"]
-    other_layers = {f"{key}.stages[{i}].train_from": stage["train_from"]
-                    for i, stage in enumerate(exp.get("stages", [])) if "train_from" in stage}
-    other_layers.update({f"{key}.stages[{i}].freeze[{j}]": module for i, stage in enumerate(exp.get("stages", []))
-                         for j, module in enumerate(stage.get("freeze", []))})
-    if isinstance(exp["screen"]["layers"], list):
-        other_layers.update({f"{key}.screen.layers[{i}]": layer for i, layer in enumerate(exp["screen"]["layers"])})
-    if exp["attribution"]["layer"]:
-        other_layers[f"{key}.attribution.layer"] = exp["attribution"]["layer"]
-    where = f"{key}.visualize.layers"  # the key named by an error
-    try:
-        counts = channel_counts(model, tuple(visualised_layers(exp)))
-        for where, layer in other_layers.items():
-            architecture(model).resolve(layer)
-        where = f"{key}.visualize.channels"
-        for layer, count in counts.items():
-            if isinstance(vis["channels"], dict):
-                check_top_k(layer, count, channels_wanted(vis["channels"]))
-            else:
-                for channel in vis["channels"]:
-                    check_channel(model, layer, count, channel)
-    except DriftlensError as err:
-        raise ValueError(f"{where}: {err}") from None
 
 
 def last_epoch(name):
@@ -251,17 +178,6 @@ def model_settings(name):
 
 def checkpoint(name, epoch):
     return artifact("checkpoint", name, epoch)
-
-
-def layer_labels(exp):
-    """{label: layer} of an experiment's visualised layers: the label names folders and figures (a list: itself)."""
-    chosen = exp["visualize"]["layers"]
-    return dict(chosen) if isinstance(chosen, dict) else {layer: layer for layer in chosen}
-
-
-def visualised_layers(exp):
-    """The model's names of an experiment's visualised layers, in order."""
-    return list(layer_labels(exp).values())
 
 
 def layers(name):

@@ -15,13 +15,14 @@ import time
 from functools import partial
 from pathlib import Path
 
-import yaml
 from torchvision.datasets.utils import calculate_md5
 
 from driftlens import models
 from driftlens.change.pixels import lpips_backbone_url
 from driftlens.data import flowers17
 from driftlens.errors import ConfigError
+from driftlens.schemas import config_defaults
+from driftlens.schemas.workflow import WORKFLOW_SCHEMA, read_workflow_config
 from driftlens.models.weights import download_file, sha256_of
 
 
@@ -29,6 +30,8 @@ def add_parser(subparsers):
     parser = subparsers.add_parser("fetch")
     parser.add_argument("experiment", help="a key of `experiments` in the config")
     parser.add_argument("--config", type=Path, default=Path("config.yaml"), help="default: config.yaml")
+    parser.add_argument("--schema", type=Path, default=Path(WORKFLOW_SCHEMA),
+                        help=f"the workflow's config schema (default: {WORKFLOW_SCHEMA})")
     parser.add_argument("--resources", type=Path, default=Path("resources"),
                         help="where data sets are prepared (default: resources)")
     parser.add_argument("--mirror", help="take every file, under its own name, from this folder URL instead of "
@@ -37,31 +40,27 @@ def add_parser(subparsers):
 
 
 def run(args):
-    experiment, datasets = _experiment(args.config, args.experiment)
-    dataset = experiment["dataset"]
+    experiment, datasets = _experiment(args.config, args.schema, args.experiment)
     print(f"experiment {args.experiment} of {args.config}:", flush=True)
-    for what, path, note in itertools.chain(_dataset_files(dataset, datasets[dataset] or {}, args.resources,
-                                                           args.mirror), _weights_files(experiment, args.mirror)):
+    for what, path, note in itertools.chain(_dataset_files(experiment, datasets, args.resources, args.mirror),
+                                            _weights_files(experiment, args.mirror)):
         print(f"  {what}: {path or 'nothing to fetch'}\n      {note}", flush=True)
 
 
-def _experiment(config_path: Path, name: str) -> tuple[dict, dict]:
-    try:
-        config = yaml.safe_load(config_path.read_text()) or {}
-    except (OSError, yaml.YAMLError) as err:
-        raise ConfigError(f"cannot read config {config_path}: {err}") from err
-    experiments = config.get("experiments") or {}
-    if name not in experiments:
+def _experiment(config_path: Path, schema: Path, name: str) -> tuple[dict, dict]:
+    config = read_workflow_config(config_path, schema)
+    if name not in config["experiments"]:
         raise ConfigError(f"experiments.{name}: no such experiment in {config_path} "
-                          f"(it has {', '.join(experiments) or 'none'})")
-    experiment = experiments[name]
-    if experiment.get("dataset") not in (config.get("datasets") or {}):
-        raise ConfigError(f"experiments.{name}.dataset: {experiment.get('dataset')!r} is not a key of datasets")
-    return experiment, config["datasets"]
+                          f"(it has {', '.join(config['experiments']) or 'none'})")
+    return config["experiments"][name], config["datasets"]
 
 
-def _dataset_files(name: str, dataset: dict, resources: Path, mirror):
-    kind, source = dataset.get("kind"), dataset.get("source")
+def _dataset_files(experiment: dict, datasets: dict, resources: Path, mirror):
+    name = experiment.get("dataset")
+    if name is None:
+        yield "probe images", Path(experiment["probe"]), "a local folder (probe)"
+        return
+    kind, source = datasets[name]["kind"], datasets[name]["source"]
     if source:
         yield f"data set {name}", Path(source), f"a local copy (datasets.{name}.source)"
     elif kind == "flowers17":
@@ -74,7 +73,7 @@ def _dataset_files(name: str, dataset: dict, resources: Path, mirror):
 
 
 def _weights_files(experiment: dict, mirror):
-    name, weights = experiment["model"], experiment.get("weights", "imagenet")
+    name, weights = experiment["model"], {**config_defaults(), **experiment}["weights"]
     spec = models.registry.spec_for(name)
     if weights != "imagenet":
         yield f"model {name}", None, f"weights: {weights}"

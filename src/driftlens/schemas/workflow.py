@@ -2,9 +2,10 @@
 
 Snakemake validates ``config.yaml`` against ``workflow/schemas/config.schema.yaml`` (types, ranges, defaults); then
 :func:`check_workflow_config` checks what spans keys: an experiment is trained or imported, its data set exists, the
-epochs it names have checkpoints, its warm start suits its method, keys renamed in this release are read. Every
-error is a :class:`~driftlens.errors.ConfigError` that starts with the key. The workflow calls it at parse time, so
-a bad config fails the dry run; the layer names are checked by the workflow afterwards, against the model.
+epochs it names have checkpoints, its warm start suits its method, its layers and channels exist in its model
+(:mod:`driftlens.schemas.layers`), keys renamed in this release are read. Every error is a
+:class:`~driftlens.errors.ConfigError` that starts with the key. The workflow calls it at parse time, so a bad config
+fails the dry run, and ``driftlens fetch`` calls it before it downloads anything.
 
 Example:
     >>> config = {"targets": ["a"], "datasets": {}, "experiments": {}}
@@ -18,6 +19,7 @@ import sys
 from pathlib import Path
 
 from driftlens.errors import ConfigError
+from driftlens.schemas.layers import check_layers
 
 
 def check_workflow_config(config: dict) -> None:
@@ -44,6 +46,47 @@ def check_workflow_config(config: dict) -> None:
             raise ConfigError(f"targets: unknown experiment {name!r}; the config has {known}")
     for name, experiment in config["experiments"].items():
         check_experiment(name, experiment, config["datasets"])
+
+
+WORKFLOW_SCHEMA = "workflow/schemas/config.schema.yaml"
+"""The workflow config's JSON schema, relative to the workflow's folder (where the Snakefile and config.yaml are)."""
+
+
+def read_workflow_config(path, schema=WORKFLOW_SCHEMA) -> dict:
+    """Read a workflow config as Snakemake does: the YAML, the schema with its defaults, then every cross-key check.
+
+    Args:
+        path (str or Path): The config file, e.g. ``config.yaml``.
+        schema (str or Path, optional): The schema. Default: :data:`WORKFLOW_SCHEMA`, relative to the working folder
+
+    Returns:
+        dict: The checked config, with the schema's defaults.
+
+    Raises:
+        ConfigError: An unreadable file, a missing schema, or a bad key (named first, after the file).
+
+    Example:
+        >>> read_workflow_config("config.yaml")["experiments"]["demo"]["model"]  # doctest: +SKIP
+        'efficientnet_lite0'
+    """
+    import yaml
+    from snakemake.exceptions import WorkflowError
+    from snakemake.utils import validate
+
+    from driftlens.errors import schema_error_message
+
+    if not Path(schema).is_file():
+        raise ConfigError(f"no workflow schema at {schema}: run this in the workflow's folder (beside its Snakefile)")
+    try:
+        config = yaml.safe_load(Path(path).read_text()) or {}
+    except (OSError, yaml.YAMLError) as err:
+        raise ConfigError(f"cannot read config {path}: {err}") from err
+    try:
+        validate(config, str(schema), set_default=True)
+    except WorkflowError as err:
+        raise ConfigError(schema_error_message(err, source=str(path))) from None
+    check_workflow_config(config)
+    return config
 
 
 def read_renamed_keys(config: dict) -> None:
@@ -83,7 +126,8 @@ def check_datasets(datasets: dict) -> None:
 
 
 def check_experiment(name: str, experiment: dict, datasets: dict) -> None:
-    """One experiment's cross-key checks: its source of checkpoints, its data set, its epochs and its warm start.
+    """One experiment's cross-key checks: its source of checkpoints, its data set, its epochs, its warm start and its
+    layers.
 
     Example:
         >>> check_experiment("a", {"stages": [{"epochs": 2}], "checkpoints": "runs/*.pt"}, {})
@@ -109,6 +153,7 @@ def check_experiment(name: str, experiment: dict, datasets: dict) -> None:
         raise ConfigError(f"{key}.visualize.channels.epoch: {chosen} has no checkpoint (the epochs are "
                           f"{epoch_text(epochs)})")
     check_warm_start(name, experiment["visualize"])
+    check_layers(name, experiment)
 
 
 def check_source(name: str, experiment: dict) -> None:
