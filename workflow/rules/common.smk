@@ -7,6 +7,7 @@ import shlex
 from pathlib import Path
 
 from driftlens.schemas import training_keys, validate_train_config
+from driftlens.schemas.channels import channel_spec_text
 from driftlens.schemas.layers import layer_labels
 from driftlens.schemas.workflow import (check_workflow_config, checkpoint_epochs, epoch_text, imported_series,
                                         selection_epoch as selection_epoch_of)
@@ -285,14 +286,8 @@ def spectrum_files(name):
 
 
 def channel_spec(name):
-    """The channels as select-channels takes them: ``0,1,2``, ``top_k:K`` or ``most_changed:K,least_changed:M,epoch:E``."""
-    channels = experiment(name)["visualize"]["channels"]
-    if not isinstance(channels, dict):
-        return ",".join(map(str, channels))
-    if "top_k" in channels:
-        return f"top_k:{channels['top_k']}"
-    return (f"most_changed:{channels['most_changed']},least_changed:{channels['least_changed']},"
-            f"epoch:{selection_epoch(name)}")
+    """The channels as select-channels takes them (:func:`driftlens.schemas.channels.channel_spec_text`)."""
+    return channel_spec_text(experiment(name)["visualize"]["channels"], selection_epoch(name))
 
 
 def selection_epoch(name):

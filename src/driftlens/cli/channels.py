@@ -6,8 +6,7 @@ Example:
         -o results/demo/blocks.14/channels.txt
 """
 
-MOST_CHANGED = "most_changed"
-"""The spec prefix that chooses channels from the change screen: ``most_changed:K,least_changed:M[,epoch:E]``."""
+from driftlens.schemas.channels import FORMS, parse_channel_spec
 
 
 def add_parser(subparsers):
@@ -20,8 +19,7 @@ def add_parser(subparsers):
     parser = subparsers.add_parser("select-channels")
     parser.add_argument("--checkpoint", required=True, help="checkpoint whose model is inspected (epoch 0)")
     parser.add_argument("--layer", required=True)
-    parser.add_argument("--channels", required=True,
-                        help="a list like 0,1,2; top_k:K; or most_changed:K,least_changed:M[,epoch:E]")
+    parser.add_argument("--channels", required=True, help=FORMS)
     parser.add_argument("--probe", help="the probe set (probe.npz; needed for top_k:K)")
     parser.add_argument("--screen", help="the layer's screen.csv (needed for most_changed)")
     parser.add_argument("-o", "--output", required=True, help="text file that receives e.g. 0,1,2")
@@ -32,8 +30,9 @@ def run(args):
     """Select the channels (:func:`driftlens.optvis.select_channels`, or from the screen) and write them."""
     from driftlens.artifacts import write_channels
 
-    if args.channels.startswith(MOST_CHANGED):
-        write_channels(args.output, _from_screen(args.screen, args.layer, args.channels))
+    spec = parse_channel_spec(args.channels)
+    if isinstance(spec, dict) and "most_changed" in spec:
+        write_channels(args.output, _from_screen(args.screen, args.layer, spec))
         return
     import torch
 
@@ -46,16 +45,12 @@ def run(args):
                                                 images))
 
 
-def _from_screen(screen, layer, spec) -> list[int]:
+def _from_screen(screen, layer, spec: dict) -> list[int]:
     from driftlens.artifacts import read_screen_table
     from driftlens.change.screen import most_and_least_changed
     from driftlens.errors import ConfigError
 
     if not screen:
         raise ConfigError("channels most_changed needs the layer's screen (--screen screen.csv)")
-    try:
-        counts = {key: int(value) for key, value in (item.split(":") for item in spec.split(","))}
-        return most_and_least_changed(read_screen_table(screen, layer), counts["most_changed"],
-                                      counts["least_changed"], counts.get("epoch"))
-    except (ValueError, KeyError) as err:
-        raise ConfigError(f"channels must be most_changed:K,least_changed:M[,epoch:E]: {spec!r} ({err})") from None
+    return most_and_least_changed(read_screen_table(screen, layer), spec["most_changed"], spec["least_changed"],
+                                  spec.get("epoch"))

@@ -19,6 +19,7 @@ from driftlens.optvis.methods import visualize
 from driftlens.optvis.objectives import channel
 from driftlens.optvis.render import layer_outputs
 from driftlens.progress import bar as progress_bar
+from driftlens.schemas.channels import parse_channel_spec
 
 
 def visualize_channels(model, layer: str, channels, method: str = "lucid", steps: int = 512, size: int = 128,
@@ -174,21 +175,16 @@ def select_channels(model, layer: str, spec: str, images=None) -> list[int]:
         >>> select_channels(tiny, "conv2", "0,3"), len(select_channels(tiny, "conv2", "top_k:2", torch.rand(2, 3, 32, 32)))
         ([0, 3], 2)
     """
-    if spec.startswith("top_k:"):
-        if images is None:
-            raise ConfigError("channels top_k needs probe images")
-        try:
-            k = int(spec.split(":", 1)[1])
-        except ValueError as err:
-            raise ConfigError(f"channels must be a list like 0,1,2 or top_k:K, got {spec!r}") from err
-        return top_channels(model, layer, images, k)
-    try:
-        channels = [int(c) for c in spec.split(",")]
-    except ValueError as err:
-        raise ConfigError(f"channels must be a list like 0,1,2 or top_k:K, got {spec!r}") from err
-    for index in channels:
-        model.check_channel(layer, index)
-    return channels
+    chosen = parse_channel_spec(spec)
+    if isinstance(chosen, list):
+        for index in chosen:
+            model.check_channel(layer, index)
+        return chosen
+    if "top_k" not in chosen:
+        raise ConfigError(f"select_channels takes a list or top_k:K, not {spec!r} (most_changed reads a screen)")
+    if images is None:
+        raise ConfigError("channels top_k needs probe images")
+    return top_channels(model, layer, images, chosen["top_k"])
 
 
 @torch.no_grad()
