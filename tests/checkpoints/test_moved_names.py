@@ -3,6 +3,7 @@ driftlens.checkpoints: the same objects, from the old modules."""
 
 import pytest
 
+import driftlens.change
 import driftlens.checkpoints.format
 import driftlens.checkpoints.importing
 import driftlens.checkpoints.reading
@@ -19,6 +20,13 @@ def test_the_old_modules_give_the_same_objects():
     assert checkpoint.load_weights_file is driftlens.checkpoints.reading.load_weights_file
     assert importing.import_checkpoint is driftlens.checkpoints.importing.import_checkpoint
     assert callable(models.from_file)
+
+
+def test_the_library_call_keeps_its_old_module():
+    from driftlens.change import compare, tables
+
+    assert compare.compare_models is tables.compare_models is driftlens.change.compare_models
+    assert compare.screen_checkpoints is tables.screen_checkpoints
 
 
 def test_the_package_names_each_thing_once_and_refuses_unknown_names():

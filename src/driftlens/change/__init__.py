@@ -8,7 +8,8 @@
 - :mod:`~driftlens.change.representation`: linear CKA and relative weight change.
 - :mod:`~driftlens.change.pixels`: SSIM and perceptual distance of renders (reported, not judged).
 - :mod:`~driftlens.change.planted`: planted changes and null perturbations that validate the verdicts.
-- :mod:`~driftlens.change.compare`: :func:`compare_models`, the library's one call.
+- :mod:`~driftlens.change.tables`: :func:`compare_models`, the library's one call: the change tables of two models
+  (``driftlens.change.compare``, its old name, keeps working for one release).
 
 Example:
     >>> import numpy as np
@@ -21,7 +22,6 @@ Example:
 import importlib
 
 _EXPORTS = {
-    "compare": ["compare_models", "rendered_table", "screen_checkpoints"],
     "pixels": ["PerceptualDistance", "lpips_backbone_url", "pixel_scores", "ssim"],
     "planted": ["blend_channels", "perturb", "reinitialise_channels", "swap_channels"],
     "render_evidence": ["ALPHA", "change_table", "cross_activation_samples", "relative_response",
@@ -30,6 +30,7 @@ _EXPORTS = {
                        "probe_pass", "representation_change", "weight_change"],
     "responses": ["batch_activations", "layer_responses", "unit_responses"],
     "screen": ["MIN_EFFECT", "screen_table"],
+    "tables": ["compare_models", "rendered_table", "screen_checkpoints"],
 }
 """Each submodule's public names, importable from the package: a submodule is imported on first use, so a job that
 reads a screen table (``driftlens.change.screen``) does not import torch with the render evidence."""
