@@ -18,7 +18,8 @@ import importlib
 
 _MODULE_OF = {
     "format": ["KIND", "Checkpoint", "is_checkpoint", "read_checkpoint", "save_checkpoint"],
-    "reading": ["SAFE_GLOBALS", "STATE_DICT_KEYS", "load_tensors", "load_weights_file", "state_dict_of"],
+    "reading": ["SAFE_GLOBALS", "STATE_DICT_KEYS", "WRAPPER_PREFIXES", "fit_keys", "load_tensors", "load_weights_file",
+                "state_dict_of"],
     "series": ["PRETRAINED", "checkpoint_series", "epoch_labels", "find_checkpoints", "name_epoch", "natural_key",
                "stored_epoch"],
     "importing": ["import_checkpoint"],

@@ -1,5 +1,6 @@
 """The safe reader of any tool's checkpoint files (driftlens, timm, Lightning, torchvision's scripts, plain state
-dicts, safetensors): the one weights-only loader, and where a file keeps its weights.
+dicts, safetensors): the one weights-only loader, where a file keeps its weights, and the wrapper prefix (DDP,
+``torch.compile``, Lightning) its keys carry.
 
 Every ``.pt``/``.pth`` file is read with ``torch.load(weights_only=True)``: a file crafted to run code when unpickled
 is refused, never run, and the error names what it would have needed.
@@ -168,3 +169,51 @@ def state_dict_of(record, path, key: str | None = None) -> tuple[dict, str]:
 
 def _is_state_dict(value) -> bool:
     return isinstance(value, dict) and len(value) > 0 and all(torch.is_tensor(v) for v in value.values())
+
+
+WRAPPER_PREFIXES = ("module.", "_orig_mod.", "model.", "net.")
+"""Key prefixes that wrappers add to a model's own parameter names: DDP (``module.``), ``torch.compile``
+(``_orig_mod.``) and LightningModules holding the network as ``model`` or ``net``; any other attribute name is
+found too (:func:`fit_keys`)."""
+
+
+def fit_keys(state: dict, model_keys, source: str) -> dict:
+    """``state`` with the prefix removed that a wrapper added to every key, found by matching the model's own keys.
+
+    Args:
+        state (dict): A state dict from a file.
+        model_keys (list[str]): The model's own state-dict keys.
+        source (str): The file, for messages.
+
+    Returns:
+        dict: The state dict under the model's key names (keys outside the prefix, e.g. a Lightning module's loss
+        or metric state, are left out).
+
+    Raises:
+        ArtifactError: Fewer than half of the model's keys can be matched, with or without a prefix.
+
+    Example:
+        >>> fit_keys({"_orig_mod.conv.weight": 1, "_orig_mod.fc.bias": 2}, ["conv.weight", "fc.bias"], "x.pt")
+        {'conv.weight': 1, 'fc.bias': 2}
+    """
+    wanted = set(model_keys)
+    prefix = _wrapper_prefix(state, wanted)
+    fitted = {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix) and k[len(prefix):] in wanted} \
+        if prefix is not None else {}
+    if len(fitted) * 2 < len(wanted):
+        missing = [k for k in model_keys if k not in state][:3]
+        unexpected = [k for k in state if k not in wanted][:3]
+        raise ArtifactError(f"{source} does not fit the model: {len(wanted & set(state))} of its {len(wanted)} keys "
+                            f"match; first missing {missing}, first unexpected {unexpected}"
+                            + (f"; with the prefix {prefix!r} removed {len(fitted)} would" if prefix else ""))
+    return fitted
+
+
+def _wrapper_prefix(state, wanted) -> str | None:
+    """The prefix (``""`` for none) under which most of the model's keys appear in ``state``."""
+    counts = {}
+    for key in state:
+        for prefix in ("", *WRAPPER_PREFIXES, *(key[:i + 1] for i, c in enumerate(key) if c == ".")):
+            if key.startswith(prefix) and key[len(prefix):] in wanted:
+                counts[prefix] = counts.get(prefix, 0) + 1
+    return max(counts, key=lambda p: (counts[p], -len(p))) if counts else None

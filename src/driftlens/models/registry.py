@@ -9,7 +9,7 @@ from typing import Callable
 import torch
 from driftlens.models.efficientnet_lite import EfficientNetLite0, load_imagenet_lite0
 from driftlens.models.tiny import TinyCNN
-from driftlens.checkpoints import Checkpoint, load_weights_file, read_checkpoint, state_dict_of
+from driftlens.checkpoints import Checkpoint, fit_keys, load_weights_file, read_checkpoint, state_dict_of
 from driftlens.errors import ArtifactError, ConfigError
 from driftlens.io import save_json
 from driftlens.models.tokens import prefix_tokens
@@ -258,18 +258,12 @@ def _from_state(spec: ModelSpec, name: str, state: dict, source) -> torch.nn.Mod
     return net
 
 
-WRAPPER_PREFIXES = ("module.", "_orig_mod.", "model.", "net.")
-"""Key prefixes that wrappers add to a model's own parameter names: DDP (``module.``), ``torch.compile``
-(``_orig_mod.``) and LightningModules holding the network as ``model`` or ``net``; any other attribute name is
-found too (:func:`fit_keys`)."""
-
-
 def from_file(name: str, path, key: str | None = None) -> ModelWrapper:
     """A network from a checkpoint written by any tool: driftlens, timm, Lightning, torchvision's references, plain.
 
     The file is read weights-only (:func:`driftlens.checkpoints.reading.load_weights_file`; ``.safetensors`` too), its
-    state dict found (:func:`driftlens.checkpoints.reading.state_dict_of`), wrapper prefixes removed (:func:`fit_keys`),
-    and a classifier of another size (the new task's classes) is built at the file's size.
+    state dict found (:func:`driftlens.checkpoints.reading.state_dict_of`), wrapper prefixes removed
+    (:func:`driftlens.checkpoints.reading.fit_keys`), and a classifier of another size (the new task's classes) is built at the file's size.
 
     Args:
         name (str): The model (zoo, torchvision or ``timm:<name>``).
@@ -296,48 +290,6 @@ def from_file(name: str, path, key: str | None = None) -> ModelWrapper:
     source = f"{path} ({where})"
     net = _from_state(spec, name, fit_keys(state, list(architecture(name).net.state_dict()), source), source)
     return _wrap(net, name, spec).eval()
-
-
-def fit_keys(state: dict, model_keys, source: str) -> dict:
-    """``state`` with the prefix removed that a wrapper added to every key, found by matching the model's own keys.
-
-    Args:
-        state (dict): A state dict from a file.
-        model_keys (list[str]): The model's own state-dict keys.
-        source (str): The file, for messages.
-
-    Returns:
-        dict: The state dict under the model's key names (keys outside the prefix, e.g. a Lightning module's loss
-        or metric state, are left out).
-
-    Raises:
-        ArtifactError: Fewer than half of the model's keys can be matched, with or without a prefix.
-
-    Example:
-        >>> fit_keys({"_orig_mod.conv.weight": 1, "_orig_mod.fc.bias": 2}, ["conv.weight", "fc.bias"], "x.pt")
-        {'conv.weight': 1, 'fc.bias': 2}
-    """
-    wanted = set(model_keys)
-    prefix = _wrapper_prefix(state, wanted)
-    fitted = {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix) and k[len(prefix):] in wanted} \
-        if prefix is not None else {}
-    if len(fitted) * 2 < len(wanted):
-        missing = [k for k in model_keys if k not in state][:3]
-        unexpected = [k for k in state if k not in wanted][:3]
-        raise ArtifactError(f"{source} does not fit the model: {len(wanted & set(state))} of its {len(wanted)} keys "
-                            f"match; first missing {missing}, first unexpected {unexpected}"
-                            + (f"; with the prefix {prefix!r} removed {len(fitted)} would" if prefix else ""))
-    return fitted
-
-
-def _wrapper_prefix(state, wanted) -> str | None:
-    """The prefix (``""`` for none) under which most of the model's keys appear in ``state``."""
-    counts = {}
-    for key in state:
-        for prefix in ("", *WRAPPER_PREFIXES, *(key[:i + 1] for i, c in enumerate(key) if c == ".")):
-            if key.startswith(prefix) and key[len(prefix):] in wanted:
-                counts[prefix] = counts.get(prefix, 0) + 1
-    return max(counts, key=lambda p: (counts[p], -len(p))) if counts else None
 
 
 @lru_cache(maxsize=None)
