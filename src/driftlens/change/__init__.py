@@ -28,7 +28,7 @@ _EXPORTS = {
                         "verdict"],
     "representation": ["CKA_ESTIMATORS", "DEFAULT_CKA_ESTIMATOR", "centered_gram", "gram_cka", "linear_cka",
                        "probe_pass", "representation_change", "weight_change"],
-    "responses": ["batch_activations", "layer_responses", "unit_responses"],
+    "responses": ["batch_activations", "layer_responses", "render_responses", "unit_responses"],
     "screen": ["MIN_EFFECT", "screen_table"],
     "tables": ["compare_models", "rendered_table", "screen_checkpoints"],
 }

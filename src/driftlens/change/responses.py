@@ -108,3 +108,34 @@ def layer_responses(model, images, units: dict, batch_size: int = 32) -> dict:
         for layer, channels in units.items():
             means[layer].append(channel_means(outputs[layer])[:, channels].double().cpu())
     return {layer: torch.cat(parts).numpy() for layer, parts in means.items()}
+
+
+def render_responses(first, model, first_renders, renders, layer: str, channels) -> dict:
+    """The responses to renders that the render evidence compares at one epoch
+    (:func:`driftlens.change.cross_activation_samples`): each model on its own and the other's renders.
+
+    Args:
+        first (ModelWrapper): The reference model (epoch 0).
+        model (ModelWrapper): The model at this epoch (``first`` itself at epoch 0).
+        first_renders (np.ndarray): ``(S, C, H, W, 3)`` the reference model's renders of ``channels``.
+        renders (np.ndarray): This model's renders of the same channels and seeds.
+        layer (str): The layer.
+        channels (list[int]): The rendered channels, in column order.
+
+    Returns:
+        dict: ``own`` (this model on its renders), ``cross`` (this model on the reference's renders) and ``reverse``
+        (the reference model on this model's renders), each ``(S, C)``; at the reference epoch all three are ``own``.
+
+    Example:
+        >>> import driftlens
+        >>> model = driftlens.models.load("tiny", weights="random")
+        >>> renders = np.random.rand(2, 1, 32, 32, 3)
+        >>> measured = render_responses(model, model, renders, renders, "conv2", [5])
+        >>> measured["own"].shape, measured["cross"] is measured["own"]
+        ((2, 1), True)
+    """
+    own = unit_responses(model, renders, layer, channels)
+    if model is first and renders is first_renders:
+        return {"own": own, "cross": own, "reverse": own}
+    return {"own": own, "cross": unit_responses(model, first_renders, layer, channels),
+            "reverse": unit_responses(first, renders, layer, channels)}

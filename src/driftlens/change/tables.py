@@ -9,7 +9,7 @@ Example:
 """
 
 from driftlens.change.render_evidence import change_table
-from driftlens.change.responses import layer_responses, unit_responses
+from driftlens.change.responses import layer_responses, render_responses, unit_responses
 from driftlens.change.screen import screen_table
 from driftlens.progress import bar as progress_bar
 
@@ -92,12 +92,10 @@ def rendered_table(first, later, layer: str, channels, probe, ours, theirs, scre
         >>> table.query("epoch == 1").changed.tolist()
         [False]
     """
-    start = {"own": unit_responses(first, ours, layer, channels), "probe": unit_responses(first, probe, layer, channels)}
-    end = {"own": unit_responses(later, theirs, layer, channels), "cross": unit_responses(later, ours, layer, channels),
-           "reverse": unit_responses(first, theirs, layer, channels),
-           "probe": unit_responses(later, probe, layer, channels)}
-    return change_table({0: {**start, "cross": start["own"], "reverse": start["own"]}, 1: end}, channels,
-                        screen=screen)
+    measured = {epoch: {**render_responses(first, model, ours, renders, layer, channels),
+                        "probe": unit_responses(model, probe, layer, channels)}
+                for epoch, model, renders in ((0, first, ours), (1, later, theirs))}
+    return change_table(measured, channels, screen=screen)
 
 
 def screen_checkpoints(load_model, epochs, layers, probe, progress: bool = True, **screen_options) -> dict:

@@ -49,7 +49,7 @@ def run(args):
         raise ConfigError(f"render rows of epochs {sorted(rows)}, checkpoints of {sorted(nets)} and probe responses "
                           f"of {sorted(probe)}: they must be the same epochs")
     first = min(rows)
-    measured = {epoch: unit_responses(nets[first], nets[epoch], rows[first], rows[epoch], probe[epoch])
+    measured = {epoch: epoch_responses(nets[first], nets[epoch], rows[first], rows[epoch], probe[epoch])
                 for epoch in rows}
     if rows[first].settings.get("warm_steps"):
         print("pixel measures left empty: warm-started renders descend from epoch 0's (docs/warm-start.md)",
@@ -63,7 +63,7 @@ def run(args):
     write_change_table(args.output, table, args.layer, metric)
 
 
-def unit_responses(first, model, first_row, row, probe) -> dict:
+def epoch_responses(first, model, first_row, row, probe) -> dict:
     """The responses the render evidence needs at one epoch (see :func:`driftlens.change.cross_activation_samples`).
 
     Args:
@@ -77,13 +77,12 @@ def unit_responses(first, model, first_row, row, probe) -> dict:
         dict: ``own``, ``cross``, ``reverse`` (each ``(S, C)``) and ``probe`` (``(N, C)``).
 
     Example:
-        >>> measured = unit_responses(first, model, first_row, row, probe)  # doctest: +SKIP
+        >>> measured = epoch_responses(first, model, first_row, row, probe)  # doctest: +SKIP
     """
-    from driftlens.change import unit_responses as responses
+    from driftlens.change import render_responses
     from driftlens.errors import ConfigError
 
     if row.channels != first_row.channels or row.seeds != first_row.seeds:
         raise ConfigError(f"the renders of epochs {first_row.epoch} and {row.epoch} hold different channels or seeds")
-    layer, channels = row.layer, row.channels
-    return {"own": responses(model, row.images, layer, channels), "cross": responses(model, first_row.images, layer, channels),
-            "reverse": responses(first, row.images, layer, channels), "probe": probe[:, channels]}
+    return {**render_responses(first, model, first_row.images, row.images, row.layer, row.channels),
+            "probe": probe[:, row.channels]}
