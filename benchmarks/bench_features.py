@@ -25,6 +25,7 @@ Usage:
 """
 
 import argparse
+import collections
 import copy
 import json
 import sys
@@ -275,6 +276,7 @@ def shortcut_diff(base, tuned, train, probe, labels, corners, marked_ids, layer,
               f"{sum(v[3] for v in verdicts)} in a cell that overlaps it; cells from the mark "
               f"{[v[4] for v in verdicts if v[0]]}")
     marked_rank(diff, labels, corners, marked_ids, cell, side)
+    mark_at_epoch_0(diff, p0, p1, labels, marked_ids)
     screen = change.screen_table({0: p0.double().mean(dim=(1, 2)).numpy(), 1: p1.double().mean(dim=(1, 2)).numpy()})
     top = screen[screen.epoch == 1].sort_values("rank_shift", ascending=False).channel.head(5).tolist()
     responses = p1.double().mean(dim=(1, 2)).numpy()
@@ -295,6 +297,25 @@ def marked_rank(diff, labels, corners, marked_ids, cell, side):
     print(f"  the latent with most marked other-class exemplars firing on the mark: latent {row.latent} ({row._2}), "
           f"{count} of 8, row {-position + 1} of {len(diff.table)} in the table (share {row.share:.4f}, relative norm "
           f"{row.relative_norm:.2f}, cosine {row.cosine:.2f}, frequency {row.frequency:.4f})")
+
+
+def mark_at_epoch_0(diff, p0, p1, labels, marked_ids):
+    """Does the pretrained layer already single the mark out? Channels whose top probe image is marked, or with at
+    least 4 of their top 8 marked (the bar a mark latent must pass), at epoch 0 and after the fine-tune; and the
+    latents that pass that bar read through epoch 0's encoder, with their classes."""
+    for epoch, maps in ((0, p0), (1, p1)):
+        responses = maps.double().mean(dim=(1, 2)).numpy()
+        best = np.argsort(-responses, axis=0, kind="stable")[:8]
+        marked = np.isin(best, sorted(marked_ids))
+        print(f"  epoch {epoch}: {int(marked[0].sum())} of {responses.shape[1]} channels have a marked top probe image, "
+              f"{int((marked.sum(axis=0) >= 4).sum())} have at least 4 of their top 8 marked")
+    classes = diff.table.set_index("latent")["class"]
+    for epoch in (0, max(diff.exemplars)):
+        passing = [latent for latent, rows in enumerate(diff.exemplars[epoch])
+                   if sum(int(i) in marked_ids for i, _, _ in rows) >= 4
+                   and sum(int(i) in marked_ids and labels[int(i)] != 0 for i, _, _ in rows) >= 2]
+        print(f"  latents with at least 4 of 8 exemplars marked (2 of other classes), read at epoch {epoch}: "
+              f"{len(passing)}, classes {dict(collections.Counter(classes[passing]))}")
 
 
 def _exemplar(image, row, column, labels, corners, marked_ids, cell, side):
