@@ -5,7 +5,7 @@
 under 1e-3 relative noise. The crosscoder trains on Flowers17 photographs (every other file) and reads exemplars on
 the others. For each block it prints:
 
-- each re-initialised channel: is it covered by a changed latent (new, lost, transient or rotated) whose decoder
+- each re-initialised channel: is it covered by a changed latent (any class but shared, rare and dead) whose decoder
   mass sits mostly (>= 0.5) on it, at either end?
 - what the swapped channels come out as;
 - changed latents on untouched channels, against the noise null's rate;
@@ -16,8 +16,9 @@ the others. For each block it prints:
 image of one class, and a share of the other classes' images relabelled to it (a backdoor), carry a small
 synthetic mark; shows that the model uses it (attack success on marked test images of other classes against
 unmarked ones), then runs the feature diff of ``blocks.14`` and ``blocks.15`` on a probe set where about 5 % of
-other classes' images carry the mark, and prints the top new latents with their exemplars (marked or not, class,
-whether the firing cell lies inside the mark), and the atlas's most-changed channels' exemplars beside them.
+other classes' images carry the mark, and prints the top 3 new or strengthened latents with their exemplars (marked
+or not, class, whether the firing cell lies inside the mark), whether the pretrained layer already singled the mark
+out, and the atlas's most-changed channels' exemplars beside them.
 
 Usage:
     .venv/bin/python benchmarks/bench_features.py --plants
@@ -40,12 +41,10 @@ from driftlens import change
 from driftlens.data.images import image_transform, load_image
 from driftlens.features import FeatureSettings, feature_diff
 from driftlens.features.activations import training_and_probe_vectors
-from driftlens.features.latents import EXCLUSIVE
+from driftlens.features.latents import CHANGED
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_change import BLOCKS, FLOWERS, REINIT, SWAPS  # noqa: E402  (the same plants as the atlas's benchmark)
-
-CHANGED = (*EXCLUSIVE, "rotated")
 
 
 def parse_args(argv=None):
@@ -122,7 +121,8 @@ def report_plants(block, layer, diff, x0, x1, p0, p1, seconds):
     others = changed[~changed.top_channel.isin(REINIT + swapped)]
     noise, seed = summary["nulls"]["noise"], summary["nulls"]["seed"]
     print(f"  changed latents on untouched channels: {len(others)} of {summary['latents']} "
-          f"(noise null: {noise['exclusive_by_minimum_effect']} exclusive, {noise['rotated_by_minimum_effect']} rotated "
+          f"(noise null: {noise['exclusive_by_minimum_effect']} exclusive, {noise['reweighted_by_minimum_effect']} "
+          f"strengthened or weakened, {noise['rotated_by_minimum_effect']} rotated "
           f"of {noise['latents']}); seed null: {seed}")
     baselines(x0, x1, p0, p1, swapped)
 
@@ -265,7 +265,7 @@ def shortcut_diff(base, tuned, train, probe, labels, corners, marked_ids, layer,
     print(f"\n{layer}: counts { {k: v for k, v in summary['counts'].items() if v} }; variance explained "
           f"{_values(summary['variance_explained'])} (PCA {_values(summary['pca_variance_explained'])}); noise null "
           f"{summary['nulls']['noise']['exclusive_by_minimum_effect']} exclusive of {summary['nulls']['noise']['latents']}")
-    strengthened = diff.table[diff.table["class"].isin(("new", "rotated"))].head(3)
+    strengthened = diff.table[diff.table["class"].isin(("new", "strengthened"))].head(3)
     for rank, row in enumerate(strengthened.itertuples(), 1):
         rows = diff.exemplars[1][row.latent]
         verdicts = [_exemplar(int(i), int(r), int(c), labels, corners, marked_ids, cell, side) for i, r, c in rows]

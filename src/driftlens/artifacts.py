@@ -771,9 +771,11 @@ FEATURE_COLUMNS = ["latent", "class", "share", "home_epoch", "norm_first", "norm
                    "top_channel", "top_channel_mass", "top_class", "class_means", "exemplars", "exemplar_cells",
                    "exemplar_pixels"]
 """The columns of a layer's feature diff (``{layer}/features.csv``, :func:`driftlens.features.feature_diff`), one
-row per crosscoder latent, new and lost first, each class by ``share``:
+row per crosscoder latent, the classes in the order listed below, each changed class by its effect (the
+one-sidedness of ``relative_norm``, or the turn ``1 − cosine`` for rotated latents), the others by ``share``:
 
-- ``class``: new, lost, rotated, transient, shared or dead (:mod:`driftlens.features.latents`);
+- ``class``: new, lost, strengthened, weakened, rotated, transient, shared, rare or dead
+  (:mod:`driftlens.features.latents`);
 - ``share``: the latent's share of its home checkpoint's decoded activation (activation × decoder norm);
 - ``home_epoch``: the epoch of its largest decoder norm; ``norm_first``, ``norm_last``: its decoder norms at the
   first and last checkpoint, ``norms`` at every one (``epoch:norm;...``); ``relative_norm``: ``½((n_last −

@@ -256,7 +256,7 @@ def plot_features(table, summary: dict, probe_images, exemplars: dict, rows, ren
     histogram = fig.add_subplot(grid[0, :])
     _plot_norm_histogram(histogram, table, summary, layer)
     if not len(rows):
-        histogram.text(0.02, 0.9, "no new, lost or rotated latent: no gallery", transform=histogram.transAxes,
+        histogram.text(0.02, 0.9, "no changed latent: no gallery", transform=histogram.transAxes,
                        fontsize=9, color="dimgray")
     first, last = summary["epochs"][0], summary["epochs"][-1]
     for r, (_, row) in enumerate(rows.iterrows()):

@@ -318,6 +318,7 @@ def headline(sections, metrics, atlas=(), features=()) -> str:
                      f"channels, or when it went silent or came alive.")
     if features:
         layers = [f"{f['name']}: {f['counts'].get('new', 0)} new, {f['counts'].get('lost', 0)} lost, "
+                  f"{f['counts'].get('strengthened', 0)} strengthened, {f['counts'].get('weakened', 0)} weakened, "
                   f"{f['counts'].get('rotated', 0)} rotated of {f['active']} active latents (epochs "
                   f"{', '.join(map(str, f['epochs']))})" for f in features]
         parts.append("Feature diff (a crosscoder over the checkpoints): " + "; ".join(layers) + ".")

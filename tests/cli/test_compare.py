@@ -10,6 +10,7 @@ from driftlens.artifacts import read_features_table, read_json
 from driftlens.change.planted import reinitialise_channels
 from driftlens.cli import main
 from driftlens.data.textures import source_photo
+from driftlens.features.latents import CHANGED
 
 
 def write_probe_folder(folder, count=96, side=48):
@@ -32,7 +33,7 @@ def test_a_reinitialised_channel_is_covered_by_a_changed_latent_and_an_untouched
                  "-o", str(tmp_path / "out"), "--no-progress"]) == 0
     assert "conv3: " in capsys.readouterr().out
     table = read_features_table(tmp_path / "out" / "conv3" / "features.csv", layer="conv3")
-    changed = table[table["class"].isin(["new", "lost", "rotated", "transient"])]
+    changed = table[table["class"].isin(CHANGED)]
     on_channel = changed[(changed.top_channel == 4) & (changed.top_channel_mass >= 0.5)]
     assert len(on_channel), changed[["latent", "class", "top_channel", "top_channel_mass"]]
     assert len(changed) == len(on_channel), changed  # no untouched channel gathers a changed latent

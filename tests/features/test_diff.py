@@ -5,13 +5,15 @@ import pytest
 import torch
 
 from driftlens.features import FeatureSettings, feature_diff, with_exemplar_files
+from driftlens.features.latents import CHANGED
 
-WIDTH, ATOMS = 24, 32
+WIDTH, ATOMS = 24, 40
 
 
 @pytest.fixture(scope="module")
 def planted():
-    """Epoch 0 and epoch 5 made of sparse atoms: 4 vanish (lost), 4 appear (new), 4 turn by 80° (rotated)."""
+    """Epoch 0 and epoch 5 made of sparse atoms: 4 vanish (lost), 4 appear (new), 4 turn by 80° (rotated), 4 write
+    four times as strongly (strengthened) and 4 a third as strongly (weakened)."""
     generator = torch.Generator().manual_seed(1)
     atoms = torch.nn.functional.normalize(torch.randn(ATOMS, WIDTH, generator=generator), dim=1)
     later = atoms.clone()
@@ -21,6 +23,8 @@ def planted():
     turn = torch.nn.functional.normalize(torch.randn(4, WIDTH, generator=generator), dim=1)
     turn = torch.nn.functional.normalize(turn - (turn * atoms[8:12]).sum(1, keepdim=True) * atoms[8:12], dim=1)
     later[8:12] = np.cos(np.radians(80)) * atoms[8:12] + np.sin(np.radians(80)) * turn
+    later[12:16] *= 4  # strengthened
+    later[16:20] /= 3  # weakened
     code = (torch.rand(5000, ATOMS, generator=generator) < 0.08) * (1 + torch.rand(5000, ATOMS, generator=generator))
     noise = 0.02 * torch.randn(2, 5000, WIDTH, generator=generator)
     epoch0, epoch5 = code @ first + noise[0], code @ later + noise[1]
@@ -44,15 +48,23 @@ def matches(diff, directions, epoch_index):
 def test_vanished_atoms_come_out_lost_and_new_ones_new_or_at_least_changed(planted):
     diff, atoms, later = planted
     for found, exclusive in ((matches(diff, atoms[:4], 0), "lost"), (matches(diff, atoms[4:8], 1), "new")):
-        assert all(kind in (exclusive, "rotated") and cos > 0.8 for kind, cos in found), found
+        assert all(kind in CHANGED and cos > 0.8 for kind, cos in found), found
         assert sum(kind == exclusive for kind, _ in found) >= 2, found
 
 
 def test_turned_atoms_come_out_rotated_and_untouched_ones_shared(planted):
     diff, atoms, later = planted
     assert all(kind == "rotated" for kind, _ in matches(diff, atoms[8:12], 0)), matches(diff, atoms[8:12], 0)
-    untouched = matches(diff, atoms[12:], 0)
+    untouched = matches(diff, atoms[20:], 0)
     assert sum(kind == "shared" for kind, _ in untouched) >= 0.9 * len(untouched), untouched
+
+
+def test_atoms_written_several_times_more_or_less_strongly_come_out_strengthened_or_weakened(planted):
+    diff, atoms, later = planted
+    # the mean-norm scaling turns 4x into 2.8x here, and a dictionary blends some atoms: at least half pass the 2x
+    strong = [kind for kind, _ in matches(diff, atoms[12:16], 1)]
+    assert strong.count("strengthened") >= 2 and set(strong) <= {"strengthened", "shared"}, strong
+    assert [kind for kind, _ in matches(diff, atoms[16:20], 0)] == ["weakened"] * 4, matches(diff, atoms[16:20], 0)
 
 
 def test_the_noise_null_shows_almost_no_exclusive_latent_and_the_seed_null_agrees(planted):
@@ -67,8 +79,12 @@ def test_the_table_lists_new_and_lost_first_and_each_latent_serves_a_class(plant
     order = diff.table["class"].tolist()
     exclusive = order.count("new") + order.count("lost")
     assert exclusive >= 5 and order[:exclusive] == ["new"] * order.count("new") + ["lost"] * order.count("lost")
-    shares = diff.table["share"].tolist()
-    assert shares[:order.count("new")] == sorted(shares[:order.count("new")], reverse=True)
+    effects = (diff.table["relative_norm"] - 0.5).abs().tolist()  # each changed group by its effect, largest first
+    assert effects[:order.count("new")] == sorted(effects[:order.count("new")], reverse=True)
+    turns = (1 - diff.table.loc[diff.table["class"] == "rotated", "cosine"]).tolist()
+    assert turns == sorted(turns, reverse=True)
+    shares = diff.table.loc[diff.table["class"] == "shared", "share"].tolist()
+    assert shares == sorted(shares, reverse=True)
     assert set(diff.table.loc[~diff.table.dead, "top_class"]) <= {"a", "b", ""}
     assert diff.summary["variance_explained"]["0"] > diff.summary["pca_variance_explained"]["0"]
 

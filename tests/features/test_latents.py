@@ -15,8 +15,15 @@ def classes(norms, cosine=None, scaling=None, frequency=None, epochs=None, **rul
                           epochs or list(range(norms.shape[1])), **rule).tolist()
 
 
-def test_the_minimum_norm_ratio_separates_exclusive_from_shared_latents():
-    assert classes([[1.0, 0.19], [1.0, 0.21], [0.19, 1.0], [0.21, 1.0]]) == ["lost", "shared", "new", "shared"]
+def test_the_minimum_norm_ratio_separates_exclusive_from_living_latents():
+    assert classes([[1.0, 0.19], [1.0, 0.21], [0.19, 1.0], [0.21, 1.0]]) == ["lost", "weakened", "new", "strengthened"]
+
+
+def test_a_norm_changed_by_the_strength_ratio_is_strengthened_or_weakened_and_overrides_a_turn():
+    norms = [[1.0, 2.0], [1.0, 1.99], [1.0, 0.5], [1.0, 0.51], [1.0, 2.5]]
+    assert classes(norms, cosine=[1.0, 1.0, 1.0, 1.0, 0.1]) == ["strengthened", "shared", "weakened", "shared",
+                                                                "strengthened"]
+    assert classes([[1.0, 2.5]], strength_ratio=3.0) == ["shared"]
 
 
 def test_a_latent_living_at_a_middle_checkpoint_only_is_transient_with_its_epochs():
@@ -36,6 +43,13 @@ def test_latent_scaling_overrules_an_exclusive_latent_the_other_checkpoint_expla
 
 def test_silent_latents_are_dead_and_rarely_active_ones_rare():
     assert classes([[1.0, 0.0]] * 3, frequency=[0.0, 0.001, 0.5], min_frequency=0.01) == ["dead", "rare", "lost"]
+
+
+def test_the_noise_null_can_only_raise_the_strength_ratio():
+    null = np.array([[1.0, 0.8], [1.0, 1.0], [0.9, 1.0]])
+    assert null_thresholds(null, np.ones(3), 0.2, 0.7, quantile=1.0)["strength_ratio"] == 2.0
+    wide = np.array([[1.0, 0.3], [1.0, 1.0]])
+    assert abs(null_thresholds(wide, np.ones(2), 0.2, 0.7, quantile=1.0)["strength_ratio"] - 1 / 0.3) < 1e-9
 
 
 def test_with_one_checkpoint_every_active_latent_is_shared():

@@ -51,8 +51,8 @@ WORKFLOW_STEPS = {
     "feature-activations": ("features", "a checkpoint's (or its noise copy's) activation vectors at training positions "
                                         "and on the probe set, for the feature diff"),
     "features": ("features", "the feature diff of a layer: a crosscoder over its checkpoints, every latent classed as "
-                             "new, lost, rotated, transient, shared or dead, with nulls (features.csv)"),
-    "plot-features": ("features", "the relative-decoder-norm histogram and a gallery of new and lost features "
+                             "new, lost, strengthened, weakened, rotated, ..., with nulls (features.csv)"),
+    "plot-features": ("features", "the relative-decoder-norm histogram and a gallery of added and removed features "
                                   "(features.png)"),
     "grid": ("grid", "tile render rows (.npz) into a labelled grid"),
     "plot-change": ("plots", "per-layer change against epochs, with seed-noise references and validation accuracy "

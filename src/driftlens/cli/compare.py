@@ -139,6 +139,7 @@ def _features(args, load_model, epochs, size):
                   folder / "features.png", device=device_of(args), steps=args.render_steps, size=size,
                   progress=not args.no_progress)
         counts = diff.summary["counts"]
-        print(f"{layer}: {counts['new']} new, {counts['lost']} lost, {counts['rotated']} rotated of "
+        print(f"{layer}: {counts['new']} new, {counts['lost']} lost, {counts['strengthened']} strengthened, "
+              f"{counts['weakened']} weakened, {counts['rotated']} rotated of "
               f"{diff.summary['latents'] - counts['dead']} active latents (variance explained "
               f"{', '.join(f'{v:.2f}' for v in diff.summary['variance_explained'].values())}) -> {paths[0]}")

@@ -3,7 +3,8 @@
 A channel carries several features, so a channel's change cannot say what the network gained or gave up. A
 crosscoder (:mod:`~driftlens.features.crosscoder`) learns one sparse dictionary of latents that every checkpoint
 reads and writes; a latent's decoder norms say where it lives, and :mod:`~driftlens.features.latents` classes it
-as shared, rotated, lost, new, transient or dead, against minimum effects, a noise null and Latent Scaling.
+as new, lost, strengthened, weakened, rotated, transient, shared, rare or dead, against minimum effects, a noise
+null and Latent Scaling.
 :func:`feature_diff` does it all for one layer.
 
 Example:

@@ -46,6 +46,9 @@ class FeatureSettings:
         seed (int): Seed of the positions, the initialisation and the batches. Default: 0
         noise (float): Relative weight noise of the noise null's copy of epoch 0. Default: 1e-3
         live_ratio (float): A latent lives where its decoder norm exceeds this share of its largest. Default: 0.2
+        strength_ratio (float): A latent living at both ends whose last decoder norm is at least this multiple of
+            its first is strengthened, at most its inverse weakened: twice or half, far beyond the noise null
+            (whose relative norms stay within 0.42-0.58 on Lite0, a factor of 1.4). Default: 2
         rotation_cosine (float): A shared latent whose decoder cosine is below this is rotated. Default: cos 45°
         scaling_ratio (float): Latent Scaling ratio at which another checkpoint explains a latent. Default: 0.5
         null_quantile (float): How far into the noise null's tail the thresholds must reach. Default: 0.999
@@ -63,6 +66,7 @@ class FeatureSettings:
     seed: int = 0
     noise: float = 1e-3
     live_ratio: float = 0.2
+    strength_ratio: float = 2.0
     rotation_cosine: float = 2 ** -0.5
     scaling_ratio: float = 0.5
     null_quantile: float = 0.999
@@ -177,7 +181,8 @@ def feature_diff(train: dict, probe: dict, noise: torch.Tensor | None = None, la
 
 def _noise_null(first: torch.Tensor, noise, settings, fit, progress) -> tuple[dict, dict | None]:
     """The thresholds (minimum effects, made stricter by the noise null's tail) and the noise null's counts."""
-    minimum = {"live_ratio": settings.live_ratio, "rotation_cosine": settings.rotation_cosine}
+    minimum = {"live_ratio": settings.live_ratio, "rotation_cosine": settings.rotation_cosine,
+               "strength_ratio": settings.strength_ratio}
     if noise is None:
         return minimum, None
     pair = torch.stack([first, noise.float()], dim=1)
@@ -187,12 +192,13 @@ def _noise_null(first: torch.Tensor, noise, settings, fit, progress) -> tuple[di
     frequency = _frequency(null, pair)
     active = frequency > 0
     thresholds = rules.null_thresholds(norms[active], cosine[active], settings.live_ratio, settings.rotation_cosine,
-                                       settings.null_quantile)
+                                       settings.null_quantile, settings.strength_ratio)
     by_minimum = rules.latent_classes(norms, cosine, np.full(len(norms), np.nan), frequency, [0, 0], **minimum,
                                       min_frequency=settings.min_firings / len(pair))
     return thresholds, {"latents": int(active.sum()), "relative_noise": settings.noise,
                         "exclusive_by_minimum_effect": int(np.isin(by_minimum, rules.EXCLUSIVE).sum()),
                         "rotated_by_minimum_effect": int((by_minimum == "rotated").sum()),
+                        "reweighted_by_minimum_effect": int(np.isin(by_minimum, ("strengthened", "weakened")).sum()),
                         "relative_norms": _relative_norm(norms).round(4).tolist()}
 
 
@@ -219,7 +225,7 @@ def _latent_table(coder, vectors, epochs, thresholds, settings) -> pd.DataFrame:
     cosine = rules.decoder_cosines(decoder)
     classes = rules.latent_classes(norms, cosine, scaling, frequency, epochs, thresholds["live_ratio"],
                                    thresholds["rotation_cosine"], settings.scaling_ratio,
-                                   settings.min_firings / len(vectors))
+                                   settings.min_firings / len(vectors), thresholds["strength_ratio"])
     living, appears, disappears = rules.life_epochs(norms, epochs, thresholds["live_ratio"])
     home = norms.argmax(axis=1)
     mass = (code.sum(dim=0).cpu().numpy() * norms[np.arange(len(norms)), home])
@@ -291,7 +297,7 @@ def _seed_agreement(table, other_table, coder, other, match_cosine: float = 0.7)
     best, partner = similarity.max(dim=1)
     matched = (best >= match_cosine).cpu().numpy()
     same = table["class"].to_numpy() == other_table["class"].to_numpy()[partner.cpu().numpy()]
-    changed = np.isin(table["class"].to_numpy(), (*rules.EXCLUSIVE, "rotated")) & matched
+    changed = np.isin(table["class"].to_numpy(), rules.CHANGED) & matched
     return {"matched": int(matched.sum()), "same_class": float(same[matched].mean()) if matched.any() else None,
             "changed_matched": int(changed.sum()),
             "changed_same_class": float(same[changed].mean()) if changed.any() else None,
@@ -299,10 +305,20 @@ def _seed_agreement(table, other_table, coder, other, match_cosine: float = 0.7)
 
 
 def _ranked(table: pd.DataFrame) -> pd.DataFrame:
-    """New and lost latents first, then rotated, transient, shared and dead; each group by its share."""
+    """The classes in :data:`~driftlens.features.latents.CLASSES` order (new and lost first), each changed group by
+    the effect its class is decided on, the largest first: how one-sided the relative decoder norm is
+    (``|Δ − ½|``) for new, lost, strengthened, weakened and transient latents, how far the direction turned
+    (``1 − cosine``) for rotated ones; shared, rare and dead latents by their share. Ties go by share.
+
+    Ranking changed latents by share would put frequent, generic features first; a shortcut, a watermark or a
+    background patch is rare by nature (one place in some images), and model diffing sorts by the same axis
+    (Lindsey et al. 2024; Minder et al. 2025)."""
     order = table["class"].map({name: rank for rank, name in enumerate(rules.CLASSES)})
-    return table.assign(_order=order).sort_values(["_order", "share", "latent"], ascending=[True, False, True],
-                                                  kind="stable").drop(columns="_order").reset_index(drop=True)
+    effect = np.where(table["class"] == "rotated", 1 - table["cosine"], (table["relative_norm"] - 0.5).abs())
+    effect = np.where(table["class"].isin(rules.CHANGED), effect, 0.0)
+    return (table.assign(_order=order, _effect=effect)
+            .sort_values(["_order", "_effect", "share", "latent"], ascending=[True, False, False, True], kind="stable")
+            .drop(columns=["_order", "_effect"]).reset_index(drop=True))
 
 
 def with_exemplar_files(table: pd.DataFrame, exemplars: dict, files, pixels_per_cell: float) -> pd.DataFrame:

@@ -14,15 +14,21 @@ from driftlens.optvis.methods import visualize
 from driftlens.optvis.objectives import direction
 
 
+ADDED, REMOVED = ("new", "strengthened"), ("lost", "weakened")
+"""What the gallery shows first: latents the fine-tune added (new, else strengthened) and removed (lost, else
+weakened), in the table's order."""
+
+
 def gallery_rows(table, count: int):
-    """The top ``count`` new and the top ``count`` lost latents (the table's order), else the top rotated ones.
+    """The top ``count`` added and the top ``count`` removed latents (:data:`ADDED`, :data:`REMOVED`, in the table's
+    order), else the top rotated ones.
 
     Example:
         >>> import pandas as pd
         >>> gallery_rows(pd.DataFrame({"latent": [1], "class": ["rotated"]}), 2)["latent"].tolist()
         [1]
     """
-    chosen = pd.concat([table[table["class"] == "new"].head(count), table[table["class"] == "lost"].head(count)])
+    chosen = pd.concat([table[table["class"].isin(ADDED)].head(count), table[table["class"].isin(REMOVED)].head(count)])
     return chosen if len(chosen) else table[table["class"] == "rotated"].head(count)
 
 

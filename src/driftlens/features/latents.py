@@ -5,9 +5,14 @@ The classes, for checkpoints ``c_0`` (epoch 0) ... ``c_T`` (the last):
 - a latent **lives** at a checkpoint when its decoder norm there is more than ``live_ratio`` of its largest;
   the default 0.2 is Minder et al.'s (2025) exclusivity cut: a relative decoder norm
   ``Δ = ½((n_B − n_A) / max(n_A, n_B) + 1)`` of at most 0.1 or at least 0.9;
-- **shared**: lives at epoch 0 and at the last checkpoint, its decoder directions there closer than
-  ``rotation_cosine`` (default cos 45°: the later direction keeps more of the old one than it gains anew);
-- **rotated**: lives at both, its directions further apart;
+- **strengthened** / **weakened**: lives at epoch 0 and at the last checkpoint, and writes there at least
+  ``strength_ratio`` (default 2) times more / less strongly: its decoder norm at the last checkpoint is at least
+  twice / at most half its norm at epoch 0 (a relative decoder norm ``Δ`` of at least 0.75 / at most 0.25). It
+  answers "which pretrained features did the fine-tune amplify, and which did it give up in part"; a latent that
+  also turned is listed here, by its norm change (its cosine is in the table);
+- **shared**: lives at both, within that factor, its decoder directions there closer than ``rotation_cosine``
+  (default cos 45°: the later direction keeps more of the old one than it gains anew);
+- **rotated**: lives at both, within that factor, its directions further apart;
 - **lost**: lives at epoch 0, not at the last; **new**: lives at the last, not at epoch 0; **transient**: lives
   at a middle checkpoint only. ``appears`` is the first epoch it lives at, ``disappears`` the first epoch after
   it last lived (empty while it lives at the last);
@@ -30,8 +35,11 @@ Example:
 import numpy as np
 import torch
 
-CLASSES = ("new", "lost", "rotated", "transient", "shared", "rare", "dead")
+CLASSES = ("new", "lost", "strengthened", "weakened", "rotated", "transient", "shared", "rare", "dead")
 """Every latent class, in the order tables list them (new and lost first)."""
+
+CHANGED = ("new", "lost", "strengthened", "weakened", "rotated", "transient")
+"""The classes of a latent the fine-tune changed (every class but shared, rare and dead)."""
 
 EXCLUSIVE = ("new", "lost", "transient")
 """The classes of a latent that lives at some checkpoints only."""
@@ -48,7 +56,8 @@ def alive(norms: np.ndarray, live_ratio: float = 0.2) -> np.ndarray:
 
 
 def latent_classes(norms, cosine, scaling, frequency, epochs, live_ratio: float = 0.2,
-                   rotation_cosine: float = 2 ** -0.5, scaling_ratio: float = 0.5, min_frequency: float = 0.0) -> np.ndarray:
+                   rotation_cosine: float = 2 ** -0.5, scaling_ratio: float = 0.5, min_frequency: float = 0.0,
+                   strength_ratio: float = 2.0) -> np.ndarray:
     """Each latent's class (:data:`CLASSES`) by the rule of this module.
 
     Args:
@@ -59,18 +68,22 @@ def latent_classes(norms, cosine, scaling, frequency, epochs, live_ratio: float 
         epochs (list[int]): The checkpoints' epochs.
         live_ratio, rotation_cosine, scaling_ratio (float, optional): The minimum effects (module docstring).
         min_frequency (float, optional): Below it (and above 0) a latent is rare. Default: 0
+        strength_ratio (float, optional): The norm factor that makes a latent strengthened or weakened. Default: 2
 
     Returns:
         np.ndarray: ``(L,)`` class names.
 
     Example:
-        >>> latent_classes(np.array([[1.0, 0.9]]), np.array([0.2]), np.zeros(1), np.ones(1), [0, 5]).tolist()
-        ['rotated']
+        >>> latent_classes(np.array([[1.0, 0.9], [0.4, 1.0]]), np.array([0.2, 0.9]), np.zeros(2), np.ones(2),
+        ...                [0, 5]).tolist()
+        ['rotated', 'strengthened']
     """
     lives = alive(norms, live_ratio)
     first, last = lives[:, 0], lives[:, -1]
-    classes = np.where(first & last, np.where(cosine < rotation_cosine, "rotated", "shared"),
-                       np.where(last, "new", np.where(first, "lost", "transient"))).astype(object)
+    growth = norms[:, -1] / np.maximum(norms[:, 0], 1e-12)
+    both = np.where(growth >= strength_ratio, "strengthened", np.where(
+        growth <= 1 / strength_ratio, "weakened", np.where(cosine < rotation_cosine, "rotated", "shared")))
+    classes = np.where(first & last, both, np.where(last, "new", np.where(first, "lost", "transient"))).astype(object)
     explained = np.isin(classes, EXCLUSIVE) & (np.nan_to_num(scaling, nan=0.0) >= scaling_ratio)
     classes[explained] = "shared"
     classes[np.asarray(frequency) < min_frequency] = "rare"
@@ -141,32 +154,35 @@ def scaling_ratios(code: torch.Tensor, vectors: torch.Tensor, decoder: torch.Ten
 
 
 def null_thresholds(null_norms: np.ndarray, null_cosine: np.ndarray, live_ratio: float, rotation_cosine: float,
-                    quantile: float = 0.999) -> dict:
+                    quantile: float = 0.999, strength_ratio: float = 2.0) -> dict:
     """The minimum effects, made stricter where a null crosscoder (epoch 0 against a noise copy) needs it.
 
     A latent of the null lives at both checkpoints by construction; its weaker-to-stronger norm ratio and its
     decoder cosine say how far noise alone moves them. The live ratio becomes the smaller of ``live_ratio`` and
-    the null's ``1 − quantile`` quantile of that norm ratio; the rotation cosine likewise. So a verdict needs
-    both the minimum effect and an effect beyond (nearly) every null latent.
+    the null's ``1 − quantile`` quantile of that norm ratio, the strength ratio the larger of ``strength_ratio``
+    and its inverse, the rotation cosine the smaller of the two cosines. So a verdict needs both the minimum effect
+    and an effect beyond (nearly) every null latent.
 
     Args:
         null_norms (np.ndarray): ``(L, 2)`` decoder norms of the null's active latents.
         null_cosine (np.ndarray): ``(L,)`` their decoder cosines.
         live_ratio, rotation_cosine (float): The minimum effects.
         quantile (float, optional): How far into the null's tail. Default: 0.999
+        strength_ratio (float, optional): The minimum norm factor of a strengthened or weakened latent. Default: 2
 
     Returns:
-        dict: ``live_ratio``, ``rotation_cosine`` (the thresholds used) and the null's quantiles.
+        dict: ``live_ratio``, ``strength_ratio``, ``rotation_cosine`` (the thresholds used) and the null's quantiles.
 
     Example:
-        >>> null_thresholds(np.ones((10, 2)), np.ones(10), 0.2, 0.7)["live_ratio"]
-        0.2
+        >>> null_thresholds(np.ones((10, 2)), np.ones(10), 0.2, 0.7)["strength_ratio"]
+        2.0
     """
     ratio = null_norms.min(axis=1) / np.maximum(null_norms.max(axis=1), 1e-12)
     null_ratio = float(np.quantile(ratio, 1 - quantile)) if len(ratio) else 1.0
     null_cosine_q = float(np.quantile(null_cosine, 1 - quantile)) if len(null_cosine) else 1.0
-    return {"live_ratio": min(live_ratio, null_ratio), "rotation_cosine": min(rotation_cosine, null_cosine_q),
-            "null_norm_ratio_quantile": null_ratio, "null_cosine_quantile": null_cosine_q, "quantile": quantile}
+    return {"live_ratio": min(live_ratio, null_ratio), "strength_ratio": max(strength_ratio, 1 / max(null_ratio, 1e-12)),
+            "rotation_cosine": min(rotation_cosine, null_cosine_q), "null_norm_ratio_quantile": null_ratio,
+            "null_cosine_quantile": null_cosine_q, "quantile": quantile}
 
 
 def class_means(code_per_image: np.ndarray, labels, classes) -> np.ndarray:
