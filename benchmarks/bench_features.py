@@ -127,11 +127,17 @@ def report_plants(block, layer, diff, x0, x1, p0, p1, seconds):
     baselines(x0, x1, p0, p1, swapped)
 
 
-def baselines(x0, x1, p0, p1, swapped):
-    """PCA of the activation differences, and the atlas's ranking, on the planted channels."""
+def difference_components(x0, x1, count=3):
+    """The baseline: the top ``count`` principal axes of the activation differences ``x1 - x0`` at the training
+    positions, and the share of the differences' variance each explains."""
     difference = (x1 - x0).double()
     _, values, axes = torch.linalg.svd(difference - difference.mean(dim=0), full_matrices=False)
-    share = values.square() / values.square().sum()
+    return axes[:count], (values.square() / values.square().sum())[:count]
+
+
+def baselines(x0, x1, p0, p1, swapped):
+    """PCA of the activation differences, and the atlas's ranking, on the planted channels."""
+    axes, share = difference_components(x0, x1)
     for rank in range(3):
         mass = axes[rank].square()
         top = torch.topk(mass, 3).indices.tolist()
@@ -277,6 +283,7 @@ def shortcut_diff(base, tuned, train, probe, labels, corners, marked_ids, layer,
               f"{[v[4] for v in verdicts if v[0]]}")
     marked_rank(diff, labels, corners, marked_ids, cell, side)
     mark_at_epoch_0(diff, p0, p1, labels, marked_ids)
+    difference_exemplars(x0, x1, p0, p1, labels, corners, marked_ids, cell, side)
     screen = change.screen_table({0: p0.double().mean(dim=(1, 2)).numpy(), 1: p1.double().mean(dim=(1, 2)).numpy()})
     top = screen[screen.epoch == 1].sort_values("rank_shift", ascending=False).channel.head(5).tolist()
     responses = p1.double().mean(dim=(1, 2)).numpy()
@@ -297,6 +304,22 @@ def marked_rank(diff, labels, corners, marked_ids, cell, side):
     print(f"  the latent with most marked other-class exemplars firing on the mark: latent {row.latent} ({row._2}), "
           f"{count} of 8, row {-position + 1} of {len(diff.table)} in the table (share {row.share:.4f}, relative norm "
           f"{row.relative_norm:.2f}, cosine {row.cosine:.2f}, frequency {row.frequency:.4f})")
+
+
+def difference_exemplars(x0, x1, p0, p1, labels, corners, marked_ids, cell, side):
+    """The PCA baseline on the shortcut: each top component of the activation differences, read like a latent (its
+    top 8 probe images by the largest absolute projection of a position's difference, and where)."""
+    axes, share = difference_components(x0, x1)
+    projection = ((p1 - p0).double() @ axes.T).abs()  # (n, h, w, 3)
+    n, h, w, _ = projection.shape
+    for rank in range(len(axes)):
+        best, where = projection[..., rank].reshape(n, h * w).max(dim=1)
+        top = torch.topk(best, 8).indices
+        verdicts = [_exemplar(int(i), int(where[i]) // w, int(where[i]) % w, labels, corners, marked_ids, cell, side)
+                    for i in top]
+        print(f"  PCA of differences, component {rank + 1} ({share[rank]:.2f} of the variance): "
+              f"{sum(v[0] for v in verdicts)} of its top 8 probe images marked, {sum(v[0] and v[1] for v in verdicts)} "
+              f"of other classes, {sum(v[3] for v in verdicts)} at a cell that overlaps the mark")
 
 
 def mark_at_epoch_0(diff, p0, p1, labels, marked_ids):
