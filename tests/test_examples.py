@@ -1,4 +1,4 @@
-"""The tutorial notebook and the README's library snippet run as written."""
+"""The tutorial notebook, the README's library snippet and docs/library.md's snippets run as written."""
 
 import re
 from pathlib import Path
@@ -28,3 +28,14 @@ def test_readme_library_snippet_runs_as_written():
     exec(compile(code, "README.md", "exec"), namespace)  # the project's own README, as a user would paste it
     assert tuple(namespace["rows"]["blocks.12"].shape) == (2, 2, 64, 64, 3)
     assert namespace["changed"].name == "efficientnet_lite0"
+
+
+def test_the_library_pages_snippets_run_as_written():
+    page = (REPO / "docs" / "library.md").read_text()
+    blocks = re.findall(r"```python\n(.*?)```", page, re.S)
+    namespace = {}
+    for code in blocks:  # the second block uses the first one's imports, as a reader pasting them in turn would
+        exec(compile(code, "docs/library.md", "exec"), namespace)
+    changed = namespace["atlas"]["blocks.11"].query("epoch == 1 and changed").channel.tolist()
+    assert len(blocks) == 2 and {3, 40} <= set(changed), changed
+    assert sum(namespace["diff"].summary["counts"].values()) == len(namespace["diff"].table)
