@@ -270,7 +270,9 @@ def shortcut_diff(base, tuned, train, probe, labels, corners, marked_ids, layer,
     summary, cell = diff.summary, size / p1.shape[1]
     print(f"\n{layer}: counts { {k: v for k, v in summary['counts'].items() if v} }; variance explained "
           f"{_values(summary['variance_explained'])} (PCA {_values(summary['pca_variance_explained'])}); noise null "
-          f"{summary['nulls']['noise']['exclusive_by_minimum_effect']} exclusive of {summary['nulls']['noise']['latents']}")
+          f"{summary['nulls']['noise']['exclusive_by_minimum_effect']} exclusive, "
+          f"{summary['nulls']['noise']['reweighted_by_minimum_effect']} strengthened or weakened of "
+          f"{summary['nulls']['noise']['latents']}")
     strengthened = diff.table[diff.table["class"].isin(("new", "strengthened"))].head(3)
     for rank, row in enumerate(strengthened.itertuples(), 1):
         rows = diff.exemplars[1][row.latent]
@@ -330,8 +332,8 @@ def mark_at_epoch_0(diff, p0, p1, labels, marked_ids):
         responses = maps.double().mean(dim=(1, 2)).numpy()
         best = np.argsort(-responses, axis=0, kind="stable")[:8]
         marked = np.isin(best, sorted(marked_ids))
-        print(f"  epoch {epoch}: {int(marked[0].sum())} of {responses.shape[1]} channels have a marked top probe image, "
-              f"{int((marked.sum(axis=0) >= 4).sum())} have at least 4 of their top 8 marked")
+        print(f"  epoch {epoch}: {int(marked[0].sum())} of {responses.shape[1]} channels have a marked top probe "
+              f"image, {int((marked.sum(axis=0) >= 4).sum())} have at least 4 of their top 8 marked")
     classes = diff.table.set_index("latent")["class"]
     for epoch in (0, max(diff.exemplars)):
         passing = [latent for latent, rows in enumerate(diff.exemplars[epoch])
