@@ -13,6 +13,7 @@ from driftlens.schemas.channels import FORMS, channel_spec_text, parse_channel_s
     ({"most_changed": 2, "least_changed": 1}, 3, "most_changed:2,least_changed:1,epoch:3"),
     ({"most_changed": 2, "least_changed": 0}, None, "most_changed:2,least_changed:0"),
     ({"most_changed": 2, "least_changed": 1, "epoch": 5}, 5, "most_changed:2,least_changed:1,epoch:5"),
+    ({"least_changed": 1, "most_changed": 2}, 3, "most_changed:2,least_changed:1,epoch:3"),  # a sorted config
 ])
 def test_the_text_of_every_config_form_reads_back_to_it(channels, epoch, text):
     assert channel_spec_text(channels, epoch if isinstance(channels, dict) and "most_changed" in channels else None) \

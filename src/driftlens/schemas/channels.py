@@ -15,6 +15,9 @@ from driftlens.errors import ConfigError
 FORMS = "a list like 0,1,2; top_k:K; or most_changed:K,least_changed:M[,epoch:E]"
 """The spec's three text forms, as help texts and errors name them."""
 
+FIELDS = ("top_k", "most_changed", "least_changed", "epoch")
+"""The order the text writes a spec's fields in, whatever the config's order (the command line is then stable)."""
+
 
 def channel_spec_text(channels, epoch: int | None = None) -> str:
     """The command-line text of a config's ``visualize.channels``.
@@ -25,16 +28,16 @@ def channel_spec_text(channels, epoch: int | None = None) -> str:
             or the workflow's default, the last epoch). Default: None (not written)
 
     Returns:
-        str: ``0,1,2``, ``top_k:K`` or ``most_changed:K,least_changed:M[,epoch:E]``.
+        str: ``0,1,2``, ``top_k:K`` or ``most_changed:K,least_changed:M[,epoch:E]``, fields in :data:`FIELDS` order.
 
     Example:
-        >>> channel_spec_text([0, 5]), channel_spec_text({"top_k": 4})
-        ('0,5', 'top_k:4')
+        >>> channel_spec_text([0, 5]), channel_spec_text({"least_changed": 1, "most_changed": 2}, epoch=4)
+        ('0,5', 'most_changed:2,least_changed:1,epoch:4')
     """
     if not isinstance(channels, dict):
         return ",".join(map(str, channels))
     fields = {**channels, **({"epoch": epoch} if epoch is not None else {})}
-    return ",".join(f"{key}:{value}" for key, value in fields.items())
+    return ",".join(f"{key}:{fields[key]}" for key in FIELDS if key in fields)
 
 
 def parse_channel_spec(text: str):
