@@ -41,7 +41,9 @@ from driftlens import change
 from driftlens.data.images import image_transform, load_image
 from driftlens.features import FeatureSettings, feature_diff
 from driftlens.features.activations import training_and_probe_vectors
+from driftlens.features.gallery import render_directions
 from driftlens.features.latents import CHANGED
+from driftlens.figures import plot_features, save_figure
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_change import BLOCKS, FLOWERS, REINIT, SWAPS  # noqa: E402  (the same plants as the atlas's benchmark)
@@ -283,6 +285,7 @@ def shortcut_diff(base, tuned, train, probe, labels, corners, marked_ids, layer,
               f"{sum(v[2] for v in verdicts)} fire in a cell whose centre lies inside the mark, "
               f"{sum(v[3] for v in verdicts)} in a cell that overlaps it; cells from the mark "
               f"{[v[4] for v in verdicts if v[0]]}")
+    shortcut_figure(diff, strengthened, {0: base, 1: tuned}, probe, layer, size)
     marked_rank(diff, labels, corners, marked_ids, cell, side)
     mark_at_epoch_0(diff, p0, p1, labels, marked_ids)
     difference_exemplars(x0, x1, p0, p1, labels, corners, marked_ids, cell, side)
@@ -293,6 +296,17 @@ def shortcut_diff(base, tuned, train, probe, labels, corners, marked_ids, layer,
         best = np.argsort(-responses[:, channel], kind="stable")[:8]
         print(f"  atlas most-changed channel {channel}: {sum(int(i) in marked_ids for i in best)} of its top 8 probe "
               f"images marked")
+
+
+def shortcut_figure(diff, rows, checkpoints, probe, layer, size):
+    """``features.png`` of the top new or strengthened latents (their exemplars at both ends and a render of their
+    decoder direction at 128 steps), written to ``benchmarks/out/shortcut_{layer}.png``: shown, not judged."""
+    meta = {"layer": layer, "epochs": diff.summary["epochs"]}
+    state = {"decoder": diff.coder.decoder.detach().cpu().numpy()}
+    renders = render_directions(checkpoints, meta, state, rows, progress=False, steps=128, size=size // 2)
+    path = Path("benchmarks/out") / f"shortcut_{layer}.png"
+    save_figure(plot_features(diff.table, diff.summary, probe.numpy(), diff.exemplars, rows, renders, layer), path)
+    print(f"  the top {len(rows)} new or strengthened latents, exemplars and renders: {path}")
 
 
 def marked_rank(diff, labels, corners, marked_ids, cell, side):

@@ -20,6 +20,7 @@ def test_the_old_modules_give_the_same_objects():
     assert checkpoint.load_weights_file is driftlens.checkpoints.reading.load_weights_file
     assert importing.import_checkpoint is driftlens.checkpoints.importing.import_checkpoint
     assert callable(models.from_file)
+    assert models.registry.fit_keys is driftlens.checkpoints.reading.fit_keys  # its home before the move
 
 
 def test_the_library_call_keeps_its_old_module():
