@@ -20,8 +20,10 @@ from driftlens.schemas.workflow import WORKFLOW_SCHEMA
 CONFIG = {"targets": ["paper"],
           "datasets": {"flowers": {"kind": "flowers17"}, "local": {"kind": "flowers17", "source": "/data/flowers"}},
           "experiments": {"paper": {"dataset": "flowers", "model": "googlenet", "weights": "imagenet",
-                                    "stages": [{"epochs": 1, "lr": 0.01}], "visualize": {"layers": ["mixed4c"], "channels": [0]}},
-                          "offline": {"dataset": "local", "model": "efficientnet_lite0", "stages": [{"epochs": 1, "lr": 0.01}],
+                                    "stages": [{"epochs": 1, "lr": 0.01}],
+                                    "visualize": {"layers": ["mixed4c"], "channels": [0]}},
+                          "offline": {"dataset": "local", "model": "efficientnet_lite0",
+                                      "stages": [{"epochs": 1, "lr": 0.01}],
                                       "visualize": {"layers": ["blocks.12"], "channels": [0]}}}}
 SCHEMA = Path(__file__).resolve().parents[2] / WORKFLOW_SCHEMA
 

@@ -180,7 +180,8 @@ def null_thresholds(null_norms: np.ndarray, null_cosine: np.ndarray, live_ratio:
     ratio = null_norms.min(axis=1) / np.maximum(null_norms.max(axis=1), 1e-12)
     null_ratio = float(np.quantile(ratio, 1 - quantile)) if len(ratio) else 1.0
     null_cosine_q = float(np.quantile(null_cosine, 1 - quantile)) if len(null_cosine) else 1.0
-    return {"live_ratio": min(live_ratio, null_ratio), "strength_ratio": max(strength_ratio, 1 / max(null_ratio, 1e-12)),
+    return {"live_ratio": min(live_ratio, null_ratio),
+            "strength_ratio": max(strength_ratio, 1 / max(null_ratio, 1e-12)),
             "rotation_cosine": min(rotation_cosine, null_cosine_q), "null_norm_ratio_quantile": null_ratio,
             "null_cosine_quantile": null_cosine_q, "quantile": quantile}
 

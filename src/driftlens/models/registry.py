@@ -263,7 +263,8 @@ def from_file(name: str, path, key: str | None = None) -> ModelWrapper:
 
     The file is read weights-only (:func:`driftlens.checkpoints.reading.load_weights_file`; ``.safetensors`` too), its
     state dict found (:func:`driftlens.checkpoints.reading.state_dict_of`), wrapper prefixes removed
-    (:func:`driftlens.checkpoints.reading.fit_keys`), and a classifier of another size (the new task's classes) is built at the file's size.
+    (:func:`driftlens.checkpoints.reading.fit_keys`), and a classifier of another size (the new task's classes) is
+    built at the file's size.
 
     Args:
         name (str): The model (zoo, torchvision or ``timm:<name>``).

@@ -67,7 +67,7 @@ def check_layers(name: str, experiment: dict) -> None:
         >>> check_layers("a", {"model": "tiny", "visualize": {"layers": ["conv2"], "channels": {"top_k": 4}},
         ...                    "screen": {"layers": "visualized"}, "attribution": {"layer": None}})
     """
-    if _table_confirms(experiment):
+    if _table_confirms(name, experiment):
         return
     from driftlens.models import architecture
     from driftlens.models.wrapper import check_channel, check_top_k
@@ -103,11 +103,11 @@ def _other_layers(name: str, experiment: dict) -> dict:
     return named
 
 
-def _table_confirms(experiment: dict) -> bool:
+def _table_confirms(name: str, experiment: dict) -> bool:
     """True when the packaged table confirms every layer and channel of an experiment (the fast path)."""
     table, channels = _packaged_layer_table(experiment["model"]), experiment["visualize"]["channels"]
     shown = visualised_layers(experiment)
-    named = [*shown, *_other_layers("", experiment).values()]
+    named = [*shown, *_other_layers(name, experiment).values()]
     highest = channels_wanted(channels) - 1 if isinstance(channels, dict) else max(channels)
     return all(layer in table for layer in named) and all(highest < table[layer] for layer in shown)
 
