@@ -5,8 +5,9 @@
 under 1e-3 relative noise. The crosscoder trains on Flowers17 photographs (every other file) and reads exemplars on
 the others. For each block it prints:
 
-- each re-initialised channel: is it covered by a changed latent (any class but shared, rare and dead) whose decoder
-  mass sits mostly (>= 0.5) on it, at either end?
+- each re-initialised channel: is it covered by a changed latent (any class but shared, rare and dead) that is mostly
+  about it (``changed_latents_on``: a new or lost latent's decoder, or another's direction change, holds >= 0.5 of
+  its squared mass there)?
 - what the swapped channels come out as;
 - changed latents on untouched channels, against the noise null's rate;
 - the baselines side by side: the top principal components of the activation differences (how much of their mass
@@ -34,15 +35,16 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import torch
 
 import driftlens
 from driftlens import change
 from driftlens.data.images import image_transform, load_image
-from driftlens.features import FeatureSettings, feature_diff
+from driftlens.features import FeatureSettings, changed_latents_on, feature_diff
 from driftlens.features.activations import training_and_probe_vectors
 from driftlens.features.gallery import render_directions
-from driftlens.features.latents import CHANGED
+from driftlens.features.latents import CHANGED, EXCLUSIVE
 from driftlens.figures import plot_features, save_figure
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -107,26 +109,48 @@ def plants(args):
 
 def report_plants(block, layer, diff, x0, x1, p0, p1, seconds):
     table, summary = diff.table, diff.summary
-    changed = table[table["class"].isin(CHANGED) & (table.top_channel_mass >= 0.5)]
     swapped = [c for pair in SWAPS for c in pair]
     print(f"\n{block} {layer}: {summary['latents']} latents, k {summary['k']}, {summary['vectors']} vectors; "
           f"variance explained {_values(summary['variance_explained'])} (PCA with {summary['pca_components']}: "
           f"{_values(summary['pca_variance_explained'])}); dead {summary['dead_fraction']:.3f}; counts "
           f"{ {k: v for k, v in summary['counts'].items() if v} }; {seconds:.0f} s")
     for channel in REINIT:
-        found = changed[changed.top_channel == channel]
-        print(f"  re-initialised channel {channel}: {'covered' if len(found) else 'NOT covered'} "
-              f"({', '.join(f'latent {r.latent} {r._2} mass {r.top_channel_mass:.2f}' for r in found.itertuples())})")
+        found = changed_latents_on(table, channel)
+        print(f"  re-initialised channel {channel}: {'covered' if len(found) else 'NOT covered'} by {len(found)} "
+              f"changed latents {found['class'].value_counts().to_dict()}; the first: "
+              f"{', '.join(_on_channel(r) for r in found.head(3).itertuples())}")
     for channel in swapped:
-        on = table[(table.top_channel == channel) & (table.top_channel_mass >= 0.5)]
-        print(f"  swapped channel {channel}: latents on it by class {on['class'].value_counts().to_dict()}")
-    others = changed[~changed.top_channel.isin(REINIT + swapped)]
+        found = changed_latents_on(table, channel)
+        print(f"  swapped channel {channel}: {len(found)} changed latents on it, by class "
+              f"{found['class'].value_counts().to_dict()}")
+    for pair in SWAPS:
+        on_pair = table.set_index("latent").loc[np.flatnonzero(pair_change_share(diff.coder, pair) >= 0.5)]
+        print(f"  swapped pair {pair}: {len(on_pair)} latents whose direction change sits mostly on the pair, by class "
+              f"{on_pair['class'].value_counts().to_dict()}")
+    planted = pd.concat([changed_latents_on(table, c) for c in REINIT + swapped])
+    others = table[table["class"].isin(CHANGED) & ~table.latent.isin(planted.latent)]
     noise, seed = summary["nulls"]["noise"], summary["nulls"]["seed"]
-    print(f"  changed latents on untouched channels: {len(others)} of {summary['latents']} "
-          f"(noise null: {noise['exclusive_by_minimum_effect']} exclusive, {noise['reweighted_by_minimum_effect']} "
-          f"strengthened or weakened, {noise['rotated_by_minimum_effect']} rotated "
-          f"of {noise['latents']}); seed null: {seed}")
+    print(f"  changed latents not on a planted channel: {len(others)} of {summary['latents']} "
+          f"{others['class'].value_counts().to_dict()} (noise null: {noise['exclusive_by_minimum_effect']} exclusive, "
+          f"{noise['reweighted_by_minimum_effect']} strengthened or weakened, {noise['rotated_by_minimum_effect']} "
+          f"rotated, {noise['rewired_by_minimum_effect']} rewired of {noise['latents']}); thresholds "
+          f"{ {k: round(v, 3) for k, v in summary['thresholds'].items()} }; seed null: {seed}")
     baselines(x0, x1, p0, p1, swapped)
+
+
+def pair_change_share(coder, channels):
+    """Each latent's share of its unit decoder direction's change (first to last checkpoint) on ``channels``."""
+    decoder = coder.decoder.detach()
+    unit = decoder / decoder.norm(dim=2, keepdim=True).clamp_min(1e-12)
+    change = (unit[:, -1] - unit[:, 0]).square()
+    return (change[:, list(channels)].sum(dim=1) / change.sum(dim=1).clamp_min(1e-24)).numpy()
+
+
+def _on_channel(row):
+    if row._2 in EXCLUSIVE:
+        return f"latent {row.latent} {row._2}, decoder mass {row.top_channel_mass:.2f}"
+    return (f"latent {row.latent} {row._2}, cosine {row.cosine:.2f}, change share {row.change_channel_share:.2f}, "
+            f"shift {row.change_channel_shift:.2f}")
 
 
 def difference_components(x0, x1, count=3):

@@ -335,7 +335,7 @@ def test_the_feature_diff_gets_its_section_and_its_counts_in_the_headline(exp_di
     from driftlens.report import ReportFiles, build_report
 
     summary = {"epochs": [0, 3], "counts": {"new": 2, "lost": 1, "strengthened": 5, "weakened": 6, "rotated": 4,
-                                            "shared": 29, "dead": 3}, "latents": 50,
+                                            "rewired": 7, "shared": 22, "dead": 3}, "latents": 50,
                "variance_explained": {"0": 0.81, "3": 0.84}, "pca_variance_explained": {"0": 0.6, "3": 0.62},
                "dead_fraction": 0.06, "nulls": {"noise": {"exclusive_by_minimum_effect": 0, "latents": 48}}}
     (tmp_path / "features.json").write_text(json.dumps(summary))
@@ -343,7 +343,8 @@ def test_the_feature_diff_gets_its_section_and_its_counts_in_the_headline(exp_di
     with_features = ReportFiles(**{**base.__dict__, "features": {LAYERS[0]: tmp_path / "features.json"},
                                    "feature_figures": {LAYERS[0]: base.figures["depth"]}})
     html = build_report("demo", LAYERS, EPOCHS, with_features)
-    assert f"{LAYERS[0]}: 2 new, 1 lost, 5 strengthened, 6 weakened, 4 rotated of 47 active latents (epochs 0, 3)" \
-        in html
+    assert f"{LAYERS[0]}: 2 new, 1 lost, 5 strengthened, 6 weakened, 4 rotated, 7 rewired of 47 active latents " \
+        "(epochs 0, 3)" in html
+    assert "<th>rewired</th>" in html and "<td>7</td>" in html
     assert "What fine-tuning added and removed" in html and "0 of 48" in html
     assert "What fine-tuning added and removed" not in build_report("demo", LAYERS, EPOCHS, base)

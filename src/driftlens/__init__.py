@@ -7,8 +7,8 @@ The library has six parts, each usable on its own:
 * :mod:`driftlens.attribution` - saliency, Grad-CAM and occlusion maps.
 * :mod:`driftlens.train` / :mod:`driftlens.data` - staged fine-tuning, one epoch per call.
 * :mod:`driftlens.change` - how far each channel moved: the change atlas, render evidence, CKA and weight change.
-* :mod:`driftlens.features` - what fine-tuning added and removed: a crosscoder's new, lost, strengthened, weakened
-  and rotated features.
+* :mod:`driftlens.features` - what fine-tuning added and removed: a crosscoder's new, lost, strengthened, weakened,
+  rotated and rewired features.
 
 Example:
     >>> import driftlens

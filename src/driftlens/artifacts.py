@@ -768,13 +768,15 @@ def read_feature_activations(path, layer: str) -> tuple:
 
 FEATURE_COLUMNS = ["latent", "class", "share", "home_epoch", "norm_first", "norm_last", "relative_norm", "norms",
                    "alive_epochs", "appears", "disappears", "cosine", "scaling_ratio", "frequency", "dead",
-                   "top_channel", "top_channel_mass", "top_class", "class_means", "exemplars", "exemplar_cells",
+                   "top_channel", "top_channel_mass", "change_channel", "change_channel_share",
+                   "change_channel_shift", "top_class", "class_means", "exemplars", "exemplar_cells",
                    "exemplar_pixels"]
 """The columns of a layer's feature diff (``{layer}/features.csv``, :func:`driftlens.features.feature_diff`), one
 row per crosscoder latent, the classes in the order listed below, each changed class by its effect (the
-one-sidedness of ``relative_norm``, or the turn ``1 − cosine`` for rotated latents), the others by ``share``:
+one-sidedness of ``relative_norm``, the turn ``1 − cosine`` for rotated latents, ``change_channel_shift`` for rewired
+ones), the others by ``share``:
 
-- ``class``: new, lost, strengthened, weakened, rotated, transient, shared, rare or dead
+- ``class``: new, lost, strengthened, weakened, rotated, rewired, transient, shared, rare or dead
   (:mod:`driftlens.features.latents`);
 - ``share``: the latent's share of its home checkpoint's decoded activation (activation × decoder norm);
 - ``home_epoch``: the epoch of its largest decoder norm; ``norm_first``, ``norm_last``: its decoder norms at the
@@ -785,6 +787,9 @@ one-sidedness of ``relative_norm``, or the turn ``1 − cosine`` for rotated lat
   much of its direction the checkpoints it does not live at carry (empty where it lives everywhere);
 - ``frequency``: share of training positions where it is active; ``dead``: never active;
 - ``top_channel``, ``top_channel_mass``: the channel with most of its home decoder's squared mass, and that share;
+- ``change_channel``, ``change_channel_share``, ``change_channel_shift``: the channel that holds most of the change
+  of its unit decoder direction from the first to the last checkpoint, that channel's share of the change's squared
+  norm, and the channel's own change (what makes a latent rewired);
 - ``top_class``, ``class_means``: the probe class it is most active on, and its mean activation per class;
 - ``exemplars``: its top probe images at its home end (epoch 0 for a latent whose home is epoch 0, else the
   last), files relative to the probe folder, ``;``-separated; ``exemplar_cells`` (``row,column`` in the feature

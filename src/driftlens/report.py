@@ -18,6 +18,7 @@ import jinja2
 from driftlens.artifacts import (METRIC_COLUMNS, read_change_table, read_job_times, read_json, read_metrics,
                                  read_representation, read_screen_table)
 from driftlens.errors import ConfigError, MissingFileError
+from driftlens.features.latents import CLASSES as FEATURE_CLASSES
 from driftlens.io import atomic_path
 
 FIGURES = ("before_after", "change", "training", "depth")
@@ -137,6 +138,7 @@ def build_report(title: str, layers, epochs, files: ReportFiles) -> str:
         volcanoes={layer: data_uri(path) for layer, path in files.volcanoes.items()},
         headline=headline(sections, metrics, atlas, features),
         features=features,
+        feature_classes=FEATURE_CLASSES,
         feature_figures={layer: data_uri(path) for layer, path in files.feature_figures.items()},
         figures={name: data_uri(path) for name, path in files.figures.items()},
         attribution={name: {"src": data_uri(path), "caption": ATTRIBUTION[name]}
@@ -319,7 +321,8 @@ def headline(sections, metrics, atlas=(), features=()) -> str:
     if features:
         layers = [f"{f['name']}: {f['counts'].get('new', 0)} new, {f['counts'].get('lost', 0)} lost, "
                   f"{f['counts'].get('strengthened', 0)} strengthened, {f['counts'].get('weakened', 0)} weakened, "
-                  f"{f['counts'].get('rotated', 0)} rotated of {f['active']} active latents (epochs "
+                  f"{f['counts'].get('rotated', 0)} rotated, {f['counts'].get('rewired', 0)} rewired of "
+                  f"{f['active']} active latents (epochs "
                   f"{', '.join(map(str, f['epochs']))})" for f in features]
         parts.append("Feature diff (a crosscoder over the checkpoints): " + "; ".join(layers) + ".")
     for section in sections:

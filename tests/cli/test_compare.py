@@ -10,6 +10,7 @@ from driftlens.artifacts import read_features_table, read_json
 from driftlens.change.planted import reinitialise_channels
 from driftlens.cli import main
 from driftlens.data.textures import source_photo
+from driftlens.features import changed_latents_on
 from driftlens.features.latents import CHANGED
 
 
@@ -34,8 +35,8 @@ def test_a_reinitialised_channel_is_covered_by_a_changed_latent_and_an_untouched
     assert "conv3: " in capsys.readouterr().out
     table = read_features_table(tmp_path / "out" / "conv3" / "features.csv", layer="conv3")
     changed = table[table["class"].isin(CHANGED)]
-    on_channel = changed[(changed.top_channel == 4) & (changed.top_channel_mass >= 0.5)]
-    assert len(on_channel), changed[["latent", "class", "top_channel", "top_channel_mass"]]
+    on_channel = changed_latents_on(table, 4)
+    assert len(on_channel), changed[["latent", "class", "top_channel", "top_channel_mass", "change_channel"]]
     assert len(changed) == len(on_channel), changed  # no untouched channel gathers a changed latent
     summary = read_json(tmp_path / "out" / "conv3" / "features.json")
     noise = summary["nulls"]["noise"]

@@ -37,6 +37,25 @@ def planted():
     return diff, atoms, later
 
 
+@pytest.fixture(scope="module")
+def rewired():
+    """Epoch 0 and epoch 5 made of sparse atoms, 4 of which gain a weight of 0.45 on their weakest channel at epoch 5
+    (a turn of about 24°, nine tenths of the change on that channel); the others untouched."""
+    generator = torch.Generator().manual_seed(2)
+    atoms = torch.nn.functional.normalize(torch.randn(ATOMS, WIDTH, generator=generator), dim=1)
+    channels = atoms[:4].abs().argmin(dim=1)
+    later = atoms.clone()
+    later[:4] = torch.nn.functional.normalize(atoms[:4] + 0.45 * torch.nn.functional.one_hot(channels, WIDTH), dim=1)
+    code = (torch.rand(5000, ATOMS, generator=generator) < 0.08) * (1 + torch.rand(5000, ATOMS, generator=generator))
+    noise = 0.02 * torch.randn(2, 5000, WIDTH, generator=generator)
+    epoch0, epoch5 = code @ atoms + noise[0], code @ later + noise[1]
+    copy = epoch0 + 1e-3 * epoch0.abs() * torch.randn(epoch0.shape, generator=generator)
+    probe = {0: epoch0[4000:].reshape(250, 2, 2, WIDTH), 5: epoch5[4000:].reshape(250, 2, 2, WIDTH)}
+    settings = FeatureSettings(expansion=6, steps=400, k_per_channel=0.125, batch_size=1024, lr=2e-3)
+    diff = feature_diff({0: epoch0[:4000], 5: epoch5[:4000]}, probe, copy[:4000], settings=settings, progress=False)
+    return diff, atoms, channels
+
+
 def matches(diff, directions, epoch_index):
     """For each planted direction: the class of the latent whose decoder at that checkpoint is closest to it."""
     decoder = torch.nn.functional.normalize(diff.coder.decoder.detach()[:, epoch_index], dim=1)
@@ -67,10 +86,24 @@ def test_atoms_written_several_times_more_or_less_strongly_come_out_strengthened
     assert [kind for kind, _ in matches(diff, atoms[16:20], 0)] == ["weakened"] * 4, matches(diff, atoms[16:20], 0)
 
 
+def test_atoms_that_gain_a_weight_on_one_channel_come_out_rewired_on_that_channel_and_the_others_shared(rewired):
+    diff, atoms, channels = rewired
+    found = matches(diff, atoms[:4], 0)
+    assert [kind for kind, _ in found] == ["rewired"] * 4, found
+    decoder = torch.nn.functional.normalize(diff.coder.decoder.detach()[:, 0], dim=1)
+    rows = diff.table.set_index("latent").loc[(atoms[:4] @ decoder.T).argmax(dim=1).tolist()]
+    assert rows["change_channel"].tolist() == channels.tolist() and (rows["change_channel_share"] >= 0.5).all()
+    untouched = [kind for kind, _ in matches(diff, atoms[4:], 0)]
+    assert untouched.count("shared") >= 0.9 * len(untouched), untouched
+    noise = diff.summary["nulls"]["noise"]
+    assert noise["rewired_by_minimum_effect"] <= 0.01 * noise["latents"], noise
+
+
 def test_the_noise_null_shows_almost_no_exclusive_latent_and_the_seed_null_agrees(planted):
     diff, _, _ = planted
     noise, seed = diff.summary["nulls"]["noise"], diff.summary["nulls"]["seed"]
     assert noise["exclusive_by_minimum_effect"] <= 0.01 * noise["latents"], noise
+    assert noise["rewired_by_minimum_effect"] <= 0.01 * noise["latents"], noise
     assert seed["changed_same_class"] >= 0.8, seed
 
 

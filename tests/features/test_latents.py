@@ -3,7 +3,8 @@
 import numpy as np
 import torch
 
-from driftlens.features.latents import (alive, latent_classes, life_epochs, null_thresholds, scaling_ratios)
+from driftlens.features.latents import (alive, direction_changes, latent_classes, life_epochs, null_thresholds,
+                                        scaling_ratios)
 
 
 def classes(norms, cosine=None, scaling=None, frequency=None, epochs=None, **rule):
@@ -35,6 +36,31 @@ def test_a_latent_living_at_a_middle_checkpoint_only_is_transient_with_its_epoch
 
 def test_decoder_directions_further_apart_than_the_minimum_cosine_are_rotated():
     assert classes([[1.0, 1.0]] * 2, cosine=[0.70, 0.72]) == ["rotated", "shared"]
+
+
+def test_a_shared_latent_whose_direction_change_sits_mostly_on_one_channel_far_enough_is_rewired():
+    change = (np.array([0.5, 0.49, 0.9, 0.9]), np.array([0.3, 0.3, 0.2, 0.19]))
+    assert classes([[1.0, 1.0]] * 4, change=change, rewire_shift=0.2) == ["rewired", "shared", "rewired", "shared"]
+    # a larger turn, a norm change or a missing end wins over rewiring
+    turned = classes([[1.0, 1.0], [1.0, 3.0], [1.0, 0.0]], cosine=[0.5, 1.0, 1.0],
+                     change=(np.ones(3), np.ones(3)), rewire_shift=0.2)
+    assert turned == ["rotated", "strengthened", "lost"]
+    assert classes([[1.0, 1.0]], change=(np.ones(1), np.ones(1))) == ["shared"]  # no threshold given: never rewired
+
+
+def test_direction_changes_name_the_channel_that_moved_and_ignore_a_change_of_norm():
+    decoder = torch.tensor([[[0.6, 0.8, 0.0], [1.2, 1.6, 0.0]],    # twice as strong, same direction
+                            [[0.6, 0.8, 0.0], [0.6, 0.0, 0.8]]])   # channel 1's part moved to channel 2
+    channel, share, shift = direction_changes(decoder)
+    assert shift[0] < 1e-6 and channel[1] in (1, 2) and abs(share[1] - 0.5) < 1e-6 and abs(shift[1] - 0.8) < 1e-6
+
+
+def test_the_noise_null_can_only_raise_the_rewiring_shift():
+    null = np.ones((3, 2))
+    assert null_thresholds(null, np.ones(3), 0.2, 0.7, null_shift=np.array([0.01, 0.02, 0.03]),
+                           rewire_shift=0.1)["rewire_shift"] == 0.1
+    assert null_thresholds(null, np.ones(3), 0.2, 0.7, quantile=1.0, null_shift=np.array([0.1, 0.2, 0.3]),
+                           rewire_shift=0.1)["rewire_shift"] == 0.3
 
 
 def test_latent_scaling_overrules_an_exclusive_latent_the_other_checkpoint_explains():

@@ -140,6 +140,6 @@ def _features(args, load_model, epochs, size):
                   progress=not args.no_progress)
         counts = diff.summary["counts"]
         print(f"{layer}: {counts['new']} new, {counts['lost']} lost, {counts['strengthened']} strengthened, "
-              f"{counts['weakened']} weakened, {counts['rotated']} rotated of "
+              f"{counts['weakened']} weakened, {counts['rotated']} rotated, {counts['rewired']} rewired of "
               f"{diff.summary['latents'] - counts['dead']} active latents (variance explained "
               f"{', '.join(f'{v:.2f}' for v in diff.summary['variance_explained'].values())}) -> {paths[0]}")

@@ -3,8 +3,8 @@
 A channel carries several features, so a channel's change cannot say what the network gained or gave up. A
 crosscoder (:mod:`~driftlens.features.crosscoder`) learns one sparse dictionary of latents that every checkpoint
 reads and writes; a latent's decoder norms say where it lives, and :mod:`~driftlens.features.latents` classes it
-as new, lost, strengthened, weakened, rotated, transient, shared, rare or dead, against minimum effects, a noise
-null and Latent Scaling.
+as new, lost, strengthened, weakened, rotated, rewired, transient, shared, rare or dead, against minimum effects, a
+noise null and Latent Scaling.
 :func:`feature_diff` does it all for one layer.
 
 Example:
@@ -17,7 +17,8 @@ Example:
     True
 """
 
-from driftlens.features.diff import FeatureDiff, FeatureSettings, feature_diff, with_exemplar_files
+from driftlens.features.diff import (FeatureDiff, FeatureSettings, changed_latents_on, feature_diff,
+                                     with_exemplar_files)
 from driftlens.features.latents import CLASSES
 
-__all__ = ["CLASSES", "FeatureDiff", "FeatureSettings", "feature_diff", "with_exemplar_files"]
+__all__ = ["CLASSES", "FeatureDiff", "FeatureSettings", "changed_latents_on", "feature_diff", "with_exemplar_files"]

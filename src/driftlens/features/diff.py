@@ -182,22 +182,25 @@ def feature_diff(train: dict, probe: dict, noise: torch.Tensor | None = None, la
 def _noise_null(first: torch.Tensor, noise, settings, fit, progress) -> tuple[dict, dict | None]:
     """The thresholds (minimum effects, made stricter by the noise null's tail) and the noise null's counts."""
     minimum = {"live_ratio": settings.live_ratio, "rotation_cosine": settings.rotation_cosine,
-               "strength_ratio": settings.strength_ratio}
+               "strength_ratio": settings.strength_ratio, "rewire_shift": first.shape[1] ** -0.5}
     if noise is None:
         return minimum, None
     pair = torch.stack([first, noise.float()], dim=1)
     pair = pair * scale_factors(pair)[:, None]
     null = train_crosscoder(pair, seed=settings.seed, progress=progress, **fit)
     norms, cosine = null.decoder_norms().detach().cpu().numpy(), rules.decoder_cosines(null.decoder.detach())
+    _, share, shift = rules.direction_changes(null.decoder.detach())
     frequency = _frequency(null, pair)
     active = frequency > 0
-    thresholds = rules.null_thresholds(norms[active], cosine[active], settings.live_ratio, settings.rotation_cosine,
-                                       settings.null_quantile, settings.strength_ratio)
-    by_minimum = rules.latent_classes(norms, cosine, np.full(len(norms), np.nan), frequency, [0, 0], **minimum,
-                                      min_frequency=settings.min_firings / len(pair))
+    decided = frequency >= settings.min_firings / len(pair)  # a rare latent's class is never decided
+    thresholds = rules.null_thresholds(norms[decided], cosine[decided], quantile=settings.null_quantile,
+                                       null_shift=shift[decided], **minimum)
+    by_minimum = rules.latent_classes(norms, cosine, np.full(len(norms), np.nan), frequency, [0, 0],
+                                      min_frequency=settings.min_firings / len(pair), change=(share, shift), **minimum)
     return thresholds, {"latents": int(active.sum()), "relative_noise": settings.noise,
                         "exclusive_by_minimum_effect": int(np.isin(by_minimum, rules.EXCLUSIVE).sum()),
                         "rotated_by_minimum_effect": int((by_minimum == "rotated").sum()),
+                        "rewired_by_minimum_effect": int((by_minimum == "rewired").sum()),
                         "reweighted_by_minimum_effect": int(np.isin(by_minimum, ("strengthened", "weakened")).sum()),
                         "relative_norms": _relative_norm(norms).round(4).tolist()}
 
@@ -223,9 +226,11 @@ def _latent_table(coder, vectors, epochs, thresholds, settings) -> pd.DataFrame:
     lives = rules.alive(norms, thresholds["live_ratio"])
     scaling = rules.scaling_ratios(code, vectors, decoder, lives)
     cosine = rules.decoder_cosines(decoder)
+    change_channel, change_share, change_shift = rules.direction_changes(decoder)
     classes = rules.latent_classes(norms, cosine, scaling, frequency, epochs, thresholds["live_ratio"],
                                    thresholds["rotation_cosine"], settings.scaling_ratio,
-                                   settings.min_firings / len(vectors), thresholds["strength_ratio"])
+                                   settings.min_firings / len(vectors), thresholds["strength_ratio"],
+                                   (change_share, change_shift), thresholds["rewire_shift"])
     living, appears, disappears = rules.life_epochs(norms, epochs, thresholds["live_ratio"])
     home = norms.argmax(axis=1)
     mass = (code.sum(dim=0).cpu().numpy() * norms[np.arange(len(norms)), home])
@@ -241,7 +246,8 @@ def _latent_table(coder, vectors, epochs, thresholds, settings) -> pd.DataFrame:
         "alive_epochs": [";".join(map(str, row)) for row in living], "appears": appears,
         "disappears": pd.array(disappears, dtype="Int64"), "cosine": cosine, "scaling_ratio": scaling,
         "frequency": frequency, "dead": frequency == 0, "top_channel": channel_mass.argmax(axis=1),
-        "top_channel_mass": channel_mass.max(axis=1)})
+        "top_channel_mass": channel_mass.max(axis=1), "change_channel": change_channel,
+        "change_channel_share": change_share, "change_channel_shift": change_shift})
 
 
 @torch.no_grad()
@@ -308,17 +314,37 @@ def _ranked(table: pd.DataFrame) -> pd.DataFrame:
     """The classes in :data:`~driftlens.features.latents.CLASSES` order (new and lost first), each changed group by
     the effect its class is decided on, the largest first: how one-sided the relative decoder norm is
     (``|Δ − ½|``) for new, lost, strengthened, weakened and transient latents, how far the direction turned
-    (``1 − cosine``) for rotated ones; shared, rare and dead latents by their share. Ties go by share.
+    (``1 − cosine``) for rotated ones, how far its channel moved (``change_channel_shift``) for rewired ones;
+    shared, rare and dead latents by their share. Ties go by share.
 
     Ranking changed latents by share would put frequent, generic features first; a shortcut, a watermark or a
     background patch is rare by nature (one place in some images), and model diffing sorts by the same axis
     (Lindsey et al. 2024; Minder et al. 2025)."""
     order = table["class"].map({name: rank for rank, name in enumerate(rules.CLASSES)})
-    effect = np.where(table["class"] == "rotated", 1 - table["cosine"], (table["relative_norm"] - 0.5).abs())
+    effect = np.where(table["class"] == "rotated", 1 - table["cosine"], np.where(
+        table["class"] == "rewired", table["change_channel_shift"], (table["relative_norm"] - 0.5).abs()))
     effect = np.where(table["class"].isin(rules.CHANGED), effect, 0.0)
     return (table.assign(_order=order, _effect=effect)
             .sort_values(["_order", "_effect", "share", "latent"], ascending=[True, False, False, True], kind="stable")
             .drop(columns=["_order", "_effect"]).reset_index(drop=True))
+
+
+def changed_latents_on(table: pd.DataFrame, channel: int) -> pd.DataFrame:
+    """The changed latents (:data:`~driftlens.features.latents.CHANGED`) that are mostly about one channel: a new,
+    lost or transient latent whose decoder puts at least half its squared mass there, or a latent living at both
+    ends whose direction change does (``change_channel``): what a planted channel should gather.
+
+    Example:
+        >>> t = pd.DataFrame({"latent": [0, 1, 2], "class": ["new", "rewired", "shared"], "top_channel": [3, 0, 3],
+        ...                   "top_channel_mass": [0.6, 0.2, 0.9], "change_channel": [1, 3, 3],
+        ...                   "change_channel_share": [0.9, 0.7, 0.9]})
+        >>> changed_latents_on(t, 3)["latent"].tolist()
+        [0, 1]
+    """
+    exclusive = table["class"].isin(rules.EXCLUSIVE)
+    decoder = exclusive & (table["top_channel"] == channel) & (table["top_channel_mass"] >= rules.MOSTLY_ONE_CHANNEL)
+    change = ~exclusive & (table["change_channel"] == channel) & (table["change_channel_share"] >= rules.MOSTLY_ONE_CHANNEL)
+    return table[table["class"].isin(rules.CHANGED) & (decoder | change)]
 
 
 def with_exemplar_files(table: pd.DataFrame, exemplars: dict, files, pixels_per_cell: float) -> pd.DataFrame:

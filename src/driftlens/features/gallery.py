@@ -21,7 +21,7 @@ weakened), in the table's order."""
 
 def gallery_rows(table, count: int):
     """The top ``count`` added and the top ``count`` removed latents (:data:`ADDED`, :data:`REMOVED`, in the table's
-    order), else the top rotated ones.
+    order), else the top rotated or rewired ones.
 
     Example:
         >>> import pandas as pd
@@ -29,7 +29,7 @@ def gallery_rows(table, count: int):
         [1]
     """
     chosen = pd.concat([table[table["class"].isin(ADDED)].head(count), table[table["class"].isin(REMOVED)].head(count)])
-    return chosen if len(chosen) else table[table["class"] == "rotated"].head(count)
+    return chosen if len(chosen) else table[table["class"].isin(("rotated", "rewired"))].head(count)
 
 
 def render_directions(checkpoints: dict, meta: dict, state: dict, rows, device="cpu", progress: bool = True,

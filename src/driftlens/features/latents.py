@@ -13,6 +13,13 @@ The classes, for checkpoints ``c_0`` (epoch 0) ... ``c_T`` (the last):
 - **shared**: lives at both, within that factor, its decoder directions there closer than ``rotation_cosine``
   (default cos 45°: the later direction keeps more of the old one than it gains anew);
 - **rotated**: lives at both, within that factor, its directions further apart;
+- **rewired**: lives at both, within that factor and that cosine, but the change of its unit decoder direction
+  (last minus epoch 0) sits mostly on one channel: that channel holds at least ``MOSTLY_ONE_CHANNEL`` (half) of the
+  change's squared mass, and its own change is at least ``rewire_shift``. The default minimum, ``1 / sqrt(d)`` for a
+  layer of ``d`` channels, is the weight an average channel holds in a unit direction: the channel's change alone is
+  as large as an average channel's whole part. It answers "which channel was rewired under a feature that stays":
+  a re-initialised or swapped channel changes what it writes for many features a little, each by a turn far
+  smaller than 45°, but all on that channel;
 - **lost**: lives at epoch 0, not at the last; **new**: lives at the last, not at epoch 0; **transient**: lives
   at a middle checkpoint only. ``appears`` is the first epoch it lives at, ``disappears`` the first epoch after
   it last lived (empty while it lives at the last);
@@ -35,14 +42,18 @@ Example:
 import numpy as np
 import torch
 
-CLASSES = ("new", "lost", "strengthened", "weakened", "rotated", "transient", "shared", "rare", "dead")
+CLASSES = ("new", "lost", "strengthened", "weakened", "rotated", "rewired", "transient", "shared", "rare", "dead")
 """Every latent class, in the order tables list them (new and lost first)."""
 
-CHANGED = ("new", "lost", "strengthened", "weakened", "rotated", "transient")
+CHANGED = ("new", "lost", "strengthened", "weakened", "rotated", "rewired", "transient")
 """The classes of a latent the fine-tune changed (every class but shared, rare and dead)."""
 
 EXCLUSIVE = ("new", "lost", "transient")
 """The classes of a latent that lives at some checkpoints only."""
+
+MOSTLY_ONE_CHANNEL = 0.5
+"""A latent's direction change (or decoder) sits mostly on one channel when that channel holds at least this share of
+its squared norm: what a rewired latent needs."""
 
 
 def alive(norms: np.ndarray, live_ratio: float = 0.2) -> np.ndarray:
@@ -57,7 +68,7 @@ def alive(norms: np.ndarray, live_ratio: float = 0.2) -> np.ndarray:
 
 def latent_classes(norms, cosine, scaling, frequency, epochs, live_ratio: float = 0.2,
                    rotation_cosine: float = 2 ** -0.5, scaling_ratio: float = 0.5, min_frequency: float = 0.0,
-                   strength_ratio: float = 2.0) -> np.ndarray:
+                   strength_ratio: float = 2.0, change=None, rewire_shift: float = np.inf) -> np.ndarray:
     """Each latent's class (:data:`CLASSES`) by the rule of this module.
 
     Args:
@@ -69,6 +80,9 @@ def latent_classes(norms, cosine, scaling, frequency, epochs, live_ratio: float 
         live_ratio, rotation_cosine, scaling_ratio (float, optional): The minimum effects (module docstring).
         min_frequency (float, optional): Below it (and above 0) a latent is rare. Default: 0
         strength_ratio (float, optional): The norm factor that makes a latent strengthened or weakened. Default: 2
+        change (tuple[np.ndarray, np.ndarray], optional): ``(share, shift)`` of :func:`direction_changes`. Default:
+            None, no latent rewired
+        rewire_shift (float, optional): The least change of the channel that makes a latent rewired. Default: inf
 
     Returns:
         np.ndarray: ``(L,)`` class names.
@@ -77,12 +91,18 @@ def latent_classes(norms, cosine, scaling, frequency, epochs, live_ratio: float 
         >>> latent_classes(np.array([[1.0, 0.9], [0.4, 1.0]]), np.array([0.2, 0.9]), np.zeros(2), np.ones(2),
         ...                [0, 5]).tolist()
         ['rotated', 'strengthened']
+        >>> latent_classes(np.ones((2, 2)), np.array([0.9, 0.9]), np.zeros(2), np.ones(2), [0, 5],
+        ...                change=(np.array([0.8, 0.3]), np.array([0.4, 0.4])), rewire_shift=0.2).tolist()
+        ['rewired', 'shared']
     """
     lives = alive(norms, live_ratio)
     first, last = lives[:, 0], lives[:, -1]
     growth = norms[:, -1] / np.maximum(norms[:, 0], 1e-12)
     both = np.where(growth >= strength_ratio, "strengthened", np.where(
         growth <= 1 / strength_ratio, "weakened", np.where(cosine < rotation_cosine, "rotated", "shared")))
+    if change is not None:
+        share, shift = change
+        both = np.where((both == "shared") & (share >= MOSTLY_ONE_CHANNEL) & (shift >= rewire_shift), "rewired", both)
     classes = np.where(first & last, both, np.where(last, "new", np.where(first, "lost", "transient"))).astype(object)
     explained = np.isin(classes, EXCLUSIVE) & (np.nan_to_num(scaling, nan=0.0) >= scaling_ratio)
     classes[explained] = "shared"
@@ -114,6 +134,25 @@ def decoder_cosines(decoder: torch.Tensor) -> np.ndarray:
         [0.0]
     """
     return torch.nn.functional.cosine_similarity(decoder[:, 0], decoder[:, -1], dim=1, eps=1e-12).cpu().numpy()
+
+
+def direction_changes(decoder: torch.Tensor) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Where each latent's unit decoder direction changed from the first to the last checkpoint, ``(L, M, d)``.
+
+    Returns ``(channel, share, shift)``, each ``(L,)``: the channel that holds the largest part of the change
+    ``u_last − u_first``, that part's share of the change's squared norm, and the channel's own change
+    ``|u_last[c] − u_first[c]|``.
+
+    Example:
+        >>> channel, share, shift = direction_changes(torch.tensor([[[3.0, 4.0, 0.0], [3.0, 4.0, 5.0]]]))
+        >>> int(channel[0]), round(float(share[0]), 2), round(float(shift[0]), 2)
+        (2, 0.85, 0.71)
+    """
+    unit = decoder / decoder.norm(dim=2, keepdim=True).clamp_min(1e-12)
+    change = (unit[:, -1] - unit[:, 0]).square()
+    share, channel = (change / change.sum(dim=1, keepdim=True).clamp_min(1e-24)).max(dim=1)
+    shift = change.gather(1, channel[:, None])[:, 0].sqrt()
+    return channel.cpu().numpy(), share.cpu().numpy(), shift.cpu().numpy()
 
 
 def scaling_ratios(code: torch.Tensor, vectors: torch.Tensor, decoder: torch.Tensor, lives: np.ndarray) -> np.ndarray:
@@ -154,24 +193,31 @@ def scaling_ratios(code: torch.Tensor, vectors: torch.Tensor, decoder: torch.Ten
 
 
 def null_thresholds(null_norms: np.ndarray, null_cosine: np.ndarray, live_ratio: float, rotation_cosine: float,
-                    quantile: float = 0.999, strength_ratio: float = 2.0) -> dict:
+                    quantile: float = 0.999, strength_ratio: float = 2.0, null_shift=(), rewire_shift: float = np.inf
+                    ) -> dict:
     """The minimum effects, made stricter where a null crosscoder (epoch 0 against a noise copy) needs it.
 
     A latent of the null lives at both checkpoints by construction; its weaker-to-stronger norm ratio and its
     decoder cosine say how far noise alone moves them. The live ratio becomes the smaller of ``live_ratio`` and
     the null's ``1 − quantile`` quantile of that norm ratio, the strength ratio the larger of ``strength_ratio``
-    and its inverse, the rotation cosine the smaller of the two cosines. So a verdict needs both the minimum effect
-    and an effect beyond (nearly) every null latent.
+    and its inverse, the rotation cosine the smaller of the two cosines, the rewiring shift the larger of
+    ``rewire_shift`` and the null's ``quantile`` quantile of its latents' largest channel change. So a verdict needs
+    both the minimum effect and an effect beyond (nearly) every null latent.
 
     Args:
-        null_norms (np.ndarray): ``(L, 2)`` decoder norms of the null's active latents.
+        null_norms (np.ndarray): ``(L, 2)`` decoder norms of the null's latents that are not rare (whose class
+            would be decided).
         null_cosine (np.ndarray): ``(L,)`` their decoder cosines.
         live_ratio, rotation_cosine (float): The minimum effects.
         quantile (float, optional): How far into the null's tail. Default: 0.999
         strength_ratio (float, optional): The minimum norm factor of a strengthened or weakened latent. Default: 2
+        null_shift (np.ndarray, optional): ``(L,)`` the null latents' channel changes (:func:`direction_changes`).
+            Default: none
+        rewire_shift (float, optional): The minimum channel change of a rewired latent. Default: inf
 
     Returns:
-        dict: ``live_ratio``, ``strength_ratio``, ``rotation_cosine`` (the thresholds used) and the null's quantiles.
+        dict: ``live_ratio``, ``strength_ratio``, ``rotation_cosine``, ``rewire_shift`` (the thresholds used) and
+        the null's quantiles.
 
     Example:
         >>> null_thresholds(np.ones((10, 2)), np.ones(10), 0.2, 0.7)["strength_ratio"]
@@ -180,10 +226,12 @@ def null_thresholds(null_norms: np.ndarray, null_cosine: np.ndarray, live_ratio:
     ratio = null_norms.min(axis=1) / np.maximum(null_norms.max(axis=1), 1e-12)
     null_ratio = float(np.quantile(ratio, 1 - quantile)) if len(ratio) else 1.0
     null_cosine_q = float(np.quantile(null_cosine, 1 - quantile)) if len(null_cosine) else 1.0
+    null_shift_q = float(np.quantile(null_shift, quantile)) if len(null_shift) else 0.0
     return {"live_ratio": min(live_ratio, null_ratio),
             "strength_ratio": max(strength_ratio, 1 / max(null_ratio, 1e-12)),
-            "rotation_cosine": min(rotation_cosine, null_cosine_q), "null_norm_ratio_quantile": null_ratio,
-            "null_cosine_quantile": null_cosine_q, "quantile": quantile}
+            "rotation_cosine": min(rotation_cosine, null_cosine_q), "rewire_shift": max(rewire_shift, null_shift_q),
+            "null_norm_ratio_quantile": null_ratio, "null_cosine_quantile": null_cosine_q,
+            "null_shift_quantile": null_shift_q, "quantile": quantile}
 
 
 def class_means(code_per_image: np.ndarray, labels, classes) -> np.ndarray:
