@@ -342,8 +342,9 @@ def changed_latents_on(table: pd.DataFrame, channel: int) -> pd.DataFrame:
         [0, 1]
     """
     exclusive = table["class"].isin(rules.EXCLUSIVE)
-    decoder = exclusive & (table["top_channel"] == channel) & (table["top_channel_mass"] >= rules.MOSTLY_ONE_CHANNEL)
-    change = ~exclusive & (table["change_channel"] == channel) & (table["change_channel_share"] >= rules.MOSTLY_ONE_CHANNEL)
+    mostly = rules.MOSTLY_ONE_CHANNEL
+    decoder = exclusive & (table["top_channel"] == channel) & (table["top_channel_mass"] >= mostly)
+    change = ~exclusive & (table["change_channel"] == channel) & (table["change_channel_share"] >= mostly)
     return table[table["class"].isin(rules.CHANGED) & (decoder | change)]
 
 
