@@ -64,13 +64,13 @@ class Crosscoder(nn.Module):
         self.register_buffer("threshold", torch.tensor(0.0))
 
     def pre_activations(self, x: torch.Tensor) -> torch.Tensor:
-        """``relu(sum_m x[m] W_enc[m] + b_enc)``: ``(B, M, d)`` vectors to ``(B, L)`` activations before sparsity.
+        """``sum_m x[m] W_enc[m] + b_enc``: ``(B, M, d)`` vectors to ``(B, L)`` latent inputs, before the ReLU.
 
         Example:
             >>> Crosscoder(2, 8, 16, 4).pre_activations(torch.randn(3, 2, 8)).shape
             torch.Size([3, 16])
         """
-        return torch.relu(torch.einsum("bmd,mdl->bl", x, self.encoder) + self.encoder_bias)
+        return torch.einsum("bmd,mdl->bl", x, self.encoder) + self.encoder_bias
 
     def scores(self, activations: torch.Tensor) -> torch.Tensor:
         """A latent's selection score: its activation times the sum of its decoder norms over checkpoints.
@@ -89,7 +89,7 @@ class Crosscoder(nn.Module):
             >>> bool((coder.encode(torch.randn(3, 2, 8)) >= 0).all())
             True
         """
-        activations = self.pre_activations(x)
+        activations = torch.relu(self.pre_activations(x))
         scores = self.scores(activations)
         if self.training:
             kept = batch_top_k(scores, self.k)
@@ -206,14 +206,15 @@ def train_crosscoder(vectors: torch.Tensor, latents: int, k: int, steps: int = 1
     for step in progress_bar(range(steps), desc="crosscoder", unit="step", disable=not progress):
         batch = vectors[torch.randint(len(vectors), (min(batch_size, len(vectors)),), generator=generator)
                         .to(vectors.device)]
-        activations = coder.pre_activations(batch)  # computed once: the code and the dead latents' loss share it
+        pre_activations = coder.pre_activations(batch)  # computed once: the code and the dead latents' loss share it
+        activations = torch.relu(pre_activations)
         code = activations * batch_top_k(coder.scores(activations), k)
         residual = batch - coder.decode(code)
         last_fired[(code > 0).any(dim=0)] = step
         loss = residual.square().sum(dim=(1, 2)).mean() / variance
         dead = step - last_fired >= dead_after
         if dead.any():
-            loss = loss + AUX_SCALE * _dead_latent_loss(coder, activations, residual.detach(), dead)
+            loss = loss + AUX_SCALE * _dead_latent_loss(coder, pre_activations, residual.detach(), dead)
         optimiser.zero_grad(set_to_none=True)
         loss.backward()
         optimiser.step()
@@ -222,11 +223,14 @@ def train_crosscoder(vectors: torch.Tensor, latents: int, k: int, steps: int = 1
     return coder.eval()
 
 
-def _dead_latent_loss(coder, activations, residual, dead) -> torch.Tensor:
-    """How well the dead latents' own top-2k per position reconstruct the residual, relative to its size."""
-    activations = activations * dead
-    kept = torch.topk(activations, min(2 * coder.k, int(dead.sum())), dim=1)
-    code = torch.zeros_like(activations).scatter(1, kept.indices, kept.values)
+def _dead_latent_loss(coder, pre_activations, residual, dead) -> torch.Tensor:
+    """How well the dead latents' own top-2k per position reconstruct the residual, relative to its size.
+
+    The dead latents' inputs are taken before the ReLU, as Gao et al. (2024) take them: a latent whose input is
+    negative everywhere (the usual way to die) still gets a gradient that can bring it back."""
+    candidates = pre_activations.masked_fill(~dead, -math.inf)
+    kept = torch.topk(candidates, min(2 * coder.k, int(dead.sum())), dim=1)
+    code = torch.zeros_like(pre_activations).scatter(1, kept.indices, kept.values)
     estimate = torch.einsum("bl,lmd->bmd", code, coder.decoder)
     return (estimate - residual).square().sum() / residual.square().sum().clamp_min(1e-12)
 
@@ -242,7 +246,7 @@ def set_threshold(coder: Crosscoder, vectors: torch.Tensor, batch_size: int) -> 
     """
     minima = []
     for start in range(0, len(vectors), batch_size):
-        scores = coder.scores(coder.pre_activations(vectors[start:start + batch_size]))
+        scores = coder.scores(torch.relu(coder.pre_activations(vectors[start:start + batch_size])))
         kept = scores[batch_top_k(scores, coder.k)]
         if len(kept):
             minima.append(kept.min())
