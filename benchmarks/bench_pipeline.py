@@ -13,6 +13,7 @@ Usage:
     .venv/bin/python benchmarks/bench_pipeline.py --run                       # the demo
     .venv/bin/python benchmarks/bench_pipeline.py --run --exp flowers17_lite0 --cores 2
     .venv/bin/python benchmarks/bench_pipeline.py --run --configfile small.yaml # with a config overlay
+    .venv/bin/python benchmarks/bench_pipeline.py --run --features-off --repeats 3  # what the feature diff adds
     .venv/bin/python benchmarks/bench_pipeline.py --exp demo                  # read an earlier run's files
     .venv/bin/python benchmarks/bench_pipeline.py --estimate flowers17        # what a run will cost (estimate.py)
     .venv/bin/python benchmarks/bench_pipeline.py --estimate flowers17 --warm-steps 128   # cold and warm renders
@@ -51,6 +52,8 @@ def parse_args(argv=None):
     parser.add_argument("--features-off", action="store_true",
                         help="with --run: the same run without the feature diff (features.enabled false), to measure "
                              "the wall time the feature jobs add, back to back")
+    parser.add_argument("--repeats", type=int, default=1,
+                        help="with --run --features-off: this many pairs, alternating, and their median (default: 1)")
     parser.add_argument("--startup", action="store_true", help="time `driftlens --help` and a Lite0 render job's "
                                                                "start-up (process start to its first step)")
     return parser.parse_args(argv)
@@ -191,6 +194,22 @@ def startup_seconds(repeats=3) -> float:
     return median_seconds([sys.executable, "-c", JOB_IMPORTS], repeats)
 
 
+def features_pairs(args, config) -> float:
+    """Run the experiment without and with the feature diff, ``--repeats`` times alternating, print each pair and the
+    medians; return the last run's wall time (with it: the run whose benchmark files are read next)."""
+    pairs = []
+    for _ in range(args.repeats):
+        without = run_experiment(args.exp, args.cores, args.with_data, config, features_off_overlay(args.exp))
+        wall = run_experiment(args.exp, args.cores, args.with_data, config, args.configfile)
+        pairs.append((without, wall))
+        print(f"without the feature diff: {without:.0f} s; with it: {wall:.0f} s; it adds {wall - without:.0f} s, "
+              f"{100 * (wall - without) / without:.1f} % of the run without it (--cores {args.cores})")
+    without, with_it = (statistics.median(runs) for runs in zip(*pairs))
+    print(f"median of {len(pairs)} pairs: without {without:.0f} s, with {with_it:.0f} s; the feature diff adds "
+          f"{with_it - without:.0f} s, {100 * (with_it - without) / without:.1f} %")
+    return wall
+
+
 def main(argv=None):
     args = parse_args(argv)
     if args.startup:
@@ -206,12 +225,9 @@ def main(argv=None):
     listed = experiment.get("screen", {}).get("layers", [])
     layers = set(experiment["visualize"]["layers"]) | set(listed if isinstance(listed, list) else [])
     if args.run and args.features_off:
-        without = run_experiment(args.exp, args.cores, args.with_data, config, features_off_overlay(args.exp))
-        print(f"without the feature diff: {without:.0f} s wall with --cores {args.cores}")
-    wall = run_experiment(args.exp, args.cores, args.with_data, config, args.configfile) if args.run else None
-    if args.run and args.features_off:
-        print(f"with it: {wall:.0f} s; the feature diff adds {wall - without:.0f} s, {100 * (wall - without) / without:.1f} "
-              f"% of the run without it")
+        wall = features_pairs(args, config)
+    else:
+        wall = run_experiment(args.exp, args.cores, args.with_data, config, args.configfile) if args.run else None
     jobs = job_table(args.exp, layers)
     if jobs.empty:
         sys.exit(f"no benchmark files under logs/benchmarks/{args.exp}: run with --run first")

@@ -18,7 +18,8 @@ latents that seem to belong to one model only; BatchTopK does not reward a small
 can be read. At inference a latent is active where its score passes one threshold, the mean over training
 batches of the smallest kept score, so that one position's code does not depend on the others.
 Latents that have not fired for a while are trained on the residual by an auxiliary top-k loss (Gao et al.
-2024, "Scaling and evaluating sparse autoencoders"), which keeps the dead share low on small data.
+2024, "Scaling and evaluating sparse autoencoders") on their inputs before the ReLU, so that a latent whose input
+is negative everywhere still learns; it keeps the dead share low.
 
 Example:
     >>> import torch
@@ -167,7 +168,7 @@ def train_crosscoder(vectors: torch.Tensor, latents: int, k: int, steps: int = 1
 
     Adam on the summed squared reconstruction error of every checkpoint, plus :data:`AUX_SCALE` times the
     auxiliary loss: latents that have not fired for ``dead_after`` steps reconstruct the residual with their
-    own top-``2k`` per position. The learning rate decays linearly over the last fifth of the steps. Batches
+    own top-``2k`` inputs (before the ReLU) per position. The learning rate decays linearly over the last fifth of the steps. Batches
     are drawn with a generator seeded by ``seed`` on the CPU, so the same seed gives the same dictionary.
 
     Args:
