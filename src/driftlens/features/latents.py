@@ -18,8 +18,8 @@ The classes, for checkpoints ``c_0`` (epoch 0) ... ``c_T`` (the last):
   change's squared mass, and its own change is at least ``rewire_shift``. The default minimum, ``1 / sqrt(d)`` for a
   layer of ``d`` channels, is the weight an average channel holds in a unit direction: the channel's change alone is
   as large as an average channel's whole part. It answers "which channel was rewired under a feature that stays":
-  a re-initialised or swapped channel changes what it writes for many features a little, each by a turn far
-  smaller than 45°, but all on that channel;
+  a re-initialised channel changes what many features write there a little, each by a turn far smaller than 45°,
+  but all on that channel (a swap splits each change between its two channels, so its latents stay shared);
 - **lost**: lives at epoch 0, not at the last; **new**: lives at the last, not at epoch 0; **transient**: lives
   at a middle checkpoint only. ``appears`` is the first epoch it lives at, ``disappears`` the first epoch after
   it last lived (empty while it lives at the last);
