@@ -44,7 +44,7 @@ from driftlens.data.images import image_transform, load_image
 from driftlens.features import FeatureSettings, changed_latents_on, feature_diff
 from driftlens.features.activations import training_and_probe_vectors
 from driftlens.features.gallery import render_directions
-from driftlens.features.latents import CHANGED, EXCLUSIVE
+from driftlens.features.latents import CHANGED, EXCLUSIVE, channel_changes
 from driftlens.figures import plot_features, save_figure
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -140,10 +140,7 @@ def report_plants(block, layer, diff, x0, x1, p0, p1, seconds):
 
 def pair_change_share(coder, channels):
     """Each latent's share of its unit decoder direction's change (first to last checkpoint) on ``channels``."""
-    decoder = coder.decoder.detach()
-    unit = decoder / decoder.norm(dim=2, keepdim=True).clamp_min(1e-12)
-    change = (unit[:, -1] - unit[:, 0]).square()
-    return (change[:, list(channels)].sum(dim=1) / change.sum(dim=1).clamp_min(1e-24)).numpy()
+    return channel_changes(coder.decoder.detach())[:, list(channels)].sum(dim=1).numpy()
 
 
 def _on_channel(row):

@@ -18,7 +18,7 @@ import jinja2
 from driftlens.artifacts import (METRIC_COLUMNS, read_change_table, read_job_times, read_json, read_metrics,
                                  read_representation, read_screen_table)
 from driftlens.errors import ConfigError, MissingFileError
-from driftlens.features.latents import CLASSES as FEATURE_CLASSES
+from driftlens.features.latents import CLASSES as FEATURE_CLASSES, counts_text
 from driftlens.io import atomic_path
 
 FIGURES = ("before_after", "change", "training", "depth")
@@ -319,10 +319,7 @@ def headline(sections, metrics, atlas=(), features=()) -> str:
                      f"its bootstrap noise, at a false-discovery rate of {atlas[0]['alpha']:g} over the layer's "
                      f"channels, or when it went silent or came alive.")
     if features:
-        layers = [f"{f['name']}: {f['counts'].get('new', 0)} new, {f['counts'].get('lost', 0)} lost, "
-                  f"{f['counts'].get('strengthened', 0)} strengthened, {f['counts'].get('weakened', 0)} weakened, "
-                  f"{f['counts'].get('rotated', 0)} rotated, {f['counts'].get('rewired', 0)} rewired of "
-                  f"{f['active']} active latents (epochs "
+        layers = [f"{f['name']}: {counts_text(f['counts'])} of {f['active']} active latents (epochs "
                   f"{', '.join(map(str, f['epochs']))})" for f in features]
         parts.append("Feature diff (a crosscoder over the checkpoints): " + "; ".join(layers) + ".")
     for section in sections:

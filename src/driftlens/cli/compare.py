@@ -122,6 +122,7 @@ def _features(args, load_model, epochs, size):
     from driftlens.artifacts import write_probe
     from driftlens.cli.features import plot_diff, write_diff
     from driftlens.data import folder_probe_files, folder_probe_images
+    from driftlens.features.latents import counts_text
     from driftlens.features.series import diff_checkpoints
 
     probe, labels, classes = folder_probe_images(args.probe, args.max_images, size)
@@ -139,7 +140,6 @@ def _features(args, load_model, epochs, size):
                   folder / "features.png", device=device_of(args), steps=args.render_steps, size=size,
                   progress=not args.no_progress)
         counts = diff.summary["counts"]
-        print(f"{layer}: {counts['new']} new, {counts['lost']} lost, {counts['strengthened']} strengthened, "
-              f"{counts['weakened']} weakened, {counts['rotated']} rotated, {counts['rewired']} rewired of "
-              f"{diff.summary['latents'] - counts['dead']} active latents (variance explained "
+        print(f"{layer}: {counts_text(counts)} of {diff.summary['latents'] - counts['dead']} active latents "
+              f"(variance explained "
               f"{', '.join(f'{v:.2f}' for v in diff.summary['variance_explained'].values())}) -> {paths[0]}")

@@ -168,8 +168,9 @@ def train_crosscoder(vectors: torch.Tensor, latents: int, k: int, steps: int = 1
 
     Adam on the summed squared reconstruction error of every checkpoint, plus :data:`AUX_SCALE` times the
     auxiliary loss: latents that have not fired for ``dead_after`` steps reconstruct the residual with their
-    own top-``2k`` inputs (before the ReLU) per position. The learning rate decays linearly over the last fifth of the steps. Batches
-    are drawn with a generator seeded by ``seed`` on the CPU, so the same seed gives the same dictionary.
+    own top-``2k`` inputs (before the ReLU) per position. The learning rate decays linearly over the last fifth of
+    the steps. Batches are drawn with a generator seeded by ``seed`` on the CPU, so the same seed gives the same
+    dictionary.
 
     Args:
         vectors (torch.Tensor): ``(N, M, d)``: ``N`` positions, each seen by ``M`` checkpoints (scaled alike,

@@ -51,9 +51,22 @@ CHANGED = ("new", "lost", "strengthened", "weakened", "rotated", "rewired", "tra
 EXCLUSIVE = ("new", "lost", "transient")
 """The classes of a latent that lives at some checkpoints only."""
 
+COUNTED = ("new", "lost", "strengthened", "weakened", "rotated", "rewired")
+"""The classes a one-line summary counts (:func:`counts_text`), in this order."""
+
 MOSTLY_ONE_CHANNEL = 0.5
 """A latent's direction change (or decoder) sits mostly on one channel when that channel holds at least this share of
 its squared norm: what a rewired latent needs."""
+
+
+def counts_text(counts: dict) -> str:
+    """The one-line count of the :data:`COUNTED` classes, as the report's headline and ``driftlens compare`` write it.
+
+    Example:
+        >>> counts_text({"new": 2, "rotated": 1})
+        '2 new, 0 lost, 0 strengthened, 0 weakened, 1 rotated, 0 rewired'
+    """
+    return ", ".join(f"{counts.get(name, 0)} {name}" for name in COUNTED)
 
 
 def alive(norms: np.ndarray, live_ratio: float = 0.2) -> np.ndarray:
@@ -136,6 +149,19 @@ def decoder_cosines(decoder: torch.Tensor) -> np.ndarray:
     return torch.nn.functional.cosine_similarity(decoder[:, 0], decoder[:, -1], dim=1, eps=1e-12).cpu().numpy()
 
 
+def channel_changes(decoder: torch.Tensor) -> torch.Tensor:
+    """``(L, d)``: each channel's share of the squared change of each latent's unit decoder direction from the first
+    to the last checkpoint (``u_last − u_first``), from ``(L, M, d)``; rows of an unchanged latent are zeros.
+
+    Example:
+        >>> channel_changes(torch.tensor([[[1.0, 0.0], [0.0, 1.0]]])).tolist()
+        [[0.5, 0.5]]
+    """
+    unit = decoder / decoder.norm(dim=2, keepdim=True).clamp_min(1e-12)
+    change = (unit[:, -1] - unit[:, 0]).square()
+    return change / change.sum(dim=1, keepdim=True).clamp_min(1e-24)
+
+
 def direction_changes(decoder: torch.Tensor) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Where each latent's unit decoder direction changed from the first to the last checkpoint, ``(L, M, d)``.
 
@@ -149,9 +175,8 @@ def direction_changes(decoder: torch.Tensor) -> tuple[np.ndarray, np.ndarray, np
         (2, 0.85, 0.71)
     """
     unit = decoder / decoder.norm(dim=2, keepdim=True).clamp_min(1e-12)
-    change = (unit[:, -1] - unit[:, 0]).square()
-    share, channel = (change / change.sum(dim=1, keepdim=True).clamp_min(1e-24)).max(dim=1)
-    shift = change.gather(1, channel[:, None])[:, 0].sqrt()
+    share, channel = channel_changes(decoder).max(dim=1)
+    shift = (unit[:, -1] - unit[:, 0]).abs().gather(1, channel[:, None])[:, 0]
     return channel.cpu().numpy(), share.cpu().numpy(), shift.cpu().numpy()
 
 
