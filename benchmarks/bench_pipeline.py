@@ -123,10 +123,10 @@ def screening_line(jobs, reference_s, reference) -> str:
 
 
 def features_line(jobs, reference_s, reference) -> str:
-    """The feature diff's jobs (activations, crosscoders, figures), with their breakdown, against a reference time."""
-    parts = {name: jobs[jobs.step.str.startswith("features/activations") if step is None else jobs.step == step]
-             for name, step in (("activations", None), ("crosscoders", "{layer}/features"),
-                                ("figures", "{layer}/features_figure"))}
+    """The feature diff's jobs (the activations, then a crosscoder and its figure per layer), with their breakdown,
+    against a reference time."""
+    parts = {name: jobs[jobs.step == step] for name, step in (("activations", "features/activations"),
+                                                               ("crosscoder and figure", "{layer}/features"))}
     total = sum(part.wall_s.sum() for part in parts.values())
     breakdown = " + ".join(f"{len(part)} {name} jobs {part.wall_s.sum():.1f} s" for name, part in parts.items())
     return f"feature diff: {breakdown} = {total:.1f} s, {100 * total / reference_s:.1f} % of {reference}"

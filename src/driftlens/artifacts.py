@@ -40,12 +40,13 @@ def write_artifact(path, kind: str, meta: dict, **arrays) -> None:
     save_npz(path, **{META_KEY: np.array(json.dumps({"kind": kind, **meta}, sort_keys=True))}, **arrays)
 
 
-def read_artifact(path, kind: str, **expected) -> tuple[dict, dict]:
+def read_artifact(path, kind: str, only=None, **expected) -> tuple[dict, dict]:
     """Read an ``.npz`` artifact written by :func:`write_artifact`, checking its kind and metadata.
 
     Args:
         path (str or Path): The file.
         kind (str): The kind it must be.
+        only (callable, optional): Read only the arrays whose name it accepts. Default: every array
         **expected: Metadata values it must have (``None`` values are not checked).
 
     Returns:
@@ -68,7 +69,7 @@ def read_artifact(path, kind: str, **expected) -> tuple[dict, dict]:
         raise MissingFileError(f"{path} does not exist")
     try:
         with np.load(path, allow_pickle=False) as data:
-            arrays = {key: data[key] for key in data.files}
+            arrays = {key: data[key] for key in data.files if key == META_KEY or only is None or only(key)}
     except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as err:
         raise ArtifactError(f"{path} is truncated or not an .npz file ({err})") from err
     if META_KEY not in arrays:
@@ -721,49 +722,48 @@ def read_probe_responses(path, epoch: int | None = None, layers=None) -> tuple[i
 FEATURE_ACTIVATIONS = "feature activations"
 
 
-def write_feature_activations(path, epoch: int, train: dict, positions: dict, probe: dict, same_as: dict) -> None:
-    """Write one checkpoint's activation vectors for the feature diff (``features/activations_NNN.npz``).
+def write_feature_activations(path, vectors: dict) -> None:
+    """Write every layer's activation vectors over the feature checkpoints (``features/activations.npz``), as
+    :func:`driftlens.features.series.collect_vectors` returns them.
 
     Args:
         path (str or Path): The file.
-        epoch (int): The checkpoint's epoch (-1 for the noise copy of epoch 0).
-        train (dict[str, np.ndarray]): Layer to ``(N, d)`` vectors at the sampled training positions.
-        positions (dict[str, np.ndarray]): Layer to ``(N, 3)`` (image, row, column) of those positions.
-        probe (dict[str, np.ndarray]): Layer to ``(n, h, w, d)`` probe activations.
-        same_as (dict[str, int]): Layers whose upstream weights equal an earlier checkpoint's, to that epoch;
-            they hold no arrays.
+        vectors (dict): Layer to ``{"train": {epoch: (N, d)}, "probe": {epoch: (n, h, w, d)}, "noise": (N, d),
+            "skipped": {epoch: the earlier epoch whose activations these equal}}``.
 
     Example:
         >>> import tempfile, os
         >>> path = os.path.join(tempfile.mkdtemp(), "a.npz")
-        >>> write_feature_activations(path, 3, {"c": np.ones((2, 4))}, {"c": np.zeros((2, 3), int)},
-        ...                           {"c": np.ones((1, 2, 2, 4))}, {"d": 0})
-        >>> read_feature_activations(path, "d")
-        (3, 0, None, None, None)
+        >>> write_feature_activations(path, {"c": {"train": {0: np.ones((2, 4))}, "probe": {0: np.ones((1, 2, 2, 4))},
+        ...                                        "noise": np.ones((2, 4)), "skipped": {3: 0}}})
+        >>> read_feature_activations(path, "c")["skipped"]
+        {3: 0}
     """
-    arrays = {f"{kind}/{layer}": np.asarray(values[layer]) for kind, values in
-              (("train", train), ("positions", positions), ("probe", probe)) for layer in train}
-    write_artifact(path, FEATURE_ACTIVATIONS, {"epoch": epoch, "layers": list(train), "same_as": same_as}, **arrays)
+    arrays = {f"{kind}/{layer}/{epoch}": np.asarray(values) for layer, found in vectors.items()
+              for kind in ("train", "probe") for epoch, values in found[kind].items()}
+    arrays.update({f"noise/{layer}": np.asarray(found["noise"]) for layer, found in vectors.items()})
+    meta = {"layers": list(vectors), "epochs": {layer: sorted(found["train"]) for layer, found in vectors.items()},
+            "skipped": {layer: {str(e): same for e, same in found["skipped"].items()} for layer, found in vectors.items()}}
+    write_artifact(path, FEATURE_ACTIVATIONS, meta, **arrays)
 
 
-def read_feature_activations(path, layer: str) -> tuple:
-    """One layer of a feature-activations file: ``(epoch, same_as, train, positions, probe)``.
-
-    ``same_as`` is the earlier epoch whose activations these equal (then the arrays are None), else None.
+def read_feature_activations(path, layer: str) -> dict:
+    """One layer of a feature-activations file, as :func:`write_feature_activations` took it (only its arrays are read).
 
     Raises:
         ArtifactError: Another kind of file, or the layer is not in it.
 
     Example:
-        >>> epoch, same_as, train, positions, probe = read_feature_activations(
-        ...     "results/demo/features/activations_003.npz", "blocks.12")  # doctest: +SKIP
+        >>> found = read_feature_activations("results/demo/features/activations.npz", "blocks.12")  # doctest: +SKIP
+        >>> sorted(found["train"]), found["skipped"]  # doctest: +SKIP
+        ([0, 3], {1: 0})
     """
-    meta, arrays = read_artifact(path, FEATURE_ACTIVATIONS)
-    if layer in meta["same_as"]:
-        return meta["epoch"], meta["same_as"][layer], None, None, None
+    meta, arrays = read_artifact(path, FEATURE_ACTIVATIONS, only=lambda key: key.split("/")[1] == layer)
     if layer not in meta["layers"]:
         raise ArtifactError(f"{path} holds no activations of {layer} (it has {', '.join(meta['layers'])})")
-    return (meta["epoch"], None, arrays[f"train/{layer}"], arrays[f"positions/{layer}"], arrays[f"probe/{layer}"])
+    return {**{kind: {epoch: arrays[f"{kind}/{layer}/{epoch}"] for epoch in meta["epochs"][layer]}
+               for kind in ("train", "probe")},
+            "noise": arrays[f"noise/{layer}"], "skipped": {int(e): same for e, same in meta["skipped"][layer].items()}}
 
 
 FEATURE_COLUMNS = ["latent", "class", "share", "home_epoch", "norm_first", "norm_last", "relative_norm", "norms",

@@ -43,7 +43,9 @@ def test_every_driftlens_job_runs_with_exactly_the_threads_it_was_given(tmp_path
 def test_without_maco_and_accentuation_neither_is_planned(tmp_path, mini_config, write_config, snakemake):
     write_config(tmp_path, mini_config)
     plan = snakemake(tmp_path, "-n", "-p", "--cores", "1").stdout
-    assert "spectrum" not in plan and "accentuation" not in plan
+    rules = set(re.findall(r"^(?:local)?rule (\w+):$", plan, re.MULTILINE))
+    assert "experiment_config" in rules and not {"spectrum", "accentuation"} & rules
+    assert "results/mini/accentuation" not in plan and "spectrum.npz" not in plan
 
 
 def test_a_maco_experiment_renders_with_its_data_sets_spectrum(tmp_path, mini_config, write_config, snakemake):

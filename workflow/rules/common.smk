@@ -118,8 +118,7 @@ PATHS = {
     "representation": "results/{exp}/representation/epoch_{epoch}.json",
     "probe_responses": "results/{exp}/representation/probe_{epoch}.npz",  # every channel, Gram matrices
     "screen": "results/{exp}/{layer}/screen.csv",
-    "feature_activations": "results/{exp}/features/activations_{epoch}.npz",  # every visualised layer
-    "feature_noise": "results/{exp}/features/activations_noise.npz",  # the noise null's copy of epoch 0
+    "feature_activations": "results/{exp}/features/activations.npz",  # every visualised layer and feature epoch
     "features": "results/{exp}/{layer}/features.csv",
     "features_summary": "results/{exp}/{layer}/features.json",
     "crosscoder": "results/{exp}/{layer}/crosscoder.npz",
@@ -251,10 +250,16 @@ def quoted_json(value):
     return shlex.quote(json.dumps(value, sort_keys=True))
 
 
+def render_method(name):
+    """How a single image is rendered: ``--method``, ``--steps``, ``--size`` and ``--seed`` of ``visualize``."""
+    vis = experiment(name)["visualize"]
+    return f"--method {vis['method']} --steps {vis['steps']} --size {vis['size']} --seed {vis['seed']}"
+
+
 def render_params(name):
     vis = experiment(name)["visualize"]
-    return (f"--method {vis['method']} --steps {vis['steps']} --size {vis['size']} --seed {vis['seed']}"
-            f" --seeds {','.join(map(str, seeds(name)))} --precision {model_settings(name)['precision']}"
+    return (f"{render_method(name)} --seeds {','.join(map(str, seeds(name)))}"
+            f" --precision {model_settings(name)['precision']}"
             f" {option('--max-batch', vis['max_batch'])} {option('--warm-steps', vis['warm_start'] or '')}")
 
 
@@ -360,12 +365,6 @@ def feature_epochs(name):
         return [epochs[0], epochs[-1]]
     ends = itertools.accumulate(stage["epochs"] for stage in experiment(name)["stages"])
     return sorted({0, *ends})
-
-
-def previous_feature_checkpoint(name, epoch):
-    """``[the previous feature epoch's checkpoint]``, or ``[]`` for the first."""
-    earlier = [e for e in feature_epochs(name) if e < int(epoch)]
-    return [checkpoint(name, earlier[-1])] if earlier else []
 
 
 def feature_images(name):

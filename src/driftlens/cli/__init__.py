@@ -48,12 +48,11 @@ WORKFLOW_STEPS = {
     "change": ("change", "per-channel change table of a layer's rendered channels: render evidence with seed-noise "
                          "references, combined with the screen"),
     "exemplars": ("exemplars", "top probe images per channel at two epochs"),
-    "feature-activations": ("features", "a checkpoint's (or its noise copy's) activation vectors at training positions "
-                                        "and on the probe set, for the feature diff"),
+    "feature-activations": ("features", "activation vectors of every feature checkpoint (and of epoch 0's noise "
+                                        "copy) at training positions and on the probe set, for the feature diff"),
     "features": ("features", "the feature diff of a layer: a crosscoder over its checkpoints, every latent classed as "
-                             "new, lost, strengthened, weakened, rotated, ..., with nulls (features.csv)"),
-    "plot-features": ("features", "the relative-decoder-norm histogram and a gallery of added and removed features "
-                                  "(features.png)"),
+                             "new, lost, strengthened, weakened, rotated, ..., with nulls (features.csv, "
+                             "features.png)"),
     "grid": ("grid", "tile render rows (.npz) into a labelled grid"),
     "plot-change": ("plots", "per-layer change against epochs, with seed-noise references and validation accuracy "
                              "(change.png)"),

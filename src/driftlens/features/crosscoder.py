@@ -230,10 +230,10 @@ def _dead_latent_loss(coder, pre_activations, residual, dead) -> torch.Tensor:
 
     The dead latents' inputs are taken before the ReLU, as Gao et al. (2024) take them: a latent whose input is
     negative everywhere (the usual way to die) still gets a gradient that can bring it back."""
-    candidates = pre_activations.masked_fill(~dead, -math.inf)
-    kept = torch.topk(candidates, min(2 * coder.k, int(dead.sum())), dim=1)
-    code = torch.zeros_like(pre_activations).scatter(1, kept.indices, kept.values)
-    estimate = torch.einsum("bl,lmd->bmd", code, coder.decoder)
+    inputs = pre_activations[:, dead]  # only the dead latents' columns: a few of them, so the step stays cheap
+    kept = torch.topk(inputs, min(2 * coder.k, inputs.shape[1]), dim=1)
+    code = torch.zeros_like(inputs).scatter(1, kept.indices, kept.values)
+    estimate = torch.einsum("bl,lmd->bmd", code, coder.decoder[dead])
     return (estimate - residual).square().sum() / residual.square().sum().clamp_min(1e-12)
 
 
