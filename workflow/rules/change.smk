@@ -19,6 +19,7 @@ rule representation:
     benchmark:
         "logs/benchmarks/{exp}/representation/epoch_{epoch}.tsv"
     threads: 1
+    priority: CHAIN_PRIORITY
     resources:
         gpu=1,
     conda:
@@ -43,6 +44,7 @@ rule screen:
     benchmark:
         "logs/benchmarks/{exp}/{layer}/screen.tsv"
     threads: 1
+    priority: CHAIN_PRIORITY
     conda:
         "../../envs/driftlens.yaml"
     shell:
@@ -66,6 +68,7 @@ rule change:
     benchmark:
         "logs/benchmarks/{exp}/{layer}/change.tsv"
     threads: 1
+    priority: CHAIN_PRIORITY
     conda:
         "../../envs/driftlens.yaml"
     shell:

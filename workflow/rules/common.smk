@@ -13,6 +13,13 @@ from driftlens.schemas.workflow import (check_workflow_config, checkpoint_epochs
                                         selection_epoch as selection_epoch_of)
 
 
+TRAINING_PRIORITY = 2
+"""The training chain first: every other job of a checkpoint waits for it."""
+CHAIN_PRIORITY = 1
+"""Then the longest chain (probe passes, screen, channel selection, renders, change tables), before the side jobs
+(attribution, the feature diff, plots), which fill the cores it leaves free."""
+
+
 wildcard_constraints:
     exp=r"[A-Za-z0-9_\-]+",
     dataset=r"[A-Za-z0-9_\-]+",

@@ -31,7 +31,7 @@ rule start_model:
     benchmark:
         "logs/benchmarks/{exp}/train/epoch_000.tsv"
     threads: 1
-    priority: 1  # the training chain first: every other job of a checkpoint waits for it
+    priority: TRAINING_PRIORITY
     resources:
         gpu=1,
     conda:
@@ -58,7 +58,7 @@ rule train_epoch:
     benchmark:
         "logs/benchmarks/{exp}/train/epoch_{epoch}.tsv"
     threads: 1
-    priority: 1  # the training chain first: every other job of a checkpoint waits for it
+    priority: TRAINING_PRIORITY
     resources:
         gpu=1,
     conda:

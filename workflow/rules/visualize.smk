@@ -40,6 +40,7 @@ rule select_channels:
     benchmark:
         "logs/benchmarks/{exp}/{layer}/channels.tsv"
     threads: 1
+    priority: CHAIN_PRIORITY
     conda:
         "../../envs/driftlens.yaml"
     shell:
@@ -81,6 +82,7 @@ for _name in config["experiments"]:
         benchmark:
             "logs/benchmarks/{exp}/render/epoch_{epoch}.tsv"
         threads: 1
+        priority: CHAIN_PRIORITY
         resources:
             gpu=1,
         conda:

@@ -34,9 +34,8 @@ class FeatureSettings:
     Attributes:
         expansion (int): Latents per channel of the layer, before the data cap. Default: 2
         k_per_channel (float): Active latents per position, as a share of the channels (at least 4). Default: 1/8
-        min_firings (int): Each latent must fire on this many training positions on average, which caps the
-            dictionary on small data: ``latents <= positions k / min_firings``; a latent that fires on fewer is
-            classed rare, its directions too poorly determined to compare. Default: 20
+        min_firings (int): A latent that fires on fewer training positions is classed rare, its directions too
+            poorly determined to compare. Default: 20
         steps (int): Optimiser steps. Default: None, which is about five passes over the training positions at
             ``batch_size`` 256, at least 200 and at most 1000 (:meth:`training_steps`); 200 steps left a third of
             the latents dead on 32,768 positions of a fine-tuned Lite0's ``blocks.15``, 600 steps 11 %
@@ -75,17 +74,23 @@ class FeatureSettings:
     exemplars: int = 8
     gallery: int = 3
 
-    def size(self, width: int, positions: int) -> tuple[int, int]:
-        """``(latents, k)`` for a layer of ``width`` channels trained on ``positions`` vectors.
+    def size(self, width: int, positions: int, checkpoints: int = 2) -> tuple[int, int]:
+        """``(latents, k)`` for a layer of ``width`` channels trained on ``positions`` vectors of ``checkpoints``.
+
+        ``expansion * width`` latents, capped on small data so that a latent fires, on average, on at least as many
+        training positions (``positions k / latents``) as its decoder has numbers (``checkpoints width``): every
+        decoder direction is then determined by more positions than it has unknowns. The cap binds only on small
+        runs: the demo's 2,304 positions of 192 channels (two checkpoints) give 144 latents, where 384 would each
+        fire on 144 positions to fit 384 numbers; 32,768 positions allow 2,048.
 
         Example:
             >>> FeatureSettings().size(192, 100000), FeatureSettings().size(192, 2304)
-            ((384, 24), (384, 24))
+            ((384, 24), (144, 24))
             >>> FeatureSettings().size(192, 200)
-            (240, 24)
+            (48, 24)
         """
         k = max(4, round(width * self.k_per_channel))
-        return max(2 * k, min(self.expansion * width, positions * k // self.min_firings)), k
+        return max(2 * k, min(self.expansion * width, positions * k // (checkpoints * width))), k
 
     def training_steps(self, positions: int) -> int:
         """The optimiser steps for ``positions`` training vectors: ``steps``, or by default ``positions / 50``
@@ -163,7 +168,7 @@ def feature_diff(train: dict, probe: dict, noise: torch.Tensor | None = None, la
     vectors = torch.stack([train[e] for e in epochs], dim=1).float()
     scales = scale_factors(vectors)
     vectors = vectors * scales[:, None]
-    latents, k = settings.size(vectors.shape[2], len(vectors))
+    latents, k = settings.size(vectors.shape[2], len(vectors), vectors.shape[1])
     fit = dict(latents=latents, k=k, steps=settings.training_steps(len(vectors)), batch_size=settings.batch_size,
                lr=settings.lr)
     coder = train_crosscoder(vectors, seed=settings.seed, progress=progress, **fit)

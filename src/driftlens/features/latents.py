@@ -23,7 +23,7 @@ The classes, for checkpoints ``c_0`` (epoch 0) ... ``c_T`` (the last):
 - **lost**: lives at epoch 0, not at the last; **new**: lives at the last, not at epoch 0; **transient**: lives
   at a middle checkpoint only. ``appears`` is the first epoch it lives at, ``disappears`` the first epoch after
   it last lived (empty while it lives at the last);
-- **rare**: active on fewer than ``min_firings`` training positions (the dictionary's own sizing rule), too few
+- **rare**: active on fewer than ``min_firings`` (20) training positions, too few
   for its decoder directions to be compared; **dead**: never active on the training positions.
 
 A latent that looks exclusive by its norms is kept exclusive only if Latent Scaling (Minder et al. 2025) agrees:
