@@ -90,14 +90,11 @@ def diff_layer(vectors: dict, labels=None, classes=(), settings: FeatureSettings
 
 def diff_checkpoints(load_model, epochs, layers, train_batches, probe, labels=None, classes=(),
                      settings: FeatureSettings = FeatureSettings(), progress: bool = True) -> dict:
-    """Each layer's :class:`~driftlens.features.diff.FeatureDiff` over a series of checkpoints.
+    """Each layer's :class:`~driftlens.features.diff.FeatureDiff` over a series of checkpoints: :func:`collect_vectors`
+    then :func:`diff_layer`.
 
     Args:
-        load_model (callable): ``load_model(epoch)`` returns that checkpoint's ModelWrapper.
-        epochs (list[int]): The epochs, the first being the reference.
-        layers (list[str]): Layer names or aliases.
-        train_batches (callable): ``train_batches()`` gives an iterable of ``(B, 3, S, S)`` training images.
-        probe (torch.Tensor): ``(n, 3, S, S)`` probe images.
+        load_model, epochs, layers, train_batches, probe: As for :func:`collect_vectors`.
         labels (np.ndarray, optional): Probe classes. Default: None
         classes (list[str], optional): Class names. Default: ()
         settings (FeatureSettings, optional): Default: the defaults
