@@ -9,11 +9,11 @@ Usage:
 """
 
 import argparse
-import os
 import time
 
 import torch
 
+from driftlens.devices import deterministic
 from driftlens.features import FeatureSettings
 from driftlens.features.crosscoder import train_crosscoder
 
@@ -38,9 +38,7 @@ def timed_training(vectors, settings, steps):
 
 def main(argv=None):
     args = parse_args(argv)
-    if args.device.startswith("cuda"):  # cuBLAS picks reproducible kernels only with a fixed workspace
-        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
-        torch.use_deterministic_algorithms(True)
+    deterministic(args.device)  # as the feature diff's jobs do
     settings = FeatureSettings()
     vectors = torch.randn(2304, 2, 192, generator=torch.Generator().manual_seed(0))
     first, seconds = timed_training(vectors.to(args.device), settings, args.steps)

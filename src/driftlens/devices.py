@@ -5,6 +5,8 @@ Example:
     device(type='cpu')
 """
 
+import os
+
 import torch
 
 
@@ -24,3 +26,22 @@ def resolve_device(device=None) -> torch.device:
     if device in (None, "auto"):
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     return torch.device(device)
+
+
+def deterministic(device) -> None:
+    """On CUDA, have torch pick reproducible kernels: a fixed cuBLAS workspace and deterministic algorithms (an op
+    without a deterministic kernel then raises instead of varying from run to run). The CPU's kernels already are.
+
+    Call it before the first CUDA operation: cuBLAS reads its workspace setting once.
+
+    Args:
+        device (str or torch.device): The device the work runs on.
+
+    Example:
+        >>> deterministic("cpu")
+        >>> torch.are_deterministic_algorithms_enabled()
+        False
+    """
+    if torch.device(device).type == "cuda":
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+        torch.use_deterministic_algorithms(True)

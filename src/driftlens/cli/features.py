@@ -69,10 +69,12 @@ def run_activations(args):
 
     from driftlens import data, models
     from driftlens.artifacts import read_probe, write_feature_activations
+    from driftlens.devices import deterministic
     from driftlens.features import FeatureSettings
     from driftlens.features.series import collect_vectors
 
     device = device_of(args)
+    deterministic(device)
     by_epoch = {model.epoch: model.to(device) for model in map(models.from_checkpoint, args.checkpoints)}
     probe = torch.from_numpy(read_probe(args.probe)[0])
     size = probe.shape[-1]
@@ -92,6 +94,7 @@ def run_features(args):
     """Train one layer's crosscoder over the activation file and write its table, summary, weights and figure."""
     from driftlens import models
     from driftlens.artifacts import read_feature_activations, read_probe, read_probe_classes
+    from driftlens.devices import deterministic
     from driftlens.errors import ConfigError
     from driftlens.features import FeatureSettings
     from driftlens.features.series import diff_layer
@@ -99,6 +102,7 @@ def run_features(args):
     if args.figure and not args.checkpoints:
         raise ConfigError("--figure needs --checkpoints: the figure renders each feature at its checkpoint")
     device = device_of(args)
+    deterministic(device)  # the same dictionary for the same seed on CUDA too
     diff = diff_layer(read_feature_activations(args.activations, args.layer), read_probe(args.probe)[1],
                       read_probe_classes(args.probe), FeatureSettings.from_dict(args.settings), device,
                       progress=not args.no_progress)
