@@ -751,7 +751,7 @@ def read_feature_activations(path, layer: str) -> dict:
     """One layer of a feature-activations file, as :func:`write_feature_activations` took it (only its arrays are read).
 
     Raises:
-        ArtifactError: Another kind of file, or the layer is not in it.
+        ArtifactError: Another kind of file, an older driftlens's file of one checkpoint, or the layer is not in it.
 
     Example:
         >>> found = read_feature_activations("results/demo/features/activations.npz", "blocks.12")  # doctest: +SKIP
@@ -759,6 +759,9 @@ def read_feature_activations(path, layer: str) -> dict:
         ([0, 3], {1: 0})
     """
     meta, arrays = read_artifact(path, FEATURE_ACTIVATIONS, only=lambda key: key.split("/")[1] == layer)
+    if "epochs" not in meta:
+        raise ArtifactError(f"{path} holds one checkpoint (an older driftlens wrote a file per checkpoint); write "
+                            "every checkpoint into one file with `driftlens feature-activations --checkpoints ...`")
     if layer not in meta["layers"]:
         raise ArtifactError(f"{path} holds no activations of {layer} (it has {', '.join(meta['layers'])})")
     return {**{kind: {epoch: arrays[f"{kind}/{layer}/{epoch}"] for epoch in meta["epochs"][layer]}

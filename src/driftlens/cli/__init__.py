@@ -67,6 +67,11 @@ WORKFLOW_STEPS = {
 """The steps the workflow's rules run, by sub-command name: the module that implements each, and its line."""
 
 COMMANDS = {**USER_COMMANDS, **WORKFLOW_STEPS}
+
+MOVED_COMMANDS = {
+    "plot-features": "`driftlens features ... --figure features.png --checkpoints PT ...` draws features.png now",
+}
+"""Commands that are gone, with what does their work now: calling one says so instead of failing to parse."""
 """Every sub-command name: its module (in this package) and its one-line help."""
 
 
@@ -191,6 +196,9 @@ def main(argv=None) -> int:
     whole_process = argv is None
     argv = sys.argv[1:] if whole_process else list(argv)
     command = next((arg for arg in argv if not arg.startswith("-")), None)
+    if command in MOVED_COMMANDS:
+        print(f"driftlens: error: `driftlens {command}` is gone: {MOVED_COMMANDS[command]}", file=sys.stderr)
+        return 2
     args = build_parser(command).parse_args(argv)
     if whole_process:  # a caller's main(argv) keeps its own collector and allocator settings
         gc.freeze()  # torch's ~2*10^5 imported objects: no collection scans them again, nor the exit's (-0.5 s a job)

@@ -1,5 +1,5 @@
-"""Options and argument types shared by the sub-commands: the model source, the device, progress bars,
-comma-separated lists, positive integers and probabilities.
+"""Options and argument types shared by the sub-commands: the model source, the device, progress bars, removed
+options that name their replacement, comma-separated lists, positive integers and probabilities.
 
 Each option is spelled here once, so every command reads it the same way.
 """
@@ -62,6 +62,22 @@ def add_progress(parser) -> None:
         False
     """
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
+
+
+def add_moved(parser, flag: str, message: str) -> None:
+    """Keep a removed option ``flag`` only to say what replaced it: given, it ends in a usage error with ``message``.
+
+    Example:
+        >>> parser = argparse.ArgumentParser(prog="x", exit_on_error=False)
+        >>> add_moved(parser, "--old", "give --new instead")
+        >>> parser.parse_args([]).old is None
+        True
+    """
+    class Moved(argparse.Action):
+        def __call__(self, parser, namespace, values, option_string=None):
+            parser.error(f"{option_string} is gone: {message}")
+
+    parser.add_argument(flag, nargs="*", action=Moved, help=argparse.SUPPRESS)
 
 
 def comma_list(item=str):

@@ -18,7 +18,7 @@ Example:
 import json
 
 # The library modules are imported in the run functions: every `driftlens` call builds all parsers.
-from driftlens.cli._options import add_device, add_progress, comma_list, device_of, positive_int
+from driftlens.cli._options import add_device, add_moved, add_progress, comma_list, device_of, positive_int
 
 
 def add_parser(subparsers):
@@ -34,6 +34,8 @@ def add_parser(subparsers):
     _add_settings(extract, "max_vectors, seed and noise are read")
     extract.add_argument("--batch-size", type=positive_int, default=32, help="images per forward pass (default: 32)")
     extract.add_argument("-o", "--output", required=True, help="the .npz to write")
+    for flag, message in MOVED_ACTIVATION_OPTIONS.items():
+        add_moved(extract, flag, message)
     add_device(extract)
     add_progress(extract)
     extract.set_defaults(func=run_activations)
@@ -52,9 +54,21 @@ def add_parser(subparsers):
     diff.add_argument("--steps", type=positive_int, default=256, help="render steps (default: 256)")
     diff.add_argument("--size", type=positive_int, default=128, help="render side (default: 128)")
     diff.add_argument("--seed", type=int, default=0, help="render seed (default: 0)")
+    add_moved(diff, "--noise-activations", "the noise copy's vectors are in the --activations file")
     add_device(diff)
     add_progress(diff)
     diff.set_defaults(func=run_features)
+
+
+MOVED_ACTIVATION_OPTIONS = {
+    "--checkpoint": "give every checkpoint of the diff to --checkpoints, epoch 0's first; one file holds them all",
+    "--previous": "give every checkpoint to --checkpoints: a layer whose upstream weights equal the previous "
+                  "checkpoint's is found and skipped there",
+    "--noise-output": "epoch 0's noise copy is written into the -o file",
+    "--noise": "give it in --settings, e.g. '{\"noise\": 0.001}'",
+    "--max-vectors": "give it in --settings, e.g. '{\"max_vectors\": 32768}'",
+}
+"""``feature-activations``'s options of one file per checkpoint, and what replaced each."""
 
 
 def _add_settings(parser, which: str) -> None:
